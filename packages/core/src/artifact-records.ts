@@ -1,0 +1,201 @@
+import type { Executor } from './database/connection.js';
+import { QuiverError } from './errors.js';
+import type { ManifestEntry } from './manifest.js';
+import type { JsonObject } from './metadata.js';
+import { formatArtifactRef, parseArtifactRef } from './ref.js';
+import type { Store } from './store.js';
+
+/** What Quiver knows about one committed version. */
+export interface ArtifactVersionInfo {
+  id: number;
+  entity: string;
+  project: string;
+  name: string;
+  type: string;
+  version: number;
+  /** The canonical ref `entity/project/name:vN`. */
+  ref: string;
+  digest: string;
+  description: string | null;
+  metadata: JsonObject;
+  size: number;
+  fileCount: number;
+  createdAt: string;
+  /** The run that logged this version, if any. */
+  producedBy: string | null;
+  aliases: string[];
+  tags: string[];
+}
+
+/** A row of `artifact ls`: an artifact with its newest version. */
+export interface ArtifactSummary {
+  entity: string;
+  project: string;
+  name: string;
+  type: string;
+  versions: number;
+  latest: number | null;
+  createdAt: string;
+}
+
+type VersionRow = {
+  id: number;
+  entity: string;
+  project: string;
+  name: string;
+  type: string;
+  version: number;
+  digest: string;
+  description: string | null;
+  metadata: string;
+  size: number;
+  file_count: number;
+  created_at: string;
+  produced_by_run: string | null;
+};
+
+/** Committed versions joined with their artifact, ready for {@link toVersionInfos}. */
+export function selectVersions(db: Executor) {
+  return db
+    .selectFrom('artifact_versions as v')
+    .innerJoin('artifacts as a', 'a.id', 'v.artifact_id')
+    .select([
+      'v.id',
+      'a.entity',
+      'a.project',
+      'a.name',
+      'a.type',
+      'v.version',
+      'v.digest',
+      'v.description',
+      'v.metadata',
+      'v.size',
+      'v.file_count',
+      'v.created_at',
+      'v.produced_by_run',
+    ])
+    .where('v.state', '=', 'committed');
+}
+
+/** Adds aliases and tags to version rows (two queries, whatever the number of rows). */
+export async function toVersionInfos(db: Executor, rows: readonly VersionRow[]): Promise<ArtifactVersionInfo[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((row) => row.id);
+  const aliases = new Map<number, string[]>();
+  const tags = new Map<number, string[]>();
+  for (let offset = 0; offset < ids.length; offset += 5000) {
+    const chunk = ids.slice(offset, offset + 5000);
+    for (const row of await db.selectFrom('aliases').select(['version_id', 'alias']).where('version_id', 'in', chunk).orderBy('alias').execute()) {
+      aliases.set(row.version_id, [...(aliases.get(row.version_id) ?? []), row.alias]);
+    }
+    for (const row of await db.selectFrom('version_tags').select(['version_id', 'tag']).where('version_id', 'in', chunk).orderBy('tag').execute()) {
+      tags.set(row.version_id, [...(tags.get(row.version_id) ?? []), row.tag]);
+    }
+  }
+  return rows.map((row) => ({
+    id: row.id,
+    entity: row.entity,
+    project: row.project,
+    name: row.name,
+    type: row.type,
+    version: row.version,
+    ref: formatArtifactRef({ entity: row.entity, project: row.project, name: row.name, version: row.version }),
+    digest: row.digest,
+    description: row.description,
+    metadata: JSON.parse(row.metadata) as JsonObject,
+    size: Number(row.size),
+    fileCount: row.file_count,
+    createdAt: row.created_at,
+    producedBy: row.produced_by_run,
+    aliases: aliases.get(row.id) ?? [],
+    tags: tags.get(row.id) ?? [],
+  }));
+}
+
+/** Loads one committed version by id. */
+export async function versionById(db: Executor, id: number): Promise<ArtifactVersionInfo | undefined> {
+  const row = await selectVersions(db).where('v.id', '=', id).executeTakeFirst();
+  return row ? (await toVersionInfos(db, [row]))[0] : undefined;
+}
+
+/** Resolves `[entity/]project/name[:vN|:alias]` to a committed version, or throws `E_NOT_FOUND`. */
+export async function resolveVersion(store: Store, ref: string): Promise<ArtifactVersionInfo> {
+  const parsed = parseArtifactRef(ref);
+  const entity = parsed.entity ?? store.settings.entity;
+  const db = store.connection.db;
+  let query = selectVersions(db).where('a.entity', '=', entity).where('a.project', '=', parsed.project).where('a.name', '=', parsed.name);
+  if (parsed.version !== undefined) {
+    query = query.where('v.version', '=', parsed.version);
+  } else {
+    query = query.innerJoin('aliases as al', (join) => join.onRef('al.version_id', '=', 'v.id').on('al.alias', '=', parsed.alias ?? 'latest'));
+  }
+  const row = await query.executeTakeFirst();
+  if (!row) {
+    const exists = await db
+      .selectFrom('artifacts')
+      .select('id')
+      .where('entity', '=', entity)
+      .where('project', '=', parsed.project)
+      .where('name', '=', parsed.name)
+      .executeTakeFirst();
+    const what = exists
+      ? parsed.version !== undefined
+        ? `version v${parsed.version} does not exist or was deleted`
+        : `no version holds the alias '${parsed.alias}'`
+      : `there is no artifact '${parsed.name}' in ${entity}/${parsed.project}`;
+    throw new QuiverError('E_NOT_FOUND', `Cannot resolve '${ref}': ${what}. List versions with 'quiver artifact ls ${parsed.project}/${parsed.name}'.`, {
+      details: { ref },
+    });
+  }
+  return (await toVersionInfos(db, [row]))[0]!;
+}
+
+/** The entries of a version, sorted by path. */
+export async function versionEntries(db: Executor, versionId: number): Promise<ManifestEntry[]> {
+  const rows = await db.selectFrom('manifest_entries').selectAll().where('version_id', '=', versionId).orderBy('path').execute();
+  return rows.map((row) => ({ path: row.path, sha256: row.sha256, size: Number(row.size), ...(row.ref_uri ? { ref: row.ref_uri } : {}) }));
+}
+
+/** Versions of one artifact, newest first. */
+export async function listVersions(store: Store, entity: string, project: string, name: string): Promise<ArtifactVersionInfo[]> {
+  const db = store.connection.db;
+  const rows = await selectVersions(db)
+    .where('a.entity', '=', entity)
+    .where('a.project', '=', project)
+    .where('a.name', '=', name)
+    .orderBy('v.version', 'desc')
+    .execute();
+  return toVersionInfos(db, rows);
+}
+
+/** Artifacts, optionally of one project, with their version counts. */
+export async function listArtifacts(store: Store, filter: { entity?: string; project?: string } = {}): Promise<ArtifactSummary[]> {
+  let query = store.connection.db
+    .selectFrom('artifacts as a')
+    .leftJoin('artifact_versions as v', (join) => join.onRef('v.artifact_id', '=', 'a.id').on('v.state', '=', 'committed'))
+    .select((eb) => [
+      'a.entity',
+      'a.project',
+      'a.name',
+      'a.type',
+      'a.created_at',
+      eb.fn.count<number>('v.id').as('versions'),
+      eb.fn.max('v.version').as('latest'),
+    ])
+    .groupBy(['a.id', 'a.entity', 'a.project', 'a.name', 'a.type', 'a.created_at'])
+    .orderBy('a.entity')
+    .orderBy('a.project')
+    .orderBy('a.name');
+  if (filter.entity) query = query.where('a.entity', '=', filter.entity);
+  if (filter.project) query = query.where('a.project', '=', filter.project);
+  const rows = await query.execute();
+  return rows.map((row) => ({
+    entity: row.entity,
+    project: row.project,
+    name: row.name,
+    type: row.type,
+    versions: Number(row.versions),
+    latest: row.latest === null ? null : Number(row.latest),
+    createdAt: row.created_at,
+  }));
+}

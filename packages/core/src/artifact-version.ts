@@ -1,0 +1,91 @@
+import { resolve } from 'node:path';
+import { Artifact } from './artifact.js';
+import { type ArtifactVersionInfo, versionEntries } from './artifact-records.js';
+import { type DownloadProgress, downloadEntries, type VerifyReport, verifyEntries } from './download.js';
+import type { ManifestEntry } from './manifest.js';
+import type { JsonObject } from './metadata.js';
+import type { Store } from './store.js';
+
+/**
+ * A committed, immutable artifact version. Get one from `run.logArtifact`, `run.useArtifact` or
+ * `client.artifact(ref)`.
+ */
+export class ArtifactVersion implements ArtifactVersionInfo {
+  readonly id: number;
+  readonly entity: string;
+  readonly project: string;
+  readonly name: string;
+  readonly type: string;
+  readonly version: number;
+  readonly ref: string;
+  readonly digest: string;
+  readonly description: string | null;
+  readonly metadata: JsonObject;
+  readonly size: number;
+  readonly fileCount: number;
+  readonly createdAt: string;
+  readonly producedBy: string | null;
+  readonly aliases: string[];
+  readonly tags: string[];
+  /** True when committing created no new version because this one had the same content. */
+  readonly deduplicated: boolean;
+
+  constructor(
+    private readonly store: Store,
+    info: ArtifactVersionInfo,
+    deduplicated = false,
+  ) {
+    this.id = info.id;
+    this.entity = info.entity;
+    this.project = info.project;
+    this.name = info.name;
+    this.type = info.type;
+    this.version = info.version;
+    this.ref = info.ref;
+    this.digest = info.digest;
+    this.description = info.description;
+    this.metadata = info.metadata;
+    this.size = info.size;
+    this.fileCount = info.fileCount;
+    this.createdAt = info.createdAt;
+    this.producedBy = info.producedBy;
+    this.aliases = info.aliases;
+    this.tags = info.tags;
+    this.deduplicated = deduplicated;
+  }
+
+  /** The entries (path, sha256, size, and the URI of references), sorted by path. */
+  entries(): Promise<ManifestEntry[]> {
+    return versionEntries(this.store.connection.db, this.id);
+  }
+
+  /**
+   * Downloads every entry into `dir` (default `./artifacts/<name>-v<N>`), verifying each byte, and
+   * returns the folder. Files already there with the right digest are kept.
+   */
+  async download(dir?: string, options: { onProgress?: (progress: DownloadProgress) => void } = {}): Promise<string> {
+    const target = resolve(dir ?? `artifacts/${this.name}-v${this.version}`);
+    await downloadEntries(this.store, await this.entries(), target, options);
+    return target;
+  }
+
+  /** Checks that `dir` holds every entry with the right size and sha256. */
+  async verify(dir: string): Promise<VerifyReport> {
+    return verifyEntries(await this.entries(), resolve(dir));
+  }
+
+  /** A draft holding this version's entries (no bytes copied), to commit as the next version. */
+  async newDraft(): Promise<Artifact> {
+    const draft = new Artifact(this.name, this.type, {
+      metadata: this.metadata,
+      ...(this.description !== null ? { description: this.description } : {}),
+    });
+    for (const entry of await this.entries()) draft.addStored(entry.path, entry.sha256, entry.size, entry.ref);
+    return draft;
+  }
+
+  toJSON(): ArtifactVersionInfo & { deduplicated: boolean } {
+    const { store: _store, ...rest } = this as unknown as { store: Store } & ArtifactVersionInfo & { deduplicated: boolean };
+    return rest;
+  }
+}

@@ -1,0 +1,171 @@
+import { readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { assertEntryPath } from './entry-path.js';
+import { QuiverError } from './errors.js';
+import { type JsonObject, serializeJsonObject } from './metadata.js';
+import { assertName, assertType } from './names.js';
+
+/** One entry of a draft, before it is committed. */
+export type DraftEntry =
+  | { kind: 'file'; path: string; source: string; size: number }
+  | { kind: 'bytes'; path: string; bytes: Uint8Array }
+  | { kind: 'stored'; path: string; sha256: string; size: number }
+  | { kind: 'reference'; path: string; uri: string; sha256?: string; size?: number };
+
+/** Options of {@link Artifact}. */
+export interface ArtifactOptions {
+  /** Markdown description of this version. */
+  description?: string;
+  /** JSON metadata of this version (at most 1 MiB serialised). */
+  metadata?: JsonObject;
+}
+
+function statOrThrow(path: string, what: string): Stats {
+  try {
+    return statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') {
+      throw new QuiverError('E_SYMLINK_LOOP', `${what} ${path} is a symbolic link that loops back on itself; fix or remove the link.`, { cause: error });
+    }
+    throw new QuiverError('E_FILE_NOT_FOUND', `${what} ${path} does not exist (${code}); check the path.`, { cause: error, details: { path } });
+  }
+}
+
+/**
+ * A draft artifact: name, type, description, metadata and entries. Commit it with
+ * `run.logArtifact(artifact)` to create a version.
+ *
+ * @example
+ * const artifact = new Artifact('mnist-mlp', 'model', { metadata: { epoch: 3 } });
+ * artifact.addFile('./model.json').addDir('./weights', { prefix: 'weights' });
+ * await run.logArtifact(artifact, { aliases: ['best'] });
+ */
+export class Artifact {
+  readonly name: string;
+  readonly type: string;
+  description: string | undefined;
+  private metadataValue: JsonObject;
+  private readonly entryMap = new Map<string, DraftEntry>();
+
+  constructor(name: string, type: string, options: ArtifactOptions = {}) {
+    this.name = assertName(name, 'artifact');
+    this.type = assertType(type);
+    this.description = options.description;
+    this.metadataValue = {};
+    if (options.metadata !== undefined) this.metadata = options.metadata;
+  }
+
+  /** The version's metadata. Assigning checks it is plain JSON of at most 1 MiB. */
+  get metadata(): JsonObject {
+    return this.metadataValue;
+  }
+  set metadata(value: JsonObject) {
+    this.metadataValue = JSON.parse(serializeJsonObject(value, 'metadata')) as JsonObject;
+  }
+
+  private add(entry: DraftEntry): this {
+    assertEntryPath(entry.path);
+    if (this.entryMap.has(entry.path)) {
+      throw new QuiverError('E_DUPLICATE_ENTRY', `The artifact already has an entry '${entry.path}'; remove it first or choose another name.`, {
+        details: { path: entry.path },
+      });
+    }
+    this.entryMap.set(entry.path, entry);
+    return this;
+  }
+
+  /** Adds one file, stored under `name` (default: its base name). The bytes are read at commit. */
+  addFile(localPath: string, options: { name?: string } = {}): this {
+    const source = resolve(localPath);
+    const stats = statOrThrow(source, 'The file');
+    if (!stats.isFile()) {
+      throw new QuiverError('E_NOT_A_FILE', `${source} is not a regular file; use addDir() for a folder.`, { details: { path: source } });
+    }
+    return this.add({ kind: 'file', path: options.name ?? basename(source), source, size: Number(stats.size) });
+  }
+
+  /** Adds every file below a folder, under `prefix` when given. Symbolic links are followed; loops are an error. */
+  addDir(localPath: string, options: { prefix?: string } = {}): this {
+    const root = resolve(localPath);
+    const stats = statOrThrow(root, 'The folder');
+    if (!stats.isDirectory()) {
+      throw new QuiverError('E_NOT_A_DIRECTORY', `${root} is not a folder; use addFile() for a single file.`, { details: { path: root } });
+    }
+    const visiting = new Set<string>();
+    const walk = (directory: string, prefix: string): void => {
+      const real = realpathSync(directory);
+      if (visiting.has(real)) {
+        throw new QuiverError('E_SYMLINK_LOOP', `The folder ${directory} links back to ${real}, a folder being added; remove the link or add a narrower folder.`, {
+          details: { path: directory },
+        });
+      }
+      visiting.add(real);
+      for (const dirent of readdirSync(directory, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const full = join(directory, dirent.name);
+        const entryPath = prefix ? `${prefix}/${dirent.name}` : dirent.name;
+        if (dirent.isDirectory()) {
+          walk(full, entryPath);
+          continue;
+        }
+        if (!dirent.isSymbolicLink() && !dirent.isFile()) continue;
+        const linked = statOrThrow(full, 'The file');
+        if (linked.isDirectory()) {
+          walk(full, entryPath);
+          continue;
+        }
+        if (!linked.isFile()) continue;
+        const size = Number(linked.size);
+        this.add({ kind: 'file', path: entryPath, source: full, size });
+      }
+      visiting.delete(real);
+    };
+    if (options.prefix !== undefined) assertEntryPath(options.prefix);
+    walk(root, options.prefix ?? '');
+    return this;
+  }
+
+  /** Adds bytes held in memory (hashed in memory and written to the store once). */
+  addBytes(path: string, content: Uint8Array | string): this {
+    const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+    return this.add({ kind: 'bytes', path, bytes });
+  }
+
+  /**
+   * Records an object by URI with its size and sha256, without copying it (`file://`,
+   * `http(s)://`, and any scheme registered with `registerReferenceHandler`).
+   */
+  addReference(uri: string, options: { name?: string } = {}): this {
+    let name = options.name;
+    if (name === undefined) {
+      try {
+        name = decodeURIComponent(basename(new URL(uri).pathname));
+      } catch {
+        name = '';
+      }
+    }
+    if (!name) {
+      throw new QuiverError('E_INVALID_PATH', `Cannot derive an entry name from '${uri}'; pass { name }.`, { details: { uri } });
+    }
+    return this.add({ kind: 'reference', path: name, uri });
+  }
+
+  /** Keeps an entry of a previous version (used by `newDraft()`). */
+  addStored(path: string, sha256: string, size: number, uri?: string): this {
+    return uri ? this.add({ kind: 'reference', path, uri, sha256, size }) : this.add({ kind: 'stored', path, sha256, size });
+  }
+
+  /** Removes an entry from the draft. */
+  removeEntry(path: string): this {
+    if (!this.entryMap.delete(path)) {
+      throw new QuiverError('E_NOT_FOUND', `The draft has no entry '${path}'.`, { details: { path } });
+    }
+    return this;
+  }
+
+  /** The entries added so far, sorted by path. */
+  get entries(): readonly DraftEntry[] {
+    return [...this.entryMap.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+}
+

@@ -1,0 +1,35 @@
+/** A blob written to a temporary file, hashed, and waiting to be made durable and visible. */
+export interface StagedBlob {
+  sha256: string;
+  size: number;
+}
+
+/** Facts about one stored blob. */
+export interface StoredBlob {
+  sha256: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+/**
+ * Content-addressed blob storage keyed by sha256. Implementations: `fs/` (a local directory);
+ * S3-compatible storage follows with the same shape.
+ */
+export interface BlobStore {
+  /** Stages a file from disk, reading it once while hashing. */
+  stageFile(path: string, options?: { knownSha256?: string; knownSize?: number; onProgress?: (bytes: number) => void }): Promise<StagedBlob>;
+  /** Stages bytes held in memory (hashed in memory, written once). */
+  stageBytes(bytes: Uint8Array): Promise<StagedBlob>;
+  /** Makes every staged blob durable, then visible under its digest. Idempotent per blob. */
+  publish(blobs: readonly StagedBlob[]): Promise<void>;
+  /** True when a blob with this digest (and size, when given) is stored. */
+  has(sha256: string, size?: number): Promise<boolean>;
+  /** Copies a blob to `target`, verifying its digest; the target appears only when it matches. */
+  copyTo(sha256: string, size: number, target: string, options?: { entryPath?: string; onProgress?: (bytes: number) => void }): Promise<void>;
+  /** Re-hashes a stored blob. */
+  rehash(sha256: string): Promise<{ sha256: string; size: number } | undefined>;
+  list(): AsyncIterable<StoredBlob>;
+  remove(sha256: string): Promise<void>;
+  /** Removes temporary files older than `graceMs`. Returns how many and how many bytes. */
+  removeStaleTemporaries(graceMs: number): Promise<{ files: number; bytes: number }>;
+}

@@ -1,0 +1,263 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { QuiverError } from '../../errors.js';
+import type { BlobStore, StagedBlob, StoredBlob } from '../blob-store.js';
+import { copyAndHash, hashHandle, sha256Hex } from '../copy-and-hash.js';
+
+const execFileAsync = promisify(execFile);
+const SMALL_FILE_BYTES = 256 * 1024;
+/** Above this many unsynced files one `syncfs` is cheaper than one fsync each. */
+const FSYNC_EACH_LIMIT = 16;
+const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+
+/**
+ * Blobs in a local directory: `<root>/sha256/<2 hex>/<64 hex>`, read-only, each unique content
+ * once. Writes go to `<root>/tmp/`, are fsynced, then renamed into place.
+ */
+export class LocalBlobStore implements BlobStore {
+  readonly root: string;
+  private readonly temporaryDir: string;
+  private readonly staged = new Map<string, { temporary: string; synced: boolean }>();
+  private readonly knownDirs = new Set<string>();
+
+  constructor(root: string) {
+    this.root = root;
+    this.temporaryDir = join(root, 'tmp');
+    mkdirSync(this.temporaryDir, { recursive: true });
+    mkdirSync(join(root, 'sha256'), { recursive: true });
+  }
+
+  /** Where the blob with this digest lives (whether or not it exists). */
+  pathOf(sha256: string): string {
+    if (!SHA256_PATTERN.test(sha256)) throw new QuiverError('E_INVALID_REF', `Not a sha256 digest: '${sha256}'.`);
+    return join(this.root, 'sha256', sha256.slice(0, 2), sha256);
+  }
+
+  private temporaryPath(): string {
+    return join(this.temporaryDir, `${Date.now()}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** Keeps an existing blob out of `gc`'s reach (its grace period counts from now) and drops a duplicate temp. */
+  private reuse(sha256: string, temporary?: string): StagedBlob | undefined {
+    const path = this.pathOf(sha256);
+    try {
+      const now = new Date();
+      utimesSync(path, now, now);
+      const size = statSync(path).size;
+      if (temporary) unlinkSync(temporary);
+      return { sha256, size };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private remember(sha256: string, temporary: string, synced: boolean): void {
+    const previous = this.staged.get(sha256);
+    if (previous) unlinkSync(temporary);
+    else this.staged.set(sha256, { temporary, synced });
+  }
+
+  async stageFile(
+    path: string,
+    options: { knownSha256?: string; knownSize?: number; onProgress?: (bytes: number) => void } = {},
+  ): Promise<StagedBlob> {
+    if (options.knownSha256 && (await this.has(options.knownSha256, options.knownSize))) {
+      const reused = this.reuse(options.knownSha256);
+      if (reused) {
+        options.onProgress?.(reused.size);
+        return reused;
+      }
+    }
+    const size = statSync(path).size;
+    if (size <= SMALL_FILE_BYTES) {
+      const bytes = readFileSync(path);
+      options.onProgress?.(bytes.length);
+      return this.stageBytesSync(bytes);
+    }
+    const temporary = this.temporaryPath();
+    const source = await open(path, 'r');
+    const target = await open(temporary, 'wx', 0o444);
+    let result: { sha256: string; size: number };
+    try {
+      result = await copyAndHash(source, target, options.onProgress);
+      await target.sync();
+    } catch (error) {
+      await target.close();
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    } finally {
+      await source.close();
+    }
+    await target.close();
+    return this.reuse(result.sha256, temporary) ?? (this.remember(result.sha256, temporary, true), result);
+  }
+
+  private stageBytesSync(bytes: Uint8Array): StagedBlob {
+    const sha256 = sha256Hex(bytes);
+    if (this.staged.has(sha256)) return { sha256, size: bytes.length };
+    const reused = existsSync(this.pathOf(sha256)) ? this.reuse(sha256) : undefined;
+    if (reused && reused.size === bytes.length) return reused;
+    const temporary = this.temporaryPath();
+    const descriptor = openSync(temporary, 'wx', 0o444);
+    try {
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(descriptor, bytes, offset, bytes.length - offset);
+      if (bytes.length > SMALL_FILE_BYTES) fsyncSync(descriptor);
+    } finally {
+      closeSync(descriptor);
+    }
+    this.remember(sha256, temporary, bytes.length > SMALL_FILE_BYTES);
+    return { sha256, size: bytes.length };
+  }
+
+  async stageBytes(bytes: Uint8Array): Promise<StagedBlob> {
+    return this.stageBytesSync(bytes);
+  }
+
+  async publish(blobs: readonly StagedBlob[]): Promise<void> {
+    const pending = [...new Set(blobs.map((blob) => blob.sha256))]
+      .map((sha256) => ({ sha256, staged: this.staged.get(sha256) }))
+      .filter((item): item is { sha256: string; staged: { temporary: string; synced: boolean } } => item.staged !== undefined);
+    if (pending.length === 0) return;
+    const unsynced = pending.filter((item) => !item.staged.synced);
+    const manyFiles = unsynced.length > FSYNC_EACH_LIMIT;
+    if (manyFiles) await this.syncFileSystem();
+    else for (const item of unsynced) fsyncPath(item.staged.temporary, 'r');
+    const touchedDirs = new Set<string>();
+    for (const { sha256, staged } of pending) {
+      const target = this.pathOf(sha256);
+      const directory = dirname(target);
+      if (!this.knownDirs.has(directory)) {
+        await mkdir(directory, { recursive: true });
+        this.knownDirs.add(directory);
+      }
+      await rename(staged.temporary, target);
+      touchedDirs.add(directory);
+      this.staged.delete(sha256);
+    }
+    if (touchedDirs.size > FSYNC_EACH_LIMIT) await this.syncFileSystem();
+    else for (const directory of touchedDirs) fsyncPath(directory, 'r');
+  }
+
+  /** One `syncfs(2)` for the blob directory's file system (through coreutils `sync -f`). */
+  private async syncFileSystem(): Promise<void> {
+    try {
+      await execFileAsync('sync', ['-f', this.root]);
+    } catch {
+      for (const { temporary } of this.staged.values()) fsyncPath(temporary, 'r');
+    }
+  }
+
+  async has(sha256: string, size?: number): Promise<boolean> {
+    try {
+      const stats = await stat(this.pathOf(sha256));
+      return size === undefined || stats.size === size;
+    } catch {
+      return false;
+    }
+  }
+
+  async copyTo(
+    sha256: string,
+    size: number,
+    target: string,
+    options: { entryPath?: string; onProgress?: (bytes: number) => void } = {},
+  ): Promise<void> {
+    const entry = options.entryPath ?? sha256;
+    let source: Awaited<ReturnType<typeof open>>;
+    try {
+      source = await open(this.pathOf(sha256), 'r');
+    } catch {
+      throw new QuiverError('E_BLOB_MISSING', `The stored content of '${entry}' (sha256 ${sha256}) is missing. Run 'quiver verify' to see every affected version.`, {
+        details: { path: entry, sha256 },
+      });
+    }
+    const temporary = join(dirname(target), `.${randomBytes(6).toString('hex')}.quiver-partial`);
+    const output = await open(temporary, 'wx', 0o644);
+    let result: { sha256: string; size: number };
+    try {
+      result = await copyAndHash(source, output, options.onProgress);
+    } catch (error) {
+      await output.close();
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    } finally {
+      await source.close();
+    }
+    await output.close();
+    if (result.sha256 !== sha256 || result.size !== size) {
+      await unlink(temporary).catch(() => undefined);
+      throw new QuiverError(
+        'E_CHECKSUM_MISMATCH',
+        `Checksum mismatch for '${entry}': expected sha256 ${sha256} (${size} bytes), read ${result.sha256} (${result.size} bytes). The stored copy is corrupt; nothing was written for this entry. Run 'quiver verify' and re-log the artifact from its source.`,
+        { details: { path: entry, expected: sha256, actual: result.sha256 } },
+      );
+    }
+    await rename(temporary, target);
+  }
+
+  async rehash(sha256: string): Promise<{ sha256: string; size: number } | undefined> {
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(this.pathOf(sha256), 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      return await hashHandle(handle);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async *list(): AsyncIterable<StoredBlob> {
+    const base = join(this.root, 'sha256');
+    for (const prefix of await readdir(base)) {
+      for (const name of await readdir(join(base, prefix))) {
+        if (!SHA256_PATTERN.test(name)) continue;
+        const stats = await stat(join(base, prefix, name)).catch(() => undefined);
+        if (stats) yield { sha256: name, size: stats.size, modifiedAt: stats.mtime };
+      }
+    }
+  }
+
+  async remove(sha256: string): Promise<void> {
+    await unlink(this.pathOf(sha256)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+
+  async removeStaleTemporaries(graceMs: number): Promise<{ files: number; bytes: number }> {
+    let files = 0;
+    let bytes = 0;
+    const cutoff = Date.now() - graceMs;
+    for (const name of await readdir(this.temporaryDir)) {
+      const path = join(this.temporaryDir, name);
+      const stats = await stat(path).catch(() => undefined);
+      if (!stats || stats.mtimeMs > cutoff) continue;
+      await unlink(path).catch(() => undefined);
+      files++;
+      bytes += stats.size;
+    }
+    return { files, bytes };
+  }
+
+  /** Refreshes a blob's time so a concurrent `gc` leaves it alone. */
+  async touch(sha256: string): Promise<void> {
+    const now = new Date();
+    await utimes(this.pathOf(sha256), now, now).catch(() => undefined);
+  }
+}
+
+function fsyncPath(path: string, flags: string): void {
+  const descriptor = openSync(path, flags);
+  try {
+    fsyncSync(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
+}

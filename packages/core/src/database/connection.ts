@@ -1,0 +1,87 @@
+import { Kysely, sql, type Transaction } from 'kysely';
+import { QuiverError } from '../errors.js';
+import { migrateToLatest } from './migrations.js';
+import { createPostgresDialect } from './postgres/dialect.js';
+import type { Database } from './schema.js';
+import { createSqliteDialect } from './sqlite/dialect.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/** An executor usable inside and outside a transaction. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+/** An open metadata database, whichever dialect backs it. */
+export interface DatabaseConnection {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  /**
+   * Runs `work` in a write transaction. On SQLite it is `BEGIN IMMEDIATE` (one writer at a time
+   * across processes); on PostgreSQL a plain transaction in which callers lock rows with
+   * {@link DatabaseConnection.lockArtifact}.
+   */
+  writeTransaction<T>(work: (trx: Executor) => Promise<T>): Promise<T>;
+  /** Locks one artifact row until the transaction ends (no-op on SQLite, already exclusive). */
+  lockArtifact(trx: Executor, artifactId: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Where the metadata lives: a SQLite file, or a PostgreSQL URL. */
+export type DatabaseLocation = { sqliteFile: string } | { postgresUrl: string };
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Opens (and migrates) the metadata database. */
+export async function openDatabase(location: DatabaseLocation): Promise<DatabaseConnection> {
+  const dialect: DialectName = 'sqliteFile' in location ? 'sqlite' : 'postgres';
+  const db = new Kysely<Database>({
+    dialect: 'sqliteFile' in location ? createSqliteDialect(location.sqliteFile) : createPostgresDialect(location.postgresUrl),
+  });
+
+  const writeTransaction = async <T>(work: (trx: Executor) => Promise<T>): Promise<T> => {
+    if (dialect === 'postgres') return db.transaction().execute(work);
+    return db.connection().execute(async (connection) => {
+      await sql`begin immediate`.execute(connection);
+      try {
+        const result = await work(connection);
+        await sql`commit`.execute(connection);
+        return result;
+      } catch (error) {
+        await sql`rollback`.execute(connection).catch(() => undefined);
+        throw error;
+      }
+    });
+  };
+
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (dialect === 'sqlite') {
+          await writeTransaction((connection) => migrateToLatest(connection as Kysely<unknown>, dialect));
+        } else {
+          await migrateToLatest(db as Kysely<unknown>, dialect);
+        }
+        break;
+      } catch (error) {
+        // Several processes may create a fresh store at once; the loser of a race retries.
+        if (attempt >= 5) throw error;
+        await sleep(50 * (attempt + 1));
+      }
+    }
+  } catch (error) {
+    await db.destroy();
+    if (error instanceof QuiverError) throw error;
+    throw new QuiverError('E_DATABASE', `Could not open the Quiver database: ${(error as Error).message}`, { cause: error });
+  }
+
+  return {
+    db,
+    dialect,
+    writeTransaction,
+    async lockArtifact(trx, artifactId) {
+      if (dialect === 'postgres') {
+        await trx.selectFrom('artifacts').select('id').where('id', '=', artifactId).forUpdate().execute();
+      }
+    },
+    close: () => db.destroy(),
+  };
+}

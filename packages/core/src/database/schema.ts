@@ -1,0 +1,105 @@
+import type { Generated } from 'kysely';
+
+/** Rows of the `runs` table. Times are ISO-8601 UTC strings so both dialects sort them alike. */
+export interface RunTable {
+  id: string;
+  entity: string;
+  project: string;
+  name: string;
+  job_type: string | null;
+  group_name: string | null;
+  tags: string;
+  notes: string | null;
+  config: string;
+  summary: string;
+  state: string;
+  exit_code: number | null;
+  host: string;
+  pid: number;
+  created_at: string;
+  heartbeat_at: string;
+  finished_at: string | null;
+}
+
+/** One row per logged step; `metrics` is a JSON object of the values logged at that step. */
+export interface RunHistoryTable {
+  run_id: string;
+  step: number;
+  metrics: string;
+  logged_at: string;
+}
+
+export interface ArtifactTable {
+  id: Generated<number>;
+  entity: string;
+  project: string;
+  name: string;
+  type: string;
+  next_version: number;
+  created_at: string;
+}
+
+export interface ArtifactVersionTable {
+  id: Generated<number>;
+  artifact_id: number;
+  version: number;
+  digest: string;
+  description: string | null;
+  metadata: string;
+  size: number;
+  file_count: number;
+  produced_by_run: string | null;
+  state: string;
+  created_at: string;
+  deleted_at: string | null;
+}
+
+export interface ManifestEntryTable {
+  version_id: number;
+  path: string;
+  sha256: string;
+  size: number;
+  /** Set for references: the URI recorded, not copied. */
+  ref_uri: string | null;
+}
+
+export interface AliasTable {
+  artifact_id: number;
+  alias: string;
+  version_id: number;
+  updated_at: string;
+}
+
+export interface VersionTagTable {
+  version_id: number;
+  tag: string;
+}
+
+export interface ArtifactUsageTable {
+  run_id: string;
+  version_id: number;
+  used_at: string;
+}
+
+/** Digests of files already hashed, keyed by host and absolute path, reused while unchanged. */
+export interface FileDigestTable {
+  host: string;
+  path: string;
+  device: string;
+  inode: string;
+  size: number;
+  mtime_ns: string;
+  sha256: string;
+}
+
+export interface Database {
+  runs: RunTable;
+  run_history: RunHistoryTable;
+  artifacts: ArtifactTable;
+  artifact_versions: ArtifactVersionTable;
+  manifest_entries: ManifestEntryTable;
+  aliases: AliasTable;
+  version_tags: VersionTagTable;
+  artifact_usage: ArtifactUsageTable;
+  file_digests: FileDigestTable;
+}

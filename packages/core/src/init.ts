@@ -1,0 +1,158 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { QuiverError } from './errors.js';
+import { type JsonObject, serializeJsonObject } from './metadata.js';
+import { assertName, assertTag } from './names.js';
+import { Run } from './run.js';
+import { newRunId, newRunName } from './run-names.js';
+import { envName, type QuiverMode, readEnv, resolveMode } from './settings.js';
+import { openStore, type Store } from './store.js';
+
+/** Options of {@link init}. Each has an environment variable; an explicit option wins. */
+export interface InitOptions {
+  /** `QUIVER_PROJECT` (required from one or the other). */
+  project?: string;
+  /** `QUIVER_ENTITY`; default: the local user. */
+  entity?: string;
+  /** `QUIVER_RUN_NAME`; default: a generated name such as `swift-river-3`. */
+  name?: string;
+  /** `QUIVER_JOB_TYPE`, e.g. `train`, `eval`. */
+  jobType?: string;
+  /** Hyper-parameters and settings (JSON). */
+  config?: JsonObject;
+  /** `QUIVER_TAGS`, comma-separated. */
+  tags?: string[];
+  /** `QUIVER_RUN_GROUP`. */
+  group?: string;
+  notes?: string;
+  /** `QUIVER_DIR`: the store directory; default a per-user data directory. */
+  dir?: string;
+  /** `QUIVER_MODE`: `local` (default) or `disabled` (nothing is stored). */
+  mode?: QuiverMode;
+  /** An already open store to use instead of opening one (it is not closed by `finish`). */
+  store?: Store;
+}
+
+const optionsSchema = z
+  .object({
+    project: z.string().optional(),
+    entity: z.string().optional(),
+    name: z.string().optional(),
+    jobType: z.string().optional(),
+    config: z.record(z.string(), z.unknown()).optional(),
+    tags: z.array(z.string()).optional(),
+    group: z.string().optional(),
+    notes: z.string().optional(),
+    dir: z.string().optional(),
+    mode: z.enum(['local', 'disabled']).optional(),
+    store: z.unknown().optional(),
+  })
+  .strict();
+
+/** The run of `QUIVER_MODE=disabled`: logging does nothing and nothing is stored. */
+export class DisabledRun {
+  readonly disabled = true;
+  readonly id = 'disabled';
+  readonly name = 'disabled';
+  log(_metrics: Record<string, number>, _options: { step?: number } = {}): void {}
+  async flush(): Promise<void> {}
+  async finish(_options: { exitCode?: number } = {}): Promise<void> {}
+  logArtifact(): Promise<never> {
+    return Promise.reject(new QuiverError('E_DISABLED', 'Quiver is disabled (QUIVER_MODE=disabled): artifacts are not stored. Unset QUIVER_MODE to store them.'));
+  }
+  useArtifact(): Promise<never> {
+    return this.logArtifact();
+  }
+}
+
+function parseOptions(options: InitOptions): InitOptions {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new QuiverError('E_INVALID_OPTION', `init(): option '${issue.path.join('.') || issue.message}' is invalid: ${issue.message}.`);
+  }
+  return options;
+}
+
+/**
+ * Starts a run. Options fall back to `QUIVER_*` environment variables; an invalid variable is an
+ * error that names it.
+ *
+ * @example
+ * const run = await init({ project: 'mnist', jobType: 'train', config: { lr: 1e-3 } });
+ * run.log({ loss: 0.3 });
+ * await run.finish();
+ */
+export async function init(options: InitOptions & { mode: 'disabled' }): Promise<DisabledRun>;
+export async function init(options?: InitOptions): Promise<Run>;
+export async function init(options: InitOptions = {}): Promise<Run | DisabledRun> {
+  parseOptions(options);
+  const env = process.env;
+  if (resolveMode(options.mode, env) === 'disabled') return new DisabledRun() as unknown as Run;
+  const project = options.project !== undefined ? assertName(options.project, 'project') : envName(env, 'QUIVER_PROJECT', 'project');
+  if (project === undefined) {
+    throw new QuiverError('E_INVALID_OPTION', 'No project: pass init({ project }) or set QUIVER_PROJECT.');
+  }
+  const name = options.name !== undefined ? assertName(options.name, 'run') : envName(env, 'QUIVER_RUN_NAME', 'run');
+  const jobType = options.jobType ?? readEnv(env, 'QUIVER_JOB_TYPE') ?? null;
+  if (jobType !== null && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(jobType)) {
+    const message = "use 1–64 letters, digits, '.', '_' or '-'";
+    if (options.jobType !== undefined) throw new QuiverError('E_INVALID_OPTION', `jobType '${jobType}' is not valid: ${message}.`);
+    throw new QuiverError('E_INVALID_ENV', `QUIVER_JOB_TYPE=${JSON.stringify(jobType)} is not valid: ${message}.`, { details: { variable: 'QUIVER_JOB_TYPE' } });
+  }
+  const group = options.group ?? readEnv(env, 'QUIVER_RUN_GROUP') ?? null;
+  let tags: string[];
+  if (options.tags !== undefined) {
+    tags = options.tags.map((tag) => assertTag(tag));
+  } else {
+    const raw = readEnv(env, 'QUIVER_TAGS');
+    tags = [];
+    for (const tag of raw?.split(',').map((part) => part.trim()).filter(Boolean) ?? []) {
+      try {
+        tags.push(assertTag(tag));
+      } catch (error) {
+        throw new QuiverError('E_INVALID_ENV', `QUIVER_TAGS=${JSON.stringify(raw)} is not valid: ${(error as Error).message}`, { details: { variable: 'QUIVER_TAGS' } });
+      }
+    }
+  }
+  const config = serializeJsonObject(options.config ?? {}, 'config');
+  const store = options.store ?? (await openStore({ ...(options.dir ? { dir: options.dir } : {}), ...(options.entity ? { entity: options.entity } : {}) }));
+  const entity = options.entity !== undefined ? assertName(options.entity, 'entity') : store.settings.entity;
+  const id = newRunId();
+  const now = new Date().toISOString();
+  const runName =
+    name ??
+    newRunName(
+      Number(
+        (await store.connection.db.selectFrom('runs').select((eb) => eb.fn.countAll<number>().as('count')).where('entity', '=', entity).where('project', '=', project).executeTakeFirst())
+          ?.count ?? 0,
+      ) + 1,
+    );
+  await store.connection.db
+    .insertInto('runs')
+    .values({
+      id,
+      entity,
+      project,
+      name: runName,
+      job_type: jobType,
+      group_name: group,
+      tags: JSON.stringify(tags),
+      notes: options.notes ?? null,
+      config,
+      summary: '{}',
+      state: 'running',
+      exit_code: null,
+      host: hostname(),
+      pid: process.pid,
+      created_at: now,
+      heartbeat_at: now,
+      finished_at: null,
+    })
+    .execute();
+  return new Run(
+    store,
+    { id, entity, project, name: runName, jobType, group, tags, notes: options.notes ?? null, config: JSON.parse(config) as JsonObject },
+    options.store === undefined,
+  );
+}

@@ -1,0 +1,122 @@
+import { QuiverError } from './errors.js';
+import type { MetricSummary } from './run-records.js';
+import type { Store } from './store.js';
+
+/** Rows written per INSERT statement. */
+const ROWS_PER_INSERT = 500;
+/** Buffered steps that trigger a flush. */
+const FLUSH_ROWS = 5000;
+const FLUSH_INTERVAL_MS = 2000;
+
+/**
+ * Buffers a run's logged metrics by step and writes them in batches: one row per step holding the
+ * values logged at that step, plus a summary (last, min, max) per key.
+ */
+export class MetricHistory {
+  private lastStep = -1;
+  private pendingStep: number | undefined;
+  private pendingValues: Record<string, number> = {};
+  private buffer: Array<{ step: number; metrics: string }> = [];
+  private readonly summary: Record<string, MetricSummary>;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly runId: string,
+    summary: Record<string, MetricSummary> = {},
+  ) {
+    this.summary = summary;
+  }
+
+  /** The step the next `log` without an explicit step will use. */
+  get nextStep(): number {
+    return (this.pendingStep ?? this.lastStep) + 1;
+  }
+
+  get currentSummary(): Record<string, MetricSummary> {
+    return this.summary;
+  }
+
+  /** Records values at `step` (default: the next step). Steps never go back. */
+  log(metrics: Record<string, number>, step?: number): void {
+    const entries = Object.entries(metrics);
+    for (const [key, value] of entries) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new QuiverError('E_INVALID_METRIC', `Metric '${key}' is ${String(value)}; log finite numbers only.`, { details: { key } });
+      }
+      if (key.length === 0 || key.length > 256 || key.startsWith('_')) {
+        throw new QuiverError('E_INVALID_METRIC', `Metric name '${key}' is not allowed: use 1–256 characters, not starting with '_'.`, { details: { key } });
+      }
+    }
+    const current = this.pendingStep ?? this.lastStep;
+    const target = step ?? this.nextStep;
+    if (!Number.isSafeInteger(target) || target < 0) {
+      throw new QuiverError('E_INVALID_STEP', `step must be a whole number ≥ 0, got ${String(step)}.`);
+    }
+    if (target < current) {
+      throw new QuiverError('E_INVALID_STEP', `step ${target} is before the last logged step ${current}; steps only increase. Omit step to use ${current + 1}.`, {
+        details: { step: target, lastStep: current },
+      });
+    }
+    if (this.pendingStep !== undefined && target !== this.pendingStep) this.closePendingStep();
+    this.pendingStep = target;
+    for (const [key, value] of entries) {
+      this.pendingValues[key] = value;
+      const previous = this.summary[key];
+      this.summary[key] = previous
+        ? { last: value, min: Math.min(previous.min, value), max: Math.max(previous.max, value), step: target }
+        : { last: value, min: value, max: value, step: target };
+    }
+    if (this.buffer.length >= FLUSH_ROWS) void this.flush();
+    else this.schedule();
+  }
+
+  private closePendingStep(): void {
+    if (this.pendingStep === undefined) return;
+    this.buffer.push({ step: this.pendingStep, metrics: JSON.stringify(this.pendingValues) });
+    this.lastStep = this.pendingStep;
+    this.pendingStep = undefined;
+    this.pendingValues = {};
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush().catch(() => undefined);
+    }, FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Writes everything logged so far, the current step included. */
+  async flush(options: { closeStep?: boolean } = {}): Promise<void> {
+    if (options.closeStep) this.closePendingStep();
+    const rows = this.buffer;
+    this.buffer = [];
+    const summary = JSON.stringify(this.summary);
+    const pendingStep = this.pendingStep;
+    const pendingValues = JSON.stringify(this.pendingValues);
+    this.flushing = this.flushing.catch(() => undefined).then(() =>
+      this.store.connection.writeTransaction(async (trx) => {
+        const loggedAt = new Date().toISOString();
+        const all = pendingStep === undefined ? rows : [...rows, { step: pendingStep, metrics: pendingValues }];
+        for (let offset = 0; offset < all.length; offset += ROWS_PER_INSERT) {
+          await trx
+            .insertInto('run_history')
+            .values(all.slice(offset, offset + ROWS_PER_INSERT).map((row) => ({ run_id: this.runId, step: row.step, metrics: row.metrics, logged_at: loggedAt })))
+            .onConflict((conflict) => conflict.columns(['run_id', 'step']).doUpdateSet((eb) => ({ metrics: eb.ref('excluded.metrics'), logged_at: loggedAt })))
+            .execute();
+        }
+        await trx.updateTable('runs').set({ summary, heartbeat_at: loggedAt }).where('id', '=', this.runId).execute();
+      }),
+    );
+    await this.flushing;
+  }
+
+  /** Stops the flush timer. */
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

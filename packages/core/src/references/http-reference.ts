@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { fetch } from 'undici';
+import { QuiverError } from '../errors.js';
+import type { ReferenceHandler } from './reference-handler.js';
+
+async function get(uri: URL): Promise<Readable> {
+  const response = await fetch(uri, { redirect: 'follow' }).catch((error: unknown) => {
+    throw new QuiverError('E_REFERENCE_FAILED', `Cannot reach ${uri.href}: ${(error as Error).message}`, { cause: error });
+  });
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    throw new QuiverError('E_REFERENCE_FAILED', `GET ${uri.href} answered HTTP ${response.status}; check the URL and its access.`, {
+      details: { status: response.status },
+    });
+  }
+  return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+}
+
+/** `http://` and `https://` references, read once to record size and sha256. */
+export const httpReferenceHandler: ReferenceHandler = {
+  schemes: ['http', 'https'],
+  async describe(uri) {
+    const body = await get(uri);
+    const hash = createHash('sha256');
+    let size = 0;
+    await pipeline(
+      body,
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          size += chunk.length;
+          done();
+        },
+      }),
+    );
+    return { sha256: hash.digest('hex'), size };
+  },
+  async download(uri, target) {
+    await pipeline(await get(uri), createWriteStream(target, { flags: 'wx' }));
+  },
+};

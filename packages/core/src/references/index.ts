@@ -1,0 +1,9 @@
+import { fileReferenceHandler } from './file-reference.js';
+import { httpReferenceHandler } from './http-reference.js';
+import { registerReferenceHandler } from './reference-handler.js';
+
+registerReferenceHandler(fileReferenceHandler);
+registerReferenceHandler(httpReferenceHandler);
+
+export { referenceHandlerFor, registerReferenceHandler } from './reference-handler.js';
+export type { ReferenceDescription, ReferenceHandler } from './reference-handler.js';

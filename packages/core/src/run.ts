@@ -1,0 +1,146 @@
+import type { Artifact } from './artifact.js';
+import { type CommitProgress, commitArtifact } from './artifact-commit.js';
+import { resolveVersion } from './artifact-records.js';
+import { ArtifactVersion } from './artifact-version.js';
+import { QuiverError } from './errors.js';
+import type { JsonObject } from './metadata.js';
+import { MetricHistory } from './metric-history.js';
+import { getRun, HEARTBEAT_INTERVAL_MS, type MetricSummary, type RunInfo } from './run-records.js';
+import type { Store } from './store.js';
+
+/** Options of {@link Run.logArtifact}. */
+export interface LogArtifactOptions {
+  /** Aliases for the new version besides `latest` (e.g. `best`). */
+  aliases?: readonly string[];
+  tags?: readonly string[];
+  /** Called as bytes are hashed and stored. */
+  onProgress?: (progress: CommitProgress) => void;
+}
+
+/** The identity of a run, fixed at `init`. */
+export interface RunIdentity {
+  id: string;
+  entity: string;
+  project: string;
+  name: string;
+  jobType: string | null;
+  group: string | null;
+  tags: readonly string[];
+  notes: string | null;
+  config: JsonObject;
+}
+
+/** A live run: log metrics, log and use artifacts, then `finish()`. Created by `init()`. */
+export class Run implements RunIdentity {
+  readonly id: string;
+  readonly entity: string;
+  readonly project: string;
+  readonly name: string;
+  readonly jobType: string | null;
+  readonly group: string | null;
+  readonly tags: readonly string[];
+  readonly notes: string | null;
+  readonly config: JsonObject;
+  /** Always false for a real run; true for the no-op run of `QUIVER_MODE=disabled`. */
+  readonly disabled: boolean = false;
+  private readonly history: MetricHistory;
+  private readonly heartbeat: NodeJS.Timeout;
+  private finished = false;
+
+  /** @internal Use `init()`. */
+  constructor(
+    /** @internal */ readonly store: Store,
+    identity: RunIdentity,
+    private readonly ownsStore: boolean,
+  ) {
+    this.id = identity.id;
+    this.entity = identity.entity;
+    this.project = identity.project;
+    this.name = identity.name;
+    this.jobType = identity.jobType;
+    this.group = identity.group;
+    this.tags = identity.tags;
+    this.notes = identity.notes;
+    this.config = identity.config;
+    this.history = new MetricHistory(store, this.id);
+    this.heartbeat = setInterval(() => {
+      void store.connection.db.updateTable('runs').set({ heartbeat_at: new Date().toISOString() }).where('id', '=', this.id).execute().catch(() => undefined);
+    }, HEARTBEAT_INTERVAL_MS);
+    this.heartbeat.unref();
+  }
+
+  private assertActive(): void {
+    if (this.finished) throw new QuiverError('E_RUN_FINISHED', `Run ${this.id} is finished; start another with init().`);
+  }
+
+  /** `entity/project/id`, the run's address. */
+  get path(): string {
+    return `${this.entity}/${this.project}/${this.id}`;
+  }
+
+  /**
+   * Logs metric values at a step. Without `step`, each call is the next step; calls with the same
+   * explicit step are merged. Steps never decrease. Values are buffered and written in batches.
+   */
+  log(metrics: Record<string, number>, options: { step?: number } = {}): void {
+    this.assertActive();
+    this.history.log(metrics, options.step);
+  }
+
+  /** The last, smallest and largest value of every metric logged so far. */
+  get summary(): Record<string, MetricSummary> {
+    return this.history.currentSummary;
+  }
+
+  /** Writes buffered metrics now. */
+  flush(): Promise<void> {
+    return this.history.flush();
+  }
+
+  /** Commits an artifact draft as a new version produced by this run (or returns the equal existing one). */
+  async logArtifact(artifact: Artifact, options: LogArtifactOptions = {}): Promise<ArtifactVersion> {
+    this.assertActive();
+    const { version, deduplicated } = await commitArtifact(this.store, artifact, {
+      entity: this.entity,
+      project: this.project,
+      runId: this.id,
+      ...options,
+    });
+    return new ArtifactVersion(this.store, version, deduplicated);
+  }
+
+  /**
+   * Resolves a ref (`[entity/]project/name[:vN|:alias]`; a bare `name[:…]` means this run's
+   * project) and records that this run used that version.
+   */
+  async useArtifact(ref: string): Promise<ArtifactVersion> {
+    this.assertActive();
+    const qualified = ref.split(':')[0]!.includes('/') ? ref : `${this.entity}/${this.project}/${ref}`;
+    const info = await resolveVersion(this.store, qualified);
+    await this.store.connection.db
+      .insertInto('artifact_usage')
+      .values({ run_id: this.id, version_id: info.id, used_at: new Date().toISOString() })
+      .onConflict((conflict) => conflict.columns(['run_id', 'version_id']).doNothing())
+      .execute();
+    return new ArtifactVersion(this.store, info);
+  }
+
+  /** Flushes metrics and marks the run `finished` (exit code 0, the default) or `failed`. */
+  async finish(options: { exitCode?: number } = {}): Promise<RunInfo> {
+    if (this.finished) return getRun(this.store, this.id);
+    const exitCode = options.exitCode ?? 0;
+    this.history.stop();
+    clearInterval(this.heartbeat);
+    await this.history.flush({ closeStep: true });
+    this.finished = true;
+    const finishedAt = new Date().toISOString();
+    await this.store.connection.db
+      .updateTable('runs')
+      .set({ state: exitCode === 0 ? 'finished' : 'failed', exit_code: exitCode, finished_at: finishedAt, heartbeat_at: finishedAt })
+      .where('id', '=', this.id)
+      .execute();
+    const info = await getRun(this.store, this.id);
+    if (this.ownsStore) await this.store.close();
+    return info;
+  }
+}

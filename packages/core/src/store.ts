@@ -1,0 +1,40 @@
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { LocalBlobStore } from './blobs/fs/local-blob-store.js';
+import { type DatabaseConnection, openDatabase } from './database/connection.js';
+import { resolveStoreSettings, type StoreSettings, sqliteFileOf } from './settings.js';
+
+/** An open store: the metadata database and the blob directory. */
+export interface Store {
+  readonly settings: StoreSettings;
+  readonly connection: DatabaseConnection;
+  readonly blobs: LocalBlobStore;
+  readonly host: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store described by `options` and the environment (`QUIVER_DIR`,
+ * `QUIVER_DATABASE_URL`, `QUIVER_ENTITY`), creating it on first use.
+ */
+export async function openStore(options: Partial<StoreSettings> = {}): Promise<Store> {
+  const settings = resolveStoreSettings(options);
+  mkdirSync(settings.dir, { recursive: true });
+  const connection = await openDatabase(
+    settings.databaseUrl ? { postgresUrl: settings.databaseUrl } : { sqliteFile: sqliteFileOf(settings.dir) },
+  );
+  const blobs = new LocalBlobStore(join(settings.dir, 'blobs'));
+  let closed = false;
+  return {
+    settings,
+    connection,
+    blobs,
+    host: hostname(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await connection.close();
+    },
+  };
+}
