@@ -1,0 +1,33 @@
+import { type Command, Option } from 'commander';
+import { openClient, type QuiverClient } from '@quiver/core';
+import { createOutput, type Output, reportError } from './output.js';
+
+/** Options every command accepts. */
+export interface CommonOptions {
+  json?: boolean;
+  dir?: string;
+}
+
+/** Adds `--json` and `--dir` to a command. */
+export function withCommonOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--json', 'print machine-readable JSON on stdout'))
+    .addOption(new Option('--dir <path>', 'store directory').env('QUIVER_DIR'));
+}
+
+/**
+ * Runs a command body with an open client, prints errors the CLI way and sets the exit code
+ * (0 success, 1 failure).
+ */
+export async function runWithClient(options: CommonOptions, body: (client: QuiverClient, output: Output) => Promise<number | undefined>): Promise<void> {
+  const output = createOutput(options.json === true);
+  let client: QuiverClient | undefined;
+  try {
+    client = await openClient(options.dir ? { dir: options.dir } : {});
+    process.exitCode = (await body(client, output)) ?? 0;
+  } catch (error) {
+    process.exitCode = reportError(error, output.json);
+  } finally {
+    await client?.close();
+  }
+}

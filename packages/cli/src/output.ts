@@ -1,0 +1,59 @@
+import { isQuiverError } from '@quiver/core';
+
+/** Where and how a command prints. `--json` output is one JSON document on stdout. */
+export interface Output {
+  json: boolean;
+  /** Prints a value: as JSON with `--json`, otherwise through `human`. */
+  result<T>(value: T, human: (value: T) => string): void;
+  /** A line for people on stderr (progress notes); silent with `--json`. */
+  note(text: string): void;
+}
+
+export function createOutput(json: boolean): Output {
+  return {
+    json,
+    result(value, human) {
+      process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human(value)}\n`);
+    },
+    note(text) {
+      if (!json) process.stderr.write(`${text}\n`);
+    },
+  };
+}
+
+/** Prints an error the way the CLI always does and returns the exit code. */
+export function reportError(error: unknown, json: boolean): number {
+  if (isQuiverError(error)) {
+    if (json) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
+    else process.stderr.write(`error [${error.code}]: ${error.message}\n`);
+    return 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'E_INTERNAL', message } }, null, 2)}\n`);
+  else process.stderr.write(`error: ${message}\n${error instanceof Error && process.env.QUIVER_DEBUG ? `${error.stack}\n` : ''}`);
+  return 1;
+}
+
+/** Formats rows as an aligned text table. */
+export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  if (rows.length === 0) return '(none)';
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** 1536 → "1.5 KiB". */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
