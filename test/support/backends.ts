@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type Store } from '@quiver/core';
+import { openStore, QuiverClient, type Store } from '@quiver/core';
 import pg from 'pg';
 
 /** The store backends every conformance suite runs against (like Kysely's dialect matrix). */
@@ -17,7 +17,8 @@ export function testBackends(): BackendName[] {
 }
 
 /** The server the PostgreSQL backend uses (trust auth on this machine). */
-export const POSTGRES_ADMIN_URL = process.env.QUIVER_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const POSTGRES_ADMIN_URL =
+  process.env.QUIVER_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A fresh, empty store of one backend: its own temp dir and, for PostgreSQL, its own database. */
 export interface TestStore extends AsyncDisposable {
@@ -26,6 +27,8 @@ export interface TestStore extends AsyncDisposable {
   /** Environment that points a child process or the CLI at this store. */
   env: Record<string, string>;
   open(): Promise<Store>;
+  /** A client on its own connection (closed by cleanup). */
+  client(): Promise<QuiverClient>;
   cleanup(): Promise<void>;
 }
 
@@ -44,6 +47,15 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
     env.QUIVER_DATABASE_URL = url.href;
   }
   const opened: Store[] = [];
+  const open = async (): Promise<Store> => {
+    const store = await openStore({
+      dir,
+      entity: 'tester',
+      ...(env.QUIVER_DATABASE_URL ? { databaseUrl: env.QUIVER_DATABASE_URL } : {}),
+    });
+    opened.push(store);
+    return store;
+  };
   const cleanup = async (): Promise<void> => {
     await Promise.all(opened.map((store) => store.close()));
     rmSync(dir, { recursive: true, force: true });
@@ -58,10 +70,9 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
     backend,
     dir,
     env,
-    async open() {
-      const store = await openStore({ dir, entity: 'tester', ...(env.QUIVER_DATABASE_URL ? { databaseUrl: env.QUIVER_DATABASE_URL } : {}) });
-      opened.push(store);
-      return store;
+    open,
+    async client() {
+      return new QuiverClient(await open());
     },
     cleanup,
     [Symbol.asyncDispose]: cleanup,

@@ -1,5 +1,5 @@
-import { type Command, Option } from 'commander';
 import { openClient, type QuiverClient } from '@quiver/core';
+import { type Command, Option } from 'commander';
 import { createOutput, type Output, reportError } from './output.js';
 
 /** Options every command accepts. */
@@ -19,7 +19,10 @@ export function withCommonOptions(command: Command): Command {
  * Runs a command body with an open client, prints errors the CLI way and sets the exit code
  * (0 success, 1 failure).
  */
-export async function runWithClient(options: CommonOptions, body: (client: QuiverClient, output: Output) => Promise<number | undefined>): Promise<void> {
+export async function runWithClient(
+  options: CommonOptions,
+  body: (client: QuiverClient, output: Output) => Promise<number | undefined>,
+): Promise<void> {
   const output = createOutput(options.json === true);
   let client: QuiverClient | undefined;
   try {

@@ -30,14 +30,19 @@ export function reportError(error: unknown, json: boolean): number {
   }
   const message = error instanceof Error ? error.message : String(error);
   if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'E_INTERNAL', message } }, null, 2)}\n`);
-  else process.stderr.write(`error: ${message}\n${error instanceof Error && process.env.QUIVER_DEBUG ? `${error.stack}\n` : ''}`);
+  else
+    process.stderr.write(
+      `error: ${message}\n${error instanceof Error && process.env.QUIVER_DEBUG ? `${error.stack}\n` : ''}`,
+    );
   return 1;
 }
 
 /** Formats rows as an aligned text table. */
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   if (rows.length === 0) return '(none)';
-  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, column) => cell.padEnd(widths[column] ?? 0))

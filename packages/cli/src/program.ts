@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { artifactCommand, getCommand } from './commands/artifact.js';
 import { runCommand } from './commands/run.js';
 import { gcCommand, lineageCommand, verifyCommand } from './commands/store.js';
@@ -16,6 +16,11 @@ export function createProgram(): Command {
   program.addCommand(lineageCommand());
   program.addCommand(verifyCommand());
   program.addCommand(gcCommand());
+  const configure = (command: Command): void => {
+    command.exitOverride().showHelpAfterError();
+    command.commands.forEach(configure);
+  };
+  configure(program);
   return program;
 }
 
@@ -25,8 +30,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
-    const code = (error as { exitCode?: number }).exitCode;
-    return typeof code === 'number' ? (code === 0 ? 0 : 2) : 1;
+    // Commander reports usage errors (unknown command, missing argument) by throwing: exit 2.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }

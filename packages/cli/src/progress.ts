@@ -5,7 +5,10 @@ import { formatBytes } from './output.js';
 const BAR_MIN_BYTES = 64 * 1024 * 1024;
 
 /** A byte progress bar on stderr for large transfers in a terminal; silent otherwise. */
-export function byteProgress(label: string, enabled: boolean): { update(progress: { bytesDone: number; bytesTotal: number }): void; stop(): void } {
+export function byteProgress(
+  label: string,
+  enabled: boolean,
+): { update(progress: { bytesDone: number; bytesTotal: number }): void; stop(): void } {
   let bar: cliProgress.SingleBar | undefined;
   return {
     update({ bytesDone, bytesTotal }) {

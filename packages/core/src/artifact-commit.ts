@@ -1,7 +1,8 @@
 import type { Artifact, DraftEntry } from './artifact.js';
-import type { StagedBlob } from './blobs/blob-store.js';
-import { type ArtifactVersionInfo, versionById } from './artifact-records.js';
 import { setAliasesInTransaction } from './artifact-mutations.js';
+import { type ArtifactVersionInfo, versionById } from './artifact-records.js';
+import type { StagedBlob } from './blobs/blob-store.js';
+import type { Executor } from './database/connection.js';
 import { QuiverError } from './errors.js';
 import { CACHED_DIGEST_MIN_BYTES, cachedDigest, fileIdentity, rememberDigest } from './file-digest-cache.js';
 import { type ManifestEntry, manifestDigest } from './manifest.js';
@@ -40,7 +41,43 @@ export interface CommitResult {
 
 const now = (): string => new Date().toISOString();
 
-async function materialize(store: Store, entry: DraftEntry, progress: (bytes: number) => void): Promise<{ manifest: ManifestEntry; staged?: StagedBlob }> {
+function draftEntrySize(entry: DraftEntry): number {
+  if (entry.kind === 'bytes') return entry.bytes.length;
+  if (entry.kind === 'file' || entry.kind === 'stored') return entry.size;
+  return 0;
+}
+
+function typeMismatch(project: string, name: string, expected: string, actual: string): QuiverError {
+  return new QuiverError(
+    'E_TYPE_MISMATCH',
+    `The artifact '${project}/${name}' has type '${expected}', not '${actual}'; use type '${expected}' or another name.`,
+    {
+      details: { expected, actual },
+    },
+  );
+}
+
+/** Fails before any byte is stored when the artifact exists with another type (checked again under lock). */
+async function assertTypeMatches(
+  db: Executor,
+  artifact: { entity: string; project: string; name: string; type: string },
+): Promise<void> {
+  const row = await db
+    .selectFrom('artifacts')
+    .select('type')
+    .where('entity', '=', artifact.entity)
+    .where('project', '=', artifact.project)
+    .where('name', '=', artifact.name)
+    .executeTakeFirst();
+  if (row && row.type !== artifact.type)
+    throw typeMismatch(artifact.project, artifact.name, row.type, artifact.type);
+}
+
+async function materialize(
+  store: Store,
+  entry: DraftEntry,
+  progress: (bytes: number) => void,
+): Promise<{ manifest: ManifestEntry; staged?: StagedBlob }> {
   switch (entry.kind) {
     case 'bytes': {
       const staged = await store.blobs.stageBytes(entry.bytes);
@@ -52,21 +89,33 @@ async function materialize(store: Store, entry: DraftEntry, progress: (bytes: nu
       try {
         identity = fileIdentity(entry.source);
       } catch (error) {
-        throw new QuiverError('E_FILE_NOT_FOUND', `The file ${entry.source} (entry '${entry.path}') disappeared before it was committed.`, { cause: error });
+        throw new QuiverError(
+          'E_FILE_NOT_FOUND',
+          `The file ${entry.source} (entry '${entry.path}') disappeared before it was committed.`,
+          { cause: error },
+        );
       }
       const cacheable = identity.size >= CACHED_DIGEST_MIN_BYTES;
       const knownSha256 = cacheable ? await cachedDigest(store, entry.source, identity) : undefined;
-      const staged = await store.blobs.stageFile(entry.source, { ...(knownSha256 ? { knownSha256, knownSize: identity.size } : {}), onProgress: progress });
+      const staged = await store.blobs.stageFile(entry.source, {
+        ...(knownSha256 ? { knownSha256, knownSize: identity.size } : {}),
+        onProgress: progress,
+      });
       if (cacheable && staged.sha256 !== knownSha256) {
         const after = fileIdentity(entry.source);
         // Only remember a digest when the file did not change while it was read.
-        if (after.mtimeNs === identity.mtimeNs && after.size === staged.size) await rememberDigest(store, entry.source, identity, staged.sha256);
+        if (after.mtimeNs === identity.mtimeNs && after.size === staged.size)
+          await rememberDigest(store, entry.source, identity, staged.sha256);
       }
       return { manifest: { path: entry.path, sha256: staged.sha256, size: staged.size }, staged };
     }
     case 'stored': {
       if (!(await store.blobs.has(entry.sha256, entry.size))) {
-        throw new QuiverError('E_BLOB_MISSING', `The stored content of '${entry.path}' is missing; run 'quiver verify'.`, { details: { path: entry.path } });
+        throw new QuiverError(
+          'E_BLOB_MISSING',
+          `The stored content of '${entry.path}' is missing; run 'quiver verify'.`,
+          { details: { path: entry.path } },
+        );
       }
       await store.blobs.touch(entry.sha256);
       progress(entry.size);
@@ -74,8 +123,13 @@ async function materialize(store: Store, entry: DraftEntry, progress: (bytes: nu
     }
     case 'reference': {
       const { url, handler } = referenceHandlerFor(entry.uri);
-      const described = entry.sha256 !== undefined && entry.size !== undefined ? { sha256: entry.sha256, size: entry.size } : await handler.describe(url);
-      return { manifest: { path: entry.path, sha256: described.sha256, size: described.size, ref: url.href } };
+      const described =
+        entry.sha256 !== undefined && entry.size !== undefined
+          ? { sha256: entry.sha256, size: entry.size }
+          : await handler.describe(url);
+      return {
+        manifest: { path: entry.path, sha256: described.sha256, size: described.size, ref: url.href },
+      };
     }
   }
 }
@@ -85,7 +139,11 @@ async function materialize(store: Store, entry: DraftEntry, progress: (bytes: nu
  * transaction creates the version, its manifest, its aliases and its lineage. Content equal to an
  * existing version's returns that version (`deduplicated: true`) with the aliases applied.
  */
-export async function commitArtifact(store: Store, artifact: Artifact, options: CommitOptions): Promise<CommitResult> {
+export async function commitArtifact(
+  store: Store,
+  artifact: Artifact,
+  options: CommitOptions,
+): Promise<CommitResult> {
   const entity = assertName(options.entity ?? store.settings.entity, 'entity');
   const project = assertName(options.project, 'project');
   const aliases = [...new Set((options.aliases ?? []).map((alias) => assertAlias(alias)))];
@@ -93,21 +151,35 @@ export async function commitArtifact(store: Store, artifact: Artifact, options: 
   const metadata = serializeJsonObject(artifact.metadata, 'metadata');
   const entries = artifact.entries;
   if (entries.length === 0) {
-    throw new QuiverError('E_EMPTY_ARTIFACT', `The artifact '${artifact.name}' has no entries; add files with addFile, addDir, addBytes or addReference.`);
+    throw new QuiverError(
+      'E_EMPTY_ARTIFACT',
+      `The artifact '${artifact.name}' has no entries; add files with addFile, addDir, addBytes or addReference.`,
+    );
   }
 
-  const bytesTotal = entries.reduce((sum, entry) => sum + (entry.kind === 'file' ? entry.size : entry.kind === 'bytes' ? entry.bytes.length : entry.kind === 'stored' ? entry.size : 0), 0);
+  for (const entry of entries) if (entry.kind === 'reference') referenceHandlerFor(entry.uri);
+  await assertTypeMatches(store.connection.db, { entity, project, name: artifact.name, type: artifact.type });
+
+  const bytesTotal = entries.reduce((sum, entry) => sum + draftEntrySize(entry), 0);
   const progress: CommitProgress = { bytesDone: 0, bytesTotal, filesDone: 0, filesTotal: entries.length };
-  const materialized = await mapLimited(entries, 4, async (entry) => {
-    const result = await materialize(store, entry, (bytes) => {
-      progress.bytesDone += bytes;
-      options.onProgress?.({ ...progress });
+  const staged: StagedBlob[] = [];
+  let materialized: Array<{ manifest: ManifestEntry }>;
+  try {
+    materialized = await mapLimited(entries, 4, async (entry) => {
+      const result = await materialize(store, entry, (bytes) => {
+        progress.bytesDone += bytes;
+        options.onProgress?.({ ...progress });
+      });
+      if (result.staged) staged.push(result.staged);
+      progress.filesDone++;
+      return result;
     });
-    progress.filesDone++;
-    return result;
-  });
-  options.onProgress?.({ ...progress });
-  await store.blobs.publish(materialized.flatMap((item) => (item.staged ? [item.staged] : [])));
+    options.onProgress?.({ ...progress });
+    await store.blobs.publish(staged);
+  } catch (error) {
+    await store.blobs.discard(staged);
+    throw error;
+  }
 
   const manifest = materialized.map((item) => item.manifest);
   const digest = manifestDigest(manifest);
@@ -118,7 +190,14 @@ export async function commitArtifact(store: Store, artifact: Artifact, options: 
     const createdAt = now();
     await trx
       .insertInto('artifacts')
-      .values({ entity, project, name: artifact.name, type: artifact.type, next_version: 0, created_at: createdAt })
+      .values({
+        entity,
+        project,
+        name: artifact.name,
+        type: artifact.type,
+        next_version: 0,
+        created_at: createdAt,
+      })
       .onConflict((conflict) => conflict.columns(['entity', 'project', 'name']).doNothing())
       .execute();
     const row = await trx
@@ -129,14 +208,12 @@ export async function commitArtifact(store: Store, artifact: Artifact, options: 
       .where('name', '=', artifact.name)
       .executeTakeFirstOrThrow();
     await connection.lockArtifact(trx, row.id);
-    const locked = await trx.selectFrom('artifacts').select(['type', 'next_version']).where('id', '=', row.id).executeTakeFirstOrThrow();
-    if (locked.type !== artifact.type) {
-      throw new QuiverError(
-        'E_TYPE_MISMATCH',
-        `The artifact '${project}/${artifact.name}' has type '${locked.type}', not '${artifact.type}'; use type '${locked.type}' or another name.`,
-        { details: { expected: locked.type, actual: artifact.type } },
-      );
-    }
+    const locked = await trx
+      .selectFrom('artifacts')
+      .select(['type', 'next_version'])
+      .where('id', '=', row.id)
+      .executeTakeFirstOrThrow();
+    if (locked.type !== artifact.type) throw typeMismatch(project, artifact.name, locked.type, artifact.type);
     const existing = await trx
       .selectFrom('artifact_versions')
       .select('id')
@@ -181,7 +258,11 @@ export async function commitArtifact(store: Store, artifact: Artifact, options: 
           )
           .execute();
       }
-      await trx.updateTable('artifacts').set({ next_version: locked.next_version + 1 }).where('id', '=', row.id).execute();
+      await trx
+        .updateTable('artifacts')
+        .set({ next_version: locked.next_version + 1 })
+        .where('id', '=', row.id)
+        .execute();
       await setAliasesInTransaction(trx, row.id, versionId, [LATEST_ALIAS]);
     }
     await setAliasesInTransaction(trx, row.id, versionId, aliases);

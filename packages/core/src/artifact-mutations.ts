@@ -5,20 +5,33 @@ import { assertAlias, assertTag, LATEST_ALIAS } from './names.js';
 import type { Store } from './store.js';
 
 /** Points each alias at `versionId`, moving it from wherever it was (inside the caller's transaction). */
-export async function setAliasesInTransaction(trx: Executor, artifactId: number, versionId: number, aliases: readonly string[]): Promise<void> {
+export async function setAliasesInTransaction(
+  trx: Executor,
+  artifactId: number,
+  versionId: number,
+  aliases: readonly string[],
+): Promise<void> {
   const updatedAt = new Date().toISOString();
   for (const alias of aliases) {
     await trx
       .insertInto('aliases')
       .values({ artifact_id: artifactId, alias, version_id: versionId, updated_at: updatedAt })
-      .onConflict((conflict) => conflict.columns(['artifact_id', 'alias']).doUpdateSet({ version_id: versionId, updated_at: updatedAt }))
+      .onConflict((conflict) =>
+        conflict
+          .columns(['artifact_id', 'alias'])
+          .doUpdateSet({ version_id: versionId, updated_at: updatedAt }),
+      )
       .execute();
   }
 }
 
 async function artifactIdOf(trx: Executor, versionId: number): Promise<number> {
-  const row = await trx.selectFrom('artifact_versions').select(['artifact_id', 'state']).where('id', '=', versionId).executeTakeFirst();
-  if (!row || row.state !== 'committed') throw new QuiverError('E_NOT_FOUND', 'The version was deleted meanwhile.');
+  const row = await trx
+    .selectFrom('artifact_versions')
+    .select(['artifact_id', 'state'])
+    .where('id', '=', versionId)
+    .executeTakeFirst();
+  if (row?.state !== 'committed') throw new QuiverError('E_NOT_FOUND', 'The version was deleted meanwhile.');
   return row.artifact_id;
 }
 
@@ -39,14 +52,25 @@ export async function removeAlias(store: Store, ref: string, alias: string): Pro
   const checked = assertAlias(alias);
   const target = await resolveVersion(store, ref);
   if (!target.aliases.includes(checked)) {
-    throw new QuiverError('E_NOT_FOUND', `${target.ref} does not hold the alias '${checked}'.`, { details: { alias: checked } });
+    throw new QuiverError('E_NOT_FOUND', `${target.ref} does not hold the alias '${checked}'.`, {
+      details: { alias: checked },
+    });
   }
-  await store.connection.db.deleteFrom('aliases').where('version_id', '=', target.id).where('alias', '=', checked).execute();
+  await store.connection.db
+    .deleteFrom('aliases')
+    .where('version_id', '=', target.id)
+    .where('alias', '=', checked)
+    .execute();
   return (await versionById(store.connection.db, target.id))!;
 }
 
 /** Adds or removes tags on the version `ref` resolves to. */
-export async function tagVersion(store: Store, ref: string, add: readonly string[], remove: readonly string[] = []): Promise<ArtifactVersionInfo> {
+export async function tagVersion(
+  store: Store,
+  ref: string,
+  add: readonly string[],
+  remove: readonly string[] = [],
+): Promise<ArtifactVersionInfo> {
   const adding = add.map((tag) => assertTag(tag));
   const removing = remove.map((tag) => assertTag(tag));
   const target = await resolveVersion(store, ref);
@@ -58,7 +82,12 @@ export async function tagVersion(store: Store, ref: string, add: readonly string
         .onConflict((conflict) => conflict.columns(['version_id', 'tag']).doNothing())
         .execute();
     }
-    if (removing.length > 0) await trx.deleteFrom('version_tags').where('version_id', '=', target.id).where('tag', 'in', removing).execute();
+    if (removing.length > 0)
+      await trx
+        .deleteFrom('version_tags')
+        .where('version_id', '=', target.id)
+        .where('tag', 'in', removing)
+        .execute();
   });
   return (await versionById(store.connection.db, target.id))!;
 }
@@ -68,7 +97,11 @@ export async function tagVersion(store: Store, ref: string, add: readonly string
  * while the version holds an alias other than `latest`, unless `force`. `latest` moves to the
  * newest remaining version.
  */
-export async function deleteVersion(store: Store, ref: string, options: { force?: boolean } = {}): Promise<ArtifactVersionInfo> {
+export async function deleteVersion(
+  store: Store,
+  ref: string,
+  options: { force?: boolean } = {},
+): Promise<ArtifactVersionInfo> {
   const target = await resolveVersion(store, ref);
   const held = target.aliases.filter((alias) => alias !== LATEST_ALIAS);
   if (held.length > 0 && !options.force) {
@@ -83,7 +116,11 @@ export async function deleteVersion(store: Store, ref: string, options: { force?
     await store.connection.lockArtifact(trx, artifactId);
     await trx.deleteFrom('aliases').where('version_id', '=', target.id).execute();
     await trx.deleteFrom('manifest_entries').where('version_id', '=', target.id).execute();
-    await trx.updateTable('artifact_versions').set({ state: 'deleted', deleted_at: new Date().toISOString() }).where('id', '=', target.id).execute();
+    await trx
+      .updateTable('artifact_versions')
+      .set({ state: 'deleted', deleted_at: new Date().toISOString() })
+      .where('id', '=', target.id)
+      .execute();
     const newest = await trx
       .selectFrom('artifact_versions')
       .select('id')

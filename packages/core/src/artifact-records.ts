@@ -78,17 +78,30 @@ export function selectVersions(db: Executor) {
 }
 
 /** Adds aliases and tags to version rows (two queries, whatever the number of rows). */
-export async function toVersionInfos(db: Executor, rows: readonly VersionRow[]): Promise<ArtifactVersionInfo[]> {
+export async function toVersionInfos(
+  db: Executor,
+  rows: readonly VersionRow[],
+): Promise<ArtifactVersionInfo[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((row) => row.id);
   const aliases = new Map<number, string[]>();
   const tags = new Map<number, string[]>();
   for (let offset = 0; offset < ids.length; offset += 5000) {
     const chunk = ids.slice(offset, offset + 5000);
-    for (const row of await db.selectFrom('aliases').select(['version_id', 'alias']).where('version_id', 'in', chunk).orderBy('alias').execute()) {
+    for (const row of await db
+      .selectFrom('aliases')
+      .select(['version_id', 'alias'])
+      .where('version_id', 'in', chunk)
+      .orderBy('alias')
+      .execute()) {
       aliases.set(row.version_id, [...(aliases.get(row.version_id) ?? []), row.alias]);
     }
-    for (const row of await db.selectFrom('version_tags').select(['version_id', 'tag']).where('version_id', 'in', chunk).orderBy('tag').execute()) {
+    for (const row of await db
+      .selectFrom('version_tags')
+      .select(['version_id', 'tag'])
+      .where('version_id', 'in', chunk)
+      .orderBy('tag')
+      .execute()) {
       tags.set(row.version_id, [...(tags.get(row.version_id) ?? []), row.tag]);
     }
   }
@@ -99,7 +112,12 @@ export async function toVersionInfos(db: Executor, rows: readonly VersionRow[]):
     name: row.name,
     type: row.type,
     version: row.version,
-    ref: formatArtifactRef({ entity: row.entity, project: row.project, name: row.name, version: row.version }),
+    ref: formatArtifactRef({
+      entity: row.entity,
+      project: row.project,
+      name: row.name,
+      version: row.version,
+    }),
     digest: row.digest,
     description: row.description,
     metadata: JSON.parse(row.metadata) as JsonObject,
@@ -123,11 +141,16 @@ export async function resolveVersion(store: Store, ref: string): Promise<Artifac
   const parsed = parseArtifactRef(ref);
   const entity = parsed.entity ?? store.settings.entity;
   const db = store.connection.db;
-  let query = selectVersions(db).where('a.entity', '=', entity).where('a.project', '=', parsed.project).where('a.name', '=', parsed.name);
+  let query = selectVersions(db)
+    .where('a.entity', '=', entity)
+    .where('a.project', '=', parsed.project)
+    .where('a.name', '=', parsed.name);
   if (parsed.version !== undefined) {
     query = query.where('v.version', '=', parsed.version);
   } else {
-    query = query.innerJoin('aliases as al', (join) => join.onRef('al.version_id', '=', 'v.id').on('al.alias', '=', parsed.alias ?? 'latest'));
+    query = query.innerJoin('aliases as al', (join) =>
+      join.onRef('al.version_id', '=', 'v.id').on('al.alias', '=', parsed.alias ?? 'latest'),
+    );
   }
   const row = await query.executeTakeFirst();
   if (!row) {
@@ -143,21 +166,40 @@ export async function resolveVersion(store: Store, ref: string): Promise<Artifac
         ? `version v${parsed.version} does not exist or was deleted`
         : `no version holds the alias '${parsed.alias}'`
       : `there is no artifact '${parsed.name}' in ${entity}/${parsed.project}`;
-    throw new QuiverError('E_NOT_FOUND', `Cannot resolve '${ref}': ${what}. List versions with 'quiver artifact ls ${parsed.project}/${parsed.name}'.`, {
-      details: { ref },
-    });
+    throw new QuiverError(
+      'E_NOT_FOUND',
+      `Cannot resolve '${ref}': ${what}. List versions with 'quiver artifact ls ${parsed.project}/${parsed.name}'.`,
+      {
+        details: { ref },
+      },
+    );
   }
   return (await toVersionInfos(db, [row]))[0]!;
 }
 
 /** The entries of a version, sorted by path. */
 export async function versionEntries(db: Executor, versionId: number): Promise<ManifestEntry[]> {
-  const rows = await db.selectFrom('manifest_entries').selectAll().where('version_id', '=', versionId).orderBy('path').execute();
-  return rows.map((row) => ({ path: row.path, sha256: row.sha256, size: Number(row.size), ...(row.ref_uri ? { ref: row.ref_uri } : {}) }));
+  const rows = await db
+    .selectFrom('manifest_entries')
+    .selectAll()
+    .where('version_id', '=', versionId)
+    .orderBy('path')
+    .execute();
+  return rows.map((row) => ({
+    path: row.path,
+    sha256: row.sha256,
+    size: Number(row.size),
+    ...(row.ref_uri ? { ref: row.ref_uri } : {}),
+  }));
 }
 
 /** Versions of one artifact, newest first. */
-export async function listVersions(store: Store, entity: string, project: string, name: string): Promise<ArtifactVersionInfo[]> {
+export async function listVersions(
+  store: Store,
+  entity: string,
+  project: string,
+  name: string,
+): Promise<ArtifactVersionInfo[]> {
   const db = store.connection.db;
   const rows = await selectVersions(db)
     .where('a.entity', '=', entity)
@@ -169,10 +211,15 @@ export async function listVersions(store: Store, entity: string, project: string
 }
 
 /** Artifacts, optionally of one project, with their version counts. */
-export async function listArtifacts(store: Store, filter: { entity?: string; project?: string } = {}): Promise<ArtifactSummary[]> {
+export async function listArtifacts(
+  store: Store,
+  filter: { entity?: string; project?: string } = {},
+): Promise<ArtifactSummary[]> {
   let query = store.connection.db
     .selectFrom('artifacts as a')
-    .leftJoin('artifact_versions as v', (join) => join.onRef('v.artifact_id', '=', 'a.id').on('v.state', '=', 'committed'))
+    .leftJoin('artifact_versions as v', (join) =>
+      join.onRef('v.artifact_id', '=', 'a.id').on('v.state', '=', 'committed'),
+    )
     .select((eb) => [
       'a.entity',
       'a.project',

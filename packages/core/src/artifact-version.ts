@@ -63,7 +63,10 @@ export class ArtifactVersion implements ArtifactVersionInfo {
    * Downloads every entry into `dir` (default `./artifacts/<name>-v<N>`), verifying each byte, and
    * returns the folder. Files already there with the right digest are kept.
    */
-  async download(dir?: string, options: { onProgress?: (progress: DownloadProgress) => void } = {}): Promise<string> {
+  async download(
+    dir?: string,
+    options: { onProgress?: (progress: DownloadProgress) => void } = {},
+  ): Promise<string> {
     const target = resolve(dir ?? `artifacts/${this.name}-v${this.version}`);
     await downloadEntries(this.store, await this.entries(), target, options);
     return target;
@@ -80,12 +83,15 @@ export class ArtifactVersion implements ArtifactVersionInfo {
       metadata: this.metadata,
       ...(this.description !== null ? { description: this.description } : {}),
     });
-    for (const entry of await this.entries()) draft.addStored(entry.path, entry.sha256, entry.size, entry.ref);
+    for (const entry of await this.entries())
+      draft.addStored(entry.path, entry.sha256, entry.size, entry.ref);
     return draft;
   }
 
   toJSON(): ArtifactVersionInfo & { deduplicated: boolean } {
-    const { store: _store, ...rest } = this as unknown as { store: Store } & ArtifactVersionInfo & { deduplicated: boolean };
+    const { store: _store, ...rest } = this as unknown as { store: Store } & ArtifactVersionInfo & {
+        deduplicated: boolean;
+      };
     return rest;
   }
 }

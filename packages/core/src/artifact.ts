@@ -4,6 +4,7 @@ import { assertEntryPath } from './entry-path.js';
 import { QuiverError } from './errors.js';
 import { type JsonObject, serializeJsonObject } from './metadata.js';
 import { assertName, assertType } from './names.js';
+import { referenceHandlerFor } from './references/index.js';
 
 /** One entry of a draft, before it is committed. */
 export type DraftEntry =
@@ -26,9 +27,16 @@ function statOrThrow(path: string, what: string): Stats {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') {
-      throw new QuiverError('E_SYMLINK_LOOP', `${what} ${path} is a symbolic link that loops back on itself; fix or remove the link.`, { cause: error });
+      throw new QuiverError(
+        'E_SYMLINK_LOOP',
+        `${what} ${path} is a symbolic link that loops back on itself; fix or remove the link.`,
+        { cause: error },
+      );
     }
-    throw new QuiverError('E_FILE_NOT_FOUND', `${what} ${path} does not exist (${code}); check the path.`, { cause: error, details: { path } });
+    throw new QuiverError('E_FILE_NOT_FOUND', `${what} ${path} does not exist (${code}); check the path.`, {
+      cause: error,
+      details: { path },
+    });
   }
 }
 
@@ -67,9 +75,13 @@ export class Artifact {
   private add(entry: DraftEntry): this {
     assertEntryPath(entry.path);
     if (this.entryMap.has(entry.path)) {
-      throw new QuiverError('E_DUPLICATE_ENTRY', `The artifact already has an entry '${entry.path}'; remove it first or choose another name.`, {
-        details: { path: entry.path },
-      });
+      throw new QuiverError(
+        'E_DUPLICATE_ENTRY',
+        `The artifact already has an entry '${entry.path}'; remove it first or choose another name.`,
+        {
+          details: { path: entry.path },
+        },
+      );
     }
     this.entryMap.set(entry.path, entry);
     return this;
@@ -80,9 +92,16 @@ export class Artifact {
     const source = resolve(localPath);
     const stats = statOrThrow(source, 'The file');
     if (!stats.isFile()) {
-      throw new QuiverError('E_NOT_A_FILE', `${source} is not a regular file; use addDir() for a folder.`, { details: { path: source } });
+      throw new QuiverError('E_NOT_A_FILE', `${source} is not a regular file; use addDir() for a folder.`, {
+        details: { path: source },
+      });
     }
-    return this.add({ kind: 'file', path: options.name ?? basename(source), source, size: Number(stats.size) });
+    return this.add({
+      kind: 'file',
+      path: options.name ?? basename(source),
+      source,
+      size: Number(stats.size),
+    });
   }
 
   /** Adds every file below a folder, under `prefix` when given. Symbolic links are followed; loops are an error. */
@@ -90,18 +109,28 @@ export class Artifact {
     const root = resolve(localPath);
     const stats = statOrThrow(root, 'The folder');
     if (!stats.isDirectory()) {
-      throw new QuiverError('E_NOT_A_DIRECTORY', `${root} is not a folder; use addFile() for a single file.`, { details: { path: root } });
+      throw new QuiverError(
+        'E_NOT_A_DIRECTORY',
+        `${root} is not a folder; use addFile() for a single file.`,
+        { details: { path: root } },
+      );
     }
     const visiting = new Set<string>();
     const walk = (directory: string, prefix: string): void => {
       const real = realpathSync(directory);
       if (visiting.has(real)) {
-        throw new QuiverError('E_SYMLINK_LOOP', `The folder ${directory} links back to ${real}, a folder being added; remove the link or add a narrower folder.`, {
-          details: { path: directory },
-        });
+        throw new QuiverError(
+          'E_SYMLINK_LOOP',
+          `The folder ${directory} links back to ${real}, a folder being added; remove the link or add a narrower folder.`,
+          {
+            details: { path: directory },
+          },
+        );
       }
       visiting.add(real);
-      for (const dirent of readdirSync(directory, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      for (const dirent of readdirSync(directory, { withFileTypes: true }).sort((a, b) =>
+        a.name < b.name ? -1 : 1,
+      )) {
         const full = join(directory, dirent.name);
         const entryPath = prefix ? `${prefix}/${dirent.name}` : dirent.name;
         if (dirent.isDirectory()) {
@@ -136,23 +165,28 @@ export class Artifact {
    * `http(s)://`, and any scheme registered with `registerReferenceHandler`).
    */
   addReference(uri: string, options: { name?: string } = {}): this {
+    const { url } = referenceHandlerFor(uri);
     let name = options.name;
     if (name === undefined) {
       try {
-        name = decodeURIComponent(basename(new URL(uri).pathname));
+        name = decodeURIComponent(basename(url.pathname));
       } catch {
         name = '';
       }
     }
     if (!name) {
-      throw new QuiverError('E_INVALID_PATH', `Cannot derive an entry name from '${uri}'; pass { name }.`, { details: { uri } });
+      throw new QuiverError('E_INVALID_PATH', `Cannot derive an entry name from '${uri}'; pass { name }.`, {
+        details: { uri },
+      });
     }
-    return this.add({ kind: 'reference', path: name, uri });
+    return this.add({ kind: 'reference', path: name, uri: url.href });
   }
 
   /** Keeps an entry of a previous version (used by `newDraft()`). */
   addStored(path: string, sha256: string, size: number, uri?: string): this {
-    return uri ? this.add({ kind: 'reference', path, uri, sha256, size }) : this.add({ kind: 'stored', path, sha256, size });
+    return uri
+      ? this.add({ kind: 'reference', path, uri, sha256, size })
+      : this.add({ kind: 'stored', path, sha256, size });
   }
 
   /** Removes an entry from the draft. */
@@ -168,4 +202,3 @@ export class Artifact {
     return [...this.entryMap.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 }
-

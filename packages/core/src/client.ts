@@ -1,7 +1,13 @@
 import type { Artifact } from './artifact.js';
 import { type CommitOptions, commitArtifact } from './artifact-commit.js';
 import { deleteVersion, removeAlias, setAlias, tagVersion } from './artifact-mutations.js';
-import { type ArtifactSummary, type ArtifactVersionInfo, listArtifacts, listVersions, resolveVersion } from './artifact-records.js';
+import {
+  type ArtifactSummary,
+  type ArtifactVersionInfo,
+  listArtifacts,
+  listVersions,
+  resolveVersion,
+} from './artifact-records.js';
 import { ArtifactVersion } from './artifact-version.js';
 import { type LineageGraph, runInputs, runOutputs, walkLineage } from './lineage.js';
 import { collectGarbage, type GcReport, type StoreVerifyReport, verifyStore } from './maintenance.js';
@@ -47,8 +53,19 @@ export class QuiverClient {
   }
 
   /** Versions of one artifact, newest first. */
-  async versions(project: string, name: string, entity = this.store.settings.entity): Promise<ArtifactVersion[]> {
-    return (await listVersions(this.store, assertName(entity, 'entity'), assertName(project, 'project'), assertName(name, 'artifact'))).map(this.wrap);
+  async versions(
+    project: string,
+    name: string,
+    entity = this.store.settings.entity,
+  ): Promise<ArtifactVersion[]> {
+    return (
+      await listVersions(
+        this.store,
+        assertName(entity, 'entity'),
+        assertName(project, 'project'),
+        assertName(name, 'artifact'),
+      )
+    ).map(this.wrap);
   }
 
   async setAlias(ref: string, alias: string): Promise<ArtifactVersion> {
@@ -78,7 +95,11 @@ export class QuiverClient {
 
   async run(id: string): Promise<RunDetails> {
     const info = await getRun(this.store, id);
-    const [history, inputs, outputs] = await Promise.all([runHistory(this.store, info.id), runInputs(this.store, info.id), runOutputs(this.store, info.id)]);
+    const [history, inputs, outputs] = await Promise.all([
+      runHistory(this.store, info.id),
+      runInputs(this.store, info.id),
+      runOutputs(this.store, info.id),
+    ]);
     return { ...info, history, inputs: inputs.map(this.wrap), outputs: outputs.map(this.wrap) };
   }
 

@@ -76,10 +76,18 @@ function assertSafeDestination(root: string, entries: readonly ManifestEntry[]):
         );
       }
       if (index < segments.length - 1 && !stats.isDirectory()) {
-        throw new QuiverError('E_UNSAFE_DESTINATION', `Cannot download '${entry.path}': ${current} exists and is not a folder.`, { details: { path: entry.path } });
+        throw new QuiverError(
+          'E_UNSAFE_DESTINATION',
+          `Cannot download '${entry.path}': ${current} exists and is not a folder.`,
+          { details: { path: entry.path } },
+        );
       }
       if (index === segments.length - 1 && stats.isDirectory()) {
-        throw new QuiverError('E_UNSAFE_DESTINATION', `Cannot download '${entry.path}': ${current} is a folder.`, { details: { path: entry.path } });
+        throw new QuiverError(
+          'E_UNSAFE_DESTINATION',
+          `Cannot download '${entry.path}': ${current} is a folder.`,
+          { details: { path: entry.path } },
+        );
       }
     }
   }
@@ -118,7 +126,12 @@ export async function downloadEntries(
   mkdirSync(root, { recursive: true });
   const realRoot = realpathSync(root);
   assertSafeDestination(realRoot, entries);
-  const progress: DownloadProgress = { bytesDone: 0, bytesTotal: entries.reduce((sum, entry) => sum + entry.size, 0), filesDone: 0, filesTotal: entries.length };
+  const progress: DownloadProgress = {
+    bytesDone: 0,
+    bytesTotal: entries.reduce((sum, entry) => sum + entry.size, 0),
+    filesDone: 0,
+    filesTotal: entries.length,
+  };
   let skipped = 0;
   await mapLimited(entries, 4, async (entry) => {
     const target = join(realRoot, ...entry.path.split('/'));
@@ -172,19 +185,37 @@ export async function verifyEntries(entries: readonly ManifestEntry[], root: str
       return;
     }
     if (Number(stats.size) !== entry.size) {
-      problems.push({ path: entry.path, problem: 'size', expected: String(entry.size), actual: String(stats.size) });
+      problems.push({
+        path: entry.path,
+        problem: 'size',
+        expected: String(entry.size),
+        actual: String(stats.size),
+      });
       return;
     }
     const actual = await digestOf(path);
-    if (actual?.sha256 !== entry.sha256) problems.push({ path: entry.path, problem: 'checksum', expected: entry.sha256, actual: actual?.sha256 ?? '' });
+    if (actual?.sha256 !== entry.sha256)
+      problems.push({
+        path: entry.path,
+        problem: 'checksum',
+        expected: entry.sha256,
+        actual: actual?.sha256 ?? '',
+      });
   });
   const listed = new Set(entries.map((entry) => entry.path));
   let extra: string[] = [];
   try {
-    extra = listFiles(root).filter((path) => !listed.has(path) && !path.split(sep).pop()?.endsWith('.quiver-partial'));
+    extra = listFiles(root).filter(
+      (path) => !listed.has(path) && !path.split(sep).pop()?.endsWith('.quiver-partial'),
+    );
   } catch {
     extra = [];
   }
   problems.sort((a, b) => (a.path < b.path ? -1 : 1));
-  return { ok: problems.length === 0, checked: entries.length, problems, extra: extra.map((path) => relative('', path)) };
+  return {
+    ok: problems.length === 0,
+    checked: entries.length,
+    problems,
+    extra: extra.map((path) => relative('', path)),
+  };
 }

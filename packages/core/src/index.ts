@@ -8,12 +8,21 @@ export { assertEntryPath } from './entry-path.js';
 export { isQuiverError, QuiverError, type QuiverErrorCode } from './errors.js';
 export { DisabledRun, type InitOptions, init } from './init.js';
 export type { LineageEdge, LineageGraph, LineageNode } from './lineage.js';
-export { DEFAULT_GC_GRACE_MS, type GcReport, type StoreProblem, type StoreVerifyReport } from './maintenance.js';
+export {
+  DEFAULT_GC_GRACE_MS,
+  type GcReport,
+  type StoreProblem,
+  type StoreVerifyReport,
+} from './maintenance.js';
 export type { ManifestEntry } from './manifest.js';
 export type { JsonObject, JsonValue } from './metadata.js';
 export { LATEST_ALIAS } from './names.js';
 export { type ArtifactRef, formatArtifactRef, parseArtifactRef } from './ref.js';
-export { type ReferenceDescription, type ReferenceHandler, registerReferenceHandler } from './references/index.js';
+export {
+  type ReferenceDescription,
+  type ReferenceHandler,
+  registerReferenceHandler,
+} from './references/index.js';
 export { type LogArtifactOptions, Run } from './run.js';
 export type { MetricSummary, RunInfo, RunState } from './run-records.js';
 export { type QuiverMode, resolveStoreSettings, type StoreSettings } from './settings.js';

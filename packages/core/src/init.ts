@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { QuiverError } from './errors.js';
 import { type JsonObject, serializeJsonObject } from './metadata.js';
 import { assertName, assertTag } from './names.js';
-import { Run } from './run.js';
+import { Run, type RunIdentity } from './run.js';
 import { newRunId, newRunName } from './run-names.js';
 import { envName, type QuiverMode, readEnv, resolveMode } from './settings.js';
 import { openStore, type Store } from './store.js';
@@ -58,7 +58,12 @@ export class DisabledRun {
   async flush(): Promise<void> {}
   async finish(_options: { exitCode?: number } = {}): Promise<void> {}
   logArtifact(): Promise<never> {
-    return Promise.reject(new QuiverError('E_DISABLED', 'Quiver is disabled (QUIVER_MODE=disabled): artifacts are not stored. Unset QUIVER_MODE to store them.'));
+    return Promise.reject(
+      new QuiverError(
+        'E_DISABLED',
+        'Quiver is disabled (QUIVER_MODE=disabled): artifacts are not stored. Unset QUIVER_MODE to store them.',
+      ),
+    );
   }
   useArtifact(): Promise<never> {
     return this.logArtifact();
@@ -69,7 +74,10 @@ function parseOptions(options: InitOptions): InitOptions {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new QuiverError('E_INVALID_OPTION', `init(): option '${issue.path.join('.') || issue.message}' is invalid: ${issue.message}.`);
+    throw new QuiverError(
+      'E_INVALID_OPTION',
+      `init(): option '${issue.path.join('.') || issue.message}' is invalid: ${issue.message}.`,
+    );
   }
   return options;
 }
@@ -89,16 +97,25 @@ export async function init(options: InitOptions = {}): Promise<Run | DisabledRun
   parseOptions(options);
   const env = process.env;
   if (resolveMode(options.mode, env) === 'disabled') return new DisabledRun() as unknown as Run;
-  const project = options.project !== undefined ? assertName(options.project, 'project') : envName(env, 'QUIVER_PROJECT', 'project');
+  const project =
+    options.project !== undefined
+      ? assertName(options.project, 'project')
+      : envName(env, 'QUIVER_PROJECT', 'project');
   if (project === undefined) {
     throw new QuiverError('E_INVALID_OPTION', 'No project: pass init({ project }) or set QUIVER_PROJECT.');
   }
-  const name = options.name !== undefined ? assertName(options.name, 'run') : envName(env, 'QUIVER_RUN_NAME', 'run');
+  const name =
+    options.name !== undefined ? assertName(options.name, 'run') : envName(env, 'QUIVER_RUN_NAME', 'run');
   const jobType = options.jobType ?? readEnv(env, 'QUIVER_JOB_TYPE') ?? null;
   if (jobType !== null && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(jobType)) {
     const message = "use 1–64 letters, digits, '.', '_' or '-'";
-    if (options.jobType !== undefined) throw new QuiverError('E_INVALID_OPTION', `jobType '${jobType}' is not valid: ${message}.`);
-    throw new QuiverError('E_INVALID_ENV', `QUIVER_JOB_TYPE=${JSON.stringify(jobType)} is not valid: ${message}.`, { details: { variable: 'QUIVER_JOB_TYPE' } });
+    if (options.jobType !== undefined)
+      throw new QuiverError('E_INVALID_OPTION', `jobType '${jobType}' is not valid: ${message}.`);
+    throw new QuiverError(
+      'E_INVALID_ENV',
+      `QUIVER_JOB_TYPE=${JSON.stringify(jobType)} is not valid: ${message}.`,
+      { details: { variable: 'QUIVER_JOB_TYPE' } },
+    );
   }
   const group = options.group ?? readEnv(env, 'QUIVER_RUN_GROUP') ?? null;
   let tags: string[];
@@ -107,39 +124,76 @@ export async function init(options: InitOptions = {}): Promise<Run | DisabledRun
   } else {
     const raw = readEnv(env, 'QUIVER_TAGS');
     tags = [];
-    for (const tag of raw?.split(',').map((part) => part.trim()).filter(Boolean) ?? []) {
+    for (const tag of raw
+      ?.split(',')
+      .map((part) => part.trim())
+      .filter(Boolean) ?? []) {
       try {
         tags.push(assertTag(tag));
       } catch (error) {
-        throw new QuiverError('E_INVALID_ENV', `QUIVER_TAGS=${JSON.stringify(raw)} is not valid: ${(error as Error).message}`, { details: { variable: 'QUIVER_TAGS' } });
+        throw new QuiverError(
+          'E_INVALID_ENV',
+          `QUIVER_TAGS=${JSON.stringify(raw)} is not valid: ${(error as Error).message}`,
+          { details: { variable: 'QUIVER_TAGS' } },
+        );
       }
     }
   }
   const config = serializeJsonObject(options.config ?? {}, 'config');
-  const store = options.store ?? (await openStore({ ...(options.dir ? { dir: options.dir } : {}), ...(options.entity ? { entity: options.entity } : {}) }));
-  const entity = options.entity !== undefined ? assertName(options.entity, 'entity') : store.settings.entity;
+  const explicitEntity = options.entity !== undefined ? assertName(options.entity, 'entity') : undefined;
+  const ownsStore = options.store === undefined;
+  const store =
+    options.store ??
+    (await openStore({
+      ...(options.dir !== undefined ? { dir: options.dir } : {}),
+      ...(explicitEntity ? { entity: explicitEntity } : {}),
+    }));
+  try {
+    const entity = explicitEntity ?? store.settings.entity;
+    const identity = {
+      entity,
+      project,
+      jobType,
+      group,
+      tags,
+      notes: options.notes ?? null,
+      config: JSON.parse(config) as JsonObject,
+    };
+    const id = await insertRun(store, identity, name);
+    return new Run(store, { ...identity, ...id }, ownsStore);
+  } catch (error) {
+    if (ownsStore) await store.close();
+    throw error;
+  }
+}
+
+async function insertRun(
+  store: Store,
+  identity: Omit<RunIdentity, 'id' | 'name'>,
+  name: string | undefined,
+): Promise<{ id: string; name: string }> {
+  const { db } = store.connection;
   const id = newRunId();
   const now = new Date().toISOString();
-  const runName =
-    name ??
-    newRunName(
-      Number(
-        (await store.connection.db.selectFrom('runs').select((eb) => eb.fn.countAll<number>().as('count')).where('entity', '=', entity).where('project', '=', project).executeTakeFirst())
-          ?.count ?? 0,
-      ) + 1,
-    );
-  await store.connection.db
+  const count = await db
+    .selectFrom('runs')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('entity', '=', identity.entity)
+    .where('project', '=', identity.project)
+    .executeTakeFirst();
+  const runName = name ?? newRunName(Number(count?.count ?? 0) + 1);
+  await db
     .insertInto('runs')
     .values({
       id,
-      entity,
-      project,
+      entity: identity.entity,
+      project: identity.project,
       name: runName,
-      job_type: jobType,
-      group_name: group,
-      tags: JSON.stringify(tags),
-      notes: options.notes ?? null,
-      config,
+      job_type: identity.jobType,
+      group_name: identity.group,
+      tags: JSON.stringify(identity.tags),
+      notes: identity.notes,
+      config: JSON.stringify(identity.config),
       summary: '{}',
       state: 'running',
       exit_code: null,
@@ -150,9 +204,5 @@ export async function init(options: InitOptions = {}): Promise<Run | DisabledRun
       finished_at: null,
     })
     .execute();
-  return new Run(
-    store,
-    { id, entity, project, name: runName, jobType, group, tags, notes: options.notes ?? null, config: JSON.parse(config) as JsonObject },
-    options.store === undefined,
-  );
+  return { id, name: runName };
 }

@@ -3,7 +3,9 @@ import { getRun, type RunInfo } from './run-records.js';
 import type { Store } from './store.js';
 
 /** A node of the lineage graph: a run or an artifact version. */
-export type LineageNode = { kind: 'run'; id: string; run: RunInfo } | { kind: 'artifact'; id: string; version: ArtifactVersionInfo };
+export type LineageNode =
+  | { kind: 'run'; id: string; run: RunInfo }
+  | { kind: 'artifact'; id: string; version: ArtifactVersionInfo };
 
 /** An edge: a run produced a version, or a version was used by a run. */
 export interface LineageEdge {
@@ -21,13 +23,21 @@ export interface LineageGraph {
 const versionNodeId = (id: number): string => `artifact:${id}`;
 const runNodeId = (id: string): string => `run:${id}`;
 
-async function versionsWhere(store: Store, column: 'produced_by_run' | 'usage', runId: string): Promise<ArtifactVersionInfo[]> {
+async function versionsWhere(
+  store: Store,
+  column: 'produced_by_run' | 'usage',
+  runId: string,
+): Promise<ArtifactVersionInfo[]> {
   const db = store.connection.db;
   let query = selectVersions(db);
   query =
     column === 'produced_by_run'
       ? query.where('v.produced_by_run', '=', runId)
-      : query.where('v.id', 'in', db.selectFrom('artifact_usage').select('version_id').where('run_id', '=', runId));
+      : query.where(
+          'v.id',
+          'in',
+          db.selectFrom('artifact_usage').select('version_id').where('run_id', '=', runId),
+        );
   return toVersionInfos(db, await query.orderBy('v.id').execute());
 }
 
@@ -43,7 +53,12 @@ export function runInputs(store: Store, runId: string): Promise<ArtifactVersionI
 
 /** The runs that used a version. */
 export async function versionConsumers(store: Store, versionId: number): Promise<RunInfo[]> {
-  const rows = await store.connection.db.selectFrom('artifact_usage').select('run_id').where('version_id', '=', versionId).orderBy('used_at').execute();
+  const rows = await store.connection.db
+    .selectFrom('artifact_usage')
+    .select('run_id')
+    .where('version_id', '=', versionId)
+    .orderBy('used_at')
+    .execute();
   return Promise.all(rows.map((row) => getRun(store, row.run_id)));
 }
 
@@ -51,7 +66,11 @@ export async function versionConsumers(store: Store, versionId: number): Promise
  * Walks lineage both ways from a version or a run for `depth` hops: version ← producing run ←
  * its inputs …, and version → consuming runs → their outputs ….
  */
-export async function walkLineage(store: Store, start: { version: ArtifactVersionInfo } | { runId: string }, depth = 3): Promise<LineageGraph> {
+export async function walkLineage(
+  store: Store,
+  start: { version: ArtifactVersionInfo } | { runId: string },
+  depth = 3,
+): Promise<LineageGraph> {
   const nodes = new Map<string, LineageNode>();
   const edges = new Map<string, LineageEdge>();
   const addEdge = (edge: LineageEdge): void => {

@@ -13,7 +13,12 @@ export interface GcReport {
 export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
 
 async function referencedDigests(store: Store): Promise<Set<string>> {
-  const rows = await store.connection.db.selectFrom('manifest_entries').select('sha256').distinct().where('ref_uri', 'is', null).execute();
+  const rows = await store.connection.db
+    .selectFrom('manifest_entries')
+    .select('sha256')
+    .distinct()
+    .where('ref_uri', 'is', null)
+    .execute();
   return new Set(rows.map((row) => row.sha256));
 }
 
@@ -22,7 +27,10 @@ async function referencedDigests(store: Store): Promise<Set<string>> {
  * grace period, so a commit in flight (which refreshes the time of every blob it reuses) is never
  * collected.
  */
-export async function collectGarbage(store: Store, options: { graceMs?: number; dryRun?: boolean } = {}): Promise<GcReport> {
+export async function collectGarbage(
+  store: Store,
+  options: { graceMs?: number; dryRun?: boolean } = {},
+): Promise<GcReport> {
   const graceMs = options.graceMs ?? DEFAULT_GC_GRACE_MS;
   const dryRun = options.dryRun ?? false;
   const cutoff = Date.now() - graceMs;
@@ -59,7 +67,10 @@ export interface StoreVerifyReport {
 }
 
 /** Re-hashes every blob and checks that every manifest entry's blob exists with the right size. */
-export async function verifyStore(store: Store, options: { onBlob?: (done: number) => void } = {}): Promise<StoreVerifyReport> {
+export async function verifyStore(
+  store: Store,
+  options: { onBlob?: (done: number) => void } = {},
+): Promise<StoreVerifyReport> {
   const db = store.connection.db;
   const entries = await db
     .selectFrom('manifest_entries as e')
@@ -72,7 +83,10 @@ export async function verifyStore(store: Store, options: { onBlob?: (done: numbe
   const bySha = new Map<string, { size: number; affected: Array<{ ref: string; path: string }> }>();
   for (const entry of entries) {
     const item = bySha.get(entry.sha256) ?? { size: Number(entry.size), affected: [] };
-    item.affected.push({ ref: `${entry.entity}/${entry.project}/${entry.name}:v${entry.version}`, path: entry.path });
+    item.affected.push({
+      ref: `${entry.entity}/${entry.project}/${entry.name}:v${entry.version}`,
+      path: entry.path,
+    });
     bySha.set(entry.sha256, item);
   }
   const problems: StoreProblem[] = [];
@@ -93,7 +107,13 @@ export async function verifyStore(store: Store, options: { onBlob?: (done: numbe
     }
   }
   for (const [sha256, item] of bySha) {
-    if (!present.has(sha256)) problems.push({ kind: 'missing-blob', sha256, affected: item.affected, detail: 'no stored content for this digest' });
+    if (!present.has(sha256))
+      problems.push({
+        kind: 'missing-blob',
+        sha256,
+        affected: item.affected,
+        detail: 'no stored content for this digest',
+      });
   }
   return { ok: problems.length === 0, blobsChecked, entriesChecked: entries.length, problems };
 }

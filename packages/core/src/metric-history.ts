@@ -43,10 +43,18 @@ export class MetricHistory {
     const entries = Object.entries(metrics);
     for (const [key, value] of entries) {
       if (typeof value !== 'number' || !Number.isFinite(value)) {
-        throw new QuiverError('E_INVALID_METRIC', `Metric '${key}' is ${String(value)}; log finite numbers only.`, { details: { key } });
+        throw new QuiverError(
+          'E_INVALID_METRIC',
+          `Metric '${key}' is ${String(value)}; log finite numbers only.`,
+          { details: { key } },
+        );
       }
       if (key.length === 0 || key.length > 256 || key.startsWith('_')) {
-        throw new QuiverError('E_INVALID_METRIC', `Metric name '${key}' is not allowed: use 1–256 characters, not starting with '_'.`, { details: { key } });
+        throw new QuiverError(
+          'E_INVALID_METRIC',
+          `Metric name '${key}' is not allowed: use 1–256 characters, not starting with '_'.`,
+          { details: { key } },
+        );
       }
     }
     const current = this.pendingStep ?? this.lastStep;
@@ -55,9 +63,13 @@ export class MetricHistory {
       throw new QuiverError('E_INVALID_STEP', `step must be a whole number ≥ 0, got ${String(step)}.`);
     }
     if (target < current) {
-      throw new QuiverError('E_INVALID_STEP', `step ${target} is before the last logged step ${current}; steps only increase. Omit step to use ${current + 1}.`, {
-        details: { step: target, lastStep: current },
-      });
+      throw new QuiverError(
+        'E_INVALID_STEP',
+        `step ${target} is before the last logged step ${current}; steps only increase. Omit step to use ${current + 1}.`,
+        {
+          details: { step: target, lastStep: current },
+        },
+      );
     }
     if (this.pendingStep !== undefined && target !== this.pendingStep) this.closePendingStep();
     this.pendingStep = target;
@@ -65,7 +77,12 @@ export class MetricHistory {
       this.pendingValues[key] = value;
       const previous = this.summary[key];
       this.summary[key] = previous
-        ? { last: value, min: Math.min(previous.min, value), max: Math.max(previous.max, value), step: target }
+        ? {
+            last: value,
+            min: Math.min(previous.min, value),
+            max: Math.max(previous.max, value),
+            step: target,
+          }
         : { last: value, min: value, max: value, step: target };
     }
     if (this.buffer.length >= FLUSH_ROWS) void this.flush();
@@ -97,20 +114,38 @@ export class MetricHistory {
     const summary = JSON.stringify(this.summary);
     const pendingStep = this.pendingStep;
     const pendingValues = JSON.stringify(this.pendingValues);
-    this.flushing = this.flushing.catch(() => undefined).then(() =>
-      this.store.connection.writeTransaction(async (trx) => {
-        const loggedAt = new Date().toISOString();
-        const all = pendingStep === undefined ? rows : [...rows, { step: pendingStep, metrics: pendingValues }];
-        for (let offset = 0; offset < all.length; offset += ROWS_PER_INSERT) {
+    this.flushing = this.flushing
+      .catch(() => undefined)
+      .then(() =>
+        this.store.connection.writeTransaction(async (trx) => {
+          const loggedAt = new Date().toISOString();
+          const all =
+            pendingStep === undefined ? rows : [...rows, { step: pendingStep, metrics: pendingValues }];
+          for (let offset = 0; offset < all.length; offset += ROWS_PER_INSERT) {
+            await trx
+              .insertInto('run_history')
+              .values(
+                all.slice(offset, offset + ROWS_PER_INSERT).map((row) => ({
+                  run_id: this.runId,
+                  step: row.step,
+                  metrics: row.metrics,
+                  logged_at: loggedAt,
+                })),
+              )
+              .onConflict((conflict) =>
+                conflict
+                  .columns(['run_id', 'step'])
+                  .doUpdateSet((eb) => ({ metrics: eb.ref('excluded.metrics'), logged_at: loggedAt })),
+              )
+              .execute();
+          }
           await trx
-            .insertInto('run_history')
-            .values(all.slice(offset, offset + ROWS_PER_INSERT).map((row) => ({ run_id: this.runId, step: row.step, metrics: row.metrics, logged_at: loggedAt })))
-            .onConflict((conflict) => conflict.columns(['run_id', 'step']).doUpdateSet((eb) => ({ metrics: eb.ref('excluded.metrics'), logged_at: loggedAt })))
+            .updateTable('runs')
+            .set({ summary, heartbeat_at: loggedAt })
+            .where('id', '=', this.runId)
             .execute();
-        }
-        await trx.updateTable('runs').set({ summary, heartbeat_at: loggedAt }).where('id', '=', this.runId).execute();
-      }),
-    );
+        }),
+      );
     await this.flushing;
   }
 

@@ -22,7 +22,12 @@ function describeValue(value: unknown): string {
  * starting with a letter or digit.
  */
 export function assertName(value: unknown, what: 'entity' | 'project' | 'artifact' | 'run'): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NAME_LENGTH || !NAME_PATTERN.test(value)) {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > MAX_NAME_LENGTH ||
+    !NAME_PATTERN.test(value)
+  ) {
     throw new QuiverError(
       'E_INVALID_NAME',
       `Invalid ${what} name ${describeValue(value)}: use 1–${MAX_NAME_LENGTH} letters, digits, '.', '_' or '-', starting with a letter or digit.`,
@@ -30,9 +35,13 @@ export function assertName(value: unknown, what: 'entity' | 'project' | 'artifac
     );
   }
   if (what !== 'artifact' && what !== 'run' && RESERVED_NAMES.includes(value)) {
-    throw new QuiverError('E_INVALID_NAME', `The ${what} name '${value}' is reserved for the model registry: choose another.`, {
-      details: { what, value },
-    });
+    throw new QuiverError(
+      'E_INVALID_NAME',
+      `The ${what} name '${value}' is reserved for the model registry: choose another.`,
+      {
+        details: { what, value },
+      },
+    );
   }
   return value;
 }
@@ -62,14 +71,22 @@ export function assertAlias(value: unknown, options: { allowLatest?: boolean } =
     );
   }
   if (VERSION_PATTERN.test(value)) {
-    throw new QuiverError('E_INVALID_ALIAS', `'${value}' looks like a version number, so it cannot be an alias: choose a name such as 'best'.`, {
-      details: { value },
-    });
+    throw new QuiverError(
+      'E_INVALID_ALIAS',
+      `'${value}' looks like a version number, so it cannot be an alias: choose a name such as 'best'.`,
+      {
+        details: { value },
+      },
+    );
   }
   if (value === LATEST_ALIAS && !options.allowLatest) {
-    throw new QuiverError('E_ALIAS_RESERVED', `'latest' always points at the newest version and cannot be set by hand.`, {
-      details: { value },
-    });
+    throw new QuiverError(
+      'E_ALIAS_RESERVED',
+      `'latest' always points at the newest version and cannot be set by hand.`,
+      {
+        details: { value },
+      },
+    );
   }
   return value;
 }

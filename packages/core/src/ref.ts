@@ -20,9 +20,13 @@ export interface ArtifactRef {
 }
 
 function invalid(ref: string, reason: string): never {
-  throw new QuiverError('E_INVALID_REF', `Invalid artifact ref '${ref}': ${reason} Expected [entity/]project/name[:vN|:alias].`, {
-    details: { ref },
-  });
+  throw new QuiverError(
+    'E_INVALID_REF',
+    `Invalid artifact ref '${ref}': ${reason} Expected [entity/]project/name[:vN|:alias].`,
+    {
+      details: { ref },
+    },
+  );
 }
 
 function part<T>(ref: string, label: string, check: () => T): T {
@@ -46,7 +50,10 @@ export function parseArtifactRef(ref: string): ArtifactRef {
   const [a, b, c] = segments as [string, string, string | undefined];
   const parsed: ArtifactRef =
     c === undefined
-      ? { project: part(ref, 'project', () => assertName(a, 'project')), name: part(ref, 'name', () => assertName(b, 'artifact')) }
+      ? {
+          project: part(ref, 'project', () => assertName(a, 'project')),
+          name: part(ref, 'name', () => assertName(b, 'artifact')),
+        }
       : {
           entity: part(ref, 'entity', () => assertName(a, 'entity')),
           project: part(ref, 'project', () => assertName(b, 'project')),

@@ -52,7 +52,10 @@ function processAlive(pid: number): boolean {
 type RunRow = Selectable<RunTable>;
 
 /** Derives the state a reader should see: a `running` row whose process is gone is `crashed`. */
-export function observedState(row: Pick<RunRow, 'state' | 'host' | 'pid' | 'heartbeat_at'>, host: string): RunState {
+export function observedState(
+  row: Pick<RunRow, 'state' | 'host' | 'pid' | 'heartbeat_at'>,
+  host: string,
+): RunState {
   if (row.state !== 'running') return row.state as RunState;
   if (row.host === host) return processAlive(row.pid) ? 'running' : 'crashed';
   return Date.now() - Date.parse(row.heartbeat_at) > HEARTBEAT_TIMEOUT_MS ? 'crashed' : 'running';
@@ -85,15 +88,26 @@ export async function getRun(store: Store, id: string): Promise<RunInfo> {
   const db = store.connection.db;
   let row = await db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row && id.length >= 4) {
-    const matches = await db.selectFrom('runs').selectAll().where('id', 'like', `${id.replace(/[%_]/g, '')}%`).limit(2).execute();
+    const matches = await db
+      .selectFrom('runs')
+      .selectAll()
+      .where('id', 'like', `${id.replace(/[%_]/g, '')}%`)
+      .limit(2)
+      .execute();
     if (matches.length === 1) row = matches[0];
   }
-  if (!row) throw new QuiverError('E_NOT_FOUND', `No run with id '${id}'. List runs with 'quiver run ls'.`, { details: { id } });
+  if (!row)
+    throw new QuiverError('E_NOT_FOUND', `No run with id '${id}'. List runs with 'quiver run ls'.`, {
+      details: { id },
+    });
   return toRunInfo(row, store.host);
 }
 
 /** Runs, newest first, optionally of one project. */
-export async function listRuns(store: Store, filter: { entity?: string; project?: string } = {}): Promise<RunInfo[]> {
+export async function listRuns(
+  store: Store,
+  filter: { entity?: string; project?: string } = {},
+): Promise<RunInfo[]> {
   let query = store.connection.db.selectFrom('runs').selectAll().orderBy('created_at', 'desc');
   if (filter.entity) query = query.where('entity', '=', filter.entity);
   if (filter.project) query = query.where('project', '=', filter.project);
@@ -102,6 +116,14 @@ export async function listRuns(store: Store, filter: { entity?: string; project?
 
 /** A run's logged history: one object per step, `_step` included. */
 export async function runHistory(store: Store, runId: string): Promise<Array<Record<string, number>>> {
-  const rows = await store.connection.db.selectFrom('run_history').select(['step', 'metrics']).where('run_id', '=', runId).orderBy('step').execute();
-  return rows.map((row) => ({ _step: Number(row.step), ...(JSON.parse(row.metrics) as Record<string, number>) }));
+  const rows = await store.connection.db
+    .selectFrom('run_history')
+    .select(['step', 'metrics'])
+    .where('run_id', '=', runId)
+    .orderBy('step')
+    .execute();
+  return rows.map((row) => ({
+    _step: Number(row.step),
+    ...(JSON.parse(row.metrics) as Record<string, number>),
+  }));
 }

@@ -64,13 +64,19 @@ export class Run implements RunIdentity {
     this.config = identity.config;
     this.history = new MetricHistory(store, this.id);
     this.heartbeat = setInterval(() => {
-      void store.connection.db.updateTable('runs').set({ heartbeat_at: new Date().toISOString() }).where('id', '=', this.id).execute().catch(() => undefined);
+      void store.connection.db
+        .updateTable('runs')
+        .set({ heartbeat_at: new Date().toISOString() })
+        .where('id', '=', this.id)
+        .execute()
+        .catch(() => undefined);
     }, HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
   }
 
   private assertActive(): void {
-    if (this.finished) throw new QuiverError('E_RUN_FINISHED', `Run ${this.id} is finished; start another with init().`);
+    if (this.finished)
+      throw new QuiverError('E_RUN_FINISHED', `Run ${this.id} is finished; start another with init().`);
   }
 
   /** `entity/project/id`, the run's address. */
@@ -136,7 +142,12 @@ export class Run implements RunIdentity {
     const finishedAt = new Date().toISOString();
     await this.store.connection.db
       .updateTable('runs')
-      .set({ state: exitCode === 0 ? 'finished' : 'failed', exit_code: exitCode, finished_at: finishedAt, heartbeat_at: finishedAt })
+      .set({
+        state: exitCode === 0 ? 'finished' : 'failed',
+        exit_code: exitCode,
+        finished_at: finishedAt,
+        heartbeat_at: finishedAt,
+      })
       .where('id', '=', this.id)
       .execute();
     const info = await getRun(this.store, this.id);

@@ -28,17 +28,27 @@ export function readEnv(env: Environment, name: string): string | undefined {
 
 /** Throws the error every invalid environment value gets: it names the variable and what it accepts. */
 export function invalidEnv(name: string, value: string, allowed: string): never {
-  throw new QuiverError('E_INVALID_ENV', `${name}=${JSON.stringify(value)} is not valid: ${allowed}.`, { details: { variable: name, value } });
+  throw new QuiverError('E_INVALID_ENV', `${name}=${JSON.stringify(value)} is not valid: ${allowed}.`, {
+    details: { variable: name, value },
+  });
 }
 
 /** Checks a name read from an environment variable, naming the variable when it is wrong. */
-export function envName(env: Environment, variable: string, what: 'entity' | 'project' | 'run'): string | undefined {
+export function envName(
+  env: Environment,
+  variable: string,
+  what: 'entity' | 'project' | 'run',
+): string | undefined {
   const value = readEnv(env, variable);
   if (value === undefined) return undefined;
   try {
     return assertName(value, what);
   } catch (error) {
-    return invalidEnv(variable, value, (error as Error).message.replace(/^Invalid [a-z]+ name "[^"]*": /, ''));
+    return invalidEnv(
+      variable,
+      value,
+      (error as Error).message.replace(/^Invalid [a-z]+ name "[^"]*": /, ''),
+    );
   }
 }
 
@@ -46,26 +56,42 @@ export function envName(env: Environment, variable: string, what: 'entity' | 'pr
 export function resolveMode(explicit: QuiverMode | undefined, env: Environment = process.env): QuiverMode {
   if (explicit !== undefined) {
     if (!MODES.includes(explicit)) {
-      throw new QuiverError('E_INVALID_OPTION', `mode '${String(explicit)}' is not valid: use one of ${MODES.join(', ')}.`);
+      throw new QuiverError(
+        'E_INVALID_OPTION',
+        `mode '${String(explicit)}' is not valid: use one of ${MODES.join(', ')}.`,
+      );
     }
     return explicit;
   }
   const value = readEnv(env, 'QUIVER_MODE');
   if (value === undefined) return 'local';
-  if (FUTURE_MODES.includes(value)) invalidEnv('QUIVER_MODE', value, `'${value}' needs the Quiver server, which this version does not include; use local or disabled`);
-  if (!(MODES as readonly string[]).includes(value)) invalidEnv('QUIVER_MODE', value, `use one of ${MODES.join(', ')}`);
+  if (FUTURE_MODES.includes(value))
+    invalidEnv(
+      'QUIVER_MODE',
+      value,
+      `'${value}' needs the Quiver server, which this version does not include; use local or disabled`,
+    );
+  if (!(MODES as readonly string[]).includes(value))
+    invalidEnv('QUIVER_MODE', value, `use one of ${MODES.join(', ')}`);
   return value as QuiverMode;
 }
 
 /** The store's settings: explicit options, then `QUIVER_DIR` / `QUIVER_DATABASE_URL` / `QUIVER_ENTITY`, then defaults. */
-export function resolveStoreSettings(options: Partial<StoreSettings> = {}, env: Environment = process.env): StoreSettings {
+export function resolveStoreSettings(
+  options: Partial<StoreSettings> = {},
+  env: Environment = process.env,
+): StoreSettings {
   const dir = resolve(options.dir ?? readEnv(env, 'QUIVER_DIR') ?? envPaths('quiver', { suffix: '' }).data);
   const databaseUrl = options.databaseUrl ?? readEnv(env, 'QUIVER_DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     if (options.databaseUrl !== undefined) {
       throw new QuiverError('E_INVALID_OPTION', `databaseUrl must start with postgres:// or postgresql://.`);
     }
-    invalidEnv('QUIVER_DATABASE_URL', databaseUrl, 'give a postgres:// or postgresql:// URL, or unset it to use the embedded SQLite store');
+    invalidEnv(
+      'QUIVER_DATABASE_URL',
+      databaseUrl,
+      'give a postgres:// or postgresql:// URL, or unset it to use the embedded SQLite store',
+    );
   }
   const entity = options.entity ?? envName(env, 'QUIVER_ENTITY', 'entity') ?? defaultEntity();
   return { dir, ...(databaseUrl ? { databaseUrl } : {}), entity: assertName(entity, 'entity') };

@@ -8,7 +8,10 @@ import { byteProgress } from '../progress.js';
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Human text for one version (`artifact show`). */
-export function describeVersion(version: ArtifactVersion, entries?: ReadonlyArray<{ path: string; size: number; sha256: string; ref?: string }>): string {
+export function describeVersion(
+  version: ArtifactVersion,
+  entries?: ReadonlyArray<{ path: string; size: number; sha256: string; ref?: string }>,
+): string {
   const lines = [
     `${version.ref}  (${version.type})`,
     `  aliases:  ${version.aliases.join(', ') || '-'}`,
@@ -20,7 +23,18 @@ export function describeVersion(version: ArtifactVersion, entries?: ReadonlyArra
   if (version.description) lines.push(`  description: ${version.description}`);
   if (Object.keys(version.metadata).length > 0) lines.push(`  metadata: ${JSON.stringify(version.metadata)}`);
   if (entries) {
-    lines.push('', table(['path', 'size', 'sha256', 'reference'], entries.map((entry) => [entry.path, formatBytes(entry.size), entry.sha256.slice(0, 12), entry.ref ?? ''])));
+    lines.push(
+      '',
+      table(
+        ['path', 'size', 'sha256', 'reference'],
+        entries.map((entry) => [
+          entry.path,
+          formatBytes(entry.size),
+          entry.sha256.slice(0, 12),
+          entry.ref ?? '',
+        ]),
+      ),
+    );
   }
   return lines.join('\n');
 }
@@ -30,7 +44,11 @@ function parseMetadata(text: string | undefined): JsonObject | undefined {
   try {
     return JSON.parse(text) as JsonObject;
   } catch (error) {
-    throw new QuiverError('E_INVALID_METADATA', `--metadata is not JSON: ${(error as Error).message}. Pass an object such as '{"epoch": 3}'.`, { cause: error });
+    throw new QuiverError(
+      'E_INVALID_METADATA',
+      `--metadata is not JSON: ${(error as Error).message}. Pass an object such as '{"epoch": 3}'.`,
+      { cause: error },
+    );
   }
 }
 
@@ -54,7 +72,11 @@ export function getCommand(name: string): Command {
         const bar = byteProgress(`get ${version.ref}`, !output.json);
         try {
           const target = await version.download(dir, { onProgress: (progress) => bar.update(progress) });
-          output.result({ ref: version.ref, dir: target, files: version.fileCount, size: version.size }, (value) => `${value.ref} → ${value.dir} (${value.files} files, ${formatBytes(value.size)}, verified)`);
+          output.result(
+            { ref: version.ref, dir: target, files: version.fileCount, size: version.size },
+            (value) =>
+              `${value.ref} → ${value.dir} (${value.files} files, ${formatBytes(value.size)}, verified)`,
+          );
         } finally {
           bar.stop();
         }
@@ -78,7 +100,11 @@ export function artifactCommand(): Command {
     .action(async (target: string, paths: string[], options: PutOptions) =>
       runWithClient(options, async (client, output) => {
         const parsed = parseArtifactRef(target);
-        if (target.includes(':')) throw new QuiverError('E_INVALID_REF', `'${target}' names a version; 'artifact put' takes [entity/]project/name.`);
+        if (target.includes(':'))
+          throw new QuiverError(
+            'E_INVALID_REF',
+            `'${target}' names a version; 'artifact put' takes [entity/]project/name.`,
+          );
         const metadata = parseMetadata(options.metadata);
         const draft = new Artifact(parsed.name, options.type, {
           ...(options.description !== undefined ? { description: options.description } : {}),
@@ -107,7 +133,11 @@ export function artifactCommand(): Command {
         } finally {
           bar.stop();
         }
-        output.result(version, (value) => `${value.deduplicated ? 'unchanged, same content as' : 'logged'} ${value.ref} [${value.aliases.join(', ')}] ${formatBytes(value.size)} in ${value.fileCount} files`);
+        output.result(
+          version,
+          (value) =>
+            `${value.deduplicated ? 'unchanged, same content as' : 'logged'} ${value.ref} [${value.aliases.join(', ')}] ${formatBytes(value.size)} in ${value.fileCount} files`,
+        );
         return 0;
       }),
     );
@@ -119,12 +149,21 @@ export function artifactCommand(): Command {
       runWithClient(options, async (client, output) => {
         const parts = scope?.split('/') ?? [];
         if (parts.length === 2 || parts.length === 3) {
-          const [project, name, entity] = parts.length === 2 ? [parts[0]!, parts[1]!, undefined] : [parts[1]!, parts[2]!, parts[0]!];
+          const [project, name, entity] =
+            parts.length === 2 ? [parts[0]!, parts[1]!, undefined] : [parts[1]!, parts[2]!, parts[0]!];
           const versions = await client.versions(project, name, entity);
           output.result(versions, (rows) =>
             table(
               ['version', 'aliases', 'tags', 'size', 'files', 'run', 'created'],
-              rows.map((row) => [`v${row.version}`, row.aliases.join(','), row.tags.join(','), formatBytes(row.size), String(row.fileCount), row.producedBy ?? '-', row.createdAt]),
+              rows.map((row) => [
+                `v${row.version}`,
+                row.aliases.join(','),
+                row.tags.join(','),
+                formatBytes(row.size),
+                String(row.fileCount),
+                row.producedBy ?? '-',
+                row.createdAt,
+              ]),
             ),
           );
           return 0;
@@ -133,7 +172,13 @@ export function artifactCommand(): Command {
         output.result(artifacts, (rows) =>
           table(
             ['artifact', 'type', 'versions', 'latest', 'created'],
-            rows.map((row) => [`${row.entity}/${row.project}/${row.name}`, row.type, String(row.versions), row.latest === null ? '-' : `v${row.latest}`, row.createdAt]),
+            rows.map((row) => [
+              `${row.entity}/${row.project}/${row.name}`,
+              row.type,
+              String(row.versions),
+              row.latest === null ? '-' : `v${row.latest}`,
+              row.createdAt,
+            ]),
           ),
         );
         return 0;
@@ -187,7 +232,10 @@ export function artifactCommand(): Command {
     .action(async (ref: string, options: CommonOptions & { force?: boolean }) =>
       runWithClient(options, async (client, output) => {
         const version = await client.deleteVersion(ref, { force: options.force === true });
-        output.result({ deleted: version.ref }, (value) => `deleted ${value.deleted}; run 'quiver gc' to free its space`);
+        output.result(
+          { deleted: version.ref },
+          (value) => `deleted ${value.deleted}; run 'quiver gc' to free its space`,
+        );
         return 0;
       }),
     );

@@ -18,7 +18,14 @@ export function runCommand(): Command {
         output.result(runs, (rows) =>
           table(
             ['id', 'name', 'project', 'state', 'job', 'created'],
-            rows.map((row) => [row.id, row.name, `${row.entity}/${row.project}`, row.state, row.jobType ?? '-', row.createdAt]),
+            rows.map((row) => [
+              row.id,
+              row.name,
+              `${row.entity}/${row.project}`,
+              row.state,
+              row.jobType ?? '-',
+              row.createdAt,
+            ]),
           ),
         );
         return 0;
@@ -40,13 +47,42 @@ export function runCommand(): Command {
           ];
           if (value.notes) lines.push(`  notes:    ${value.notes}`);
           const keys = Object.keys(value.summary);
-          lines.push('', 'summary', keys.length === 0 ? '(no metrics)' : table(['metric', 'last', 'min', 'max', 'step'], keys.map((key) => {
-            const metric = value.summary[key]!;
-            return [key, formatNumber(metric.last), formatNumber(metric.min), formatNumber(metric.max), String(metric.step)];
-          })));
+          lines.push(
+            '',
+            'summary',
+            keys.length === 0
+              ? '(no metrics)'
+              : table(
+                  ['metric', 'last', 'min', 'max', 'step'],
+                  keys.map((key) => {
+                    const metric = value.summary[key]!;
+                    return [
+                      key,
+                      formatNumber(metric.last),
+                      formatNumber(metric.min),
+                      formatNumber(metric.max),
+                      String(metric.step),
+                    ];
+                  }),
+                ),
+          );
           lines.push('', `metrics: ${value.history.length} steps logged`);
-          lines.push('', 'used', table(['version', 'type', 'aliases'], value.inputs.map((version) => [version.ref, version.type, version.aliases.join(',')])));
-          lines.push('', 'logged', table(['version', 'type', 'aliases'], value.outputs.map((version) => [version.ref, version.type, version.aliases.join(',')])));
+          lines.push(
+            '',
+            'used',
+            table(
+              ['version', 'type', 'aliases'],
+              value.inputs.map((version) => [version.ref, version.type, version.aliases.join(',')]),
+            ),
+          );
+          lines.push(
+            '',
+            'logged',
+            table(
+              ['version', 'type', 'aliases'],
+              value.outputs.map((version) => [version.ref, version.type, version.aliases.join(',')]),
+            ),
+          );
           return lines.join('\n');
         });
         return 0;

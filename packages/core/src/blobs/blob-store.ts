@@ -2,6 +2,10 @@
 export interface StagedBlob {
   sha256: string;
   size: number;
+  /** The temporary file holding the bytes; absent when the store already had this content. */
+  temporary?: string;
+  /** True when the temporary file was already fsynced. */
+  synced?: boolean;
 }
 
 /** Facts about one stored blob. */
@@ -17,15 +21,25 @@ export interface StoredBlob {
  */
 export interface BlobStore {
   /** Stages a file from disk, reading it once while hashing. */
-  stageFile(path: string, options?: { knownSha256?: string; knownSize?: number; onProgress?: (bytes: number) => void }): Promise<StagedBlob>;
+  stageFile(
+    path: string,
+    options?: { knownSha256?: string; knownSize?: number; onProgress?: (bytes: number) => void },
+  ): Promise<StagedBlob>;
   /** Stages bytes held in memory (hashed in memory, written once). */
   stageBytes(bytes: Uint8Array): Promise<StagedBlob>;
   /** Makes every staged blob durable, then visible under its digest. Idempotent per blob. */
   publish(blobs: readonly StagedBlob[]): Promise<void>;
+  /** Deletes the temporary files of staged blobs that will not be published. */
+  discard(blobs: readonly StagedBlob[]): Promise<void>;
   /** True when a blob with this digest (and size, when given) is stored. */
   has(sha256: string, size?: number): Promise<boolean>;
   /** Copies a blob to `target`, verifying its digest; the target appears only when it matches. */
-  copyTo(sha256: string, size: number, target: string, options?: { entryPath?: string; onProgress?: (bytes: number) => void }): Promise<void>;
+  copyTo(
+    sha256: string,
+    size: number,
+    target: string,
+    options?: { entryPath?: string; onProgress?: (bytes: number) => void },
+  ): Promise<void>;
   /** Re-hashes a stored blob. */
   rehash(sha256: string): Promise<{ sha256: string; size: number } | undefined>;
   list(): AsyncIterable<StoredBlob>;

@@ -34,7 +34,10 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export async function openDatabase(location: DatabaseLocation): Promise<DatabaseConnection> {
   const dialect: DialectName = 'sqliteFile' in location ? 'sqlite' : 'postgres';
   const db = new Kysely<Database>({
-    dialect: 'sqliteFile' in location ? createSqliteDialect(location.sqliteFile) : createPostgresDialect(location.postgresUrl),
+    dialect:
+      'sqliteFile' in location
+        ? createSqliteDialect(location.sqliteFile)
+        : createPostgresDialect(location.postgresUrl),
   });
 
   const writeTransaction = async <T>(work: (trx: Executor) => Promise<T>): Promise<T> => {
@@ -70,7 +73,9 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
   } catch (error) {
     await db.destroy();
     if (error instanceof QuiverError) throw error;
-    throw new QuiverError('E_DATABASE', `Could not open the Quiver database: ${(error as Error).message}`, { cause: error });
+    throw new QuiverError('E_DATABASE', `Could not open the Quiver database: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 
   return {

@@ -27,7 +27,11 @@ function initialSchema(dialect: DialectName): Migration {
         .addColumn('heartbeat_at', 'text', (c) => c.notNull())
         .addColumn('finished_at', 'text')
         .execute();
-      await db.schema.createIndex('runs_project').on('runs').columns(['entity', 'project', 'created_at']).execute();
+      await db.schema
+        .createIndex('runs_project')
+        .on('runs')
+        .columns(['entity', 'project', 'created_at'])
+        .execute();
 
       await db.schema
         .createTable('run_history')
@@ -40,7 +44,9 @@ function initialSchema(dialect: DialectName): Migration {
 
       await db.schema
         .createTable('artifacts')
-        .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('id', serial, (c) =>
+          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
         .addColumn('entity', 'text', (c) => c.notNull())
         .addColumn('project', 'text', (c) => c.notNull())
         .addColumn('name', 'text', (c) => c.notNull())
@@ -52,7 +58,9 @@ function initialSchema(dialect: DialectName): Migration {
 
       await db.schema
         .createTable('artifact_versions')
-        .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('id', serial, (c) =>
+          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
         .addColumn('artifact_id', 'integer', (c) => c.notNull().references('artifacts.id'))
         .addColumn('version', 'integer', (c) => c.notNull())
         .addColumn('digest', 'text', (c) => c.notNull())
@@ -66,19 +74,33 @@ function initialSchema(dialect: DialectName): Migration {
         .addColumn('deleted_at', 'text')
         .addUniqueConstraint('artifact_versions_number', ['artifact_id', 'version'])
         .execute();
-      await db.schema.createIndex('artifact_versions_digest').on('artifact_versions').columns(['artifact_id', 'digest']).execute();
-      await db.schema.createIndex('artifact_versions_run').on('artifact_versions').column('produced_by_run').execute();
+      await db.schema
+        .createIndex('artifact_versions_digest')
+        .on('artifact_versions')
+        .columns(['artifact_id', 'digest'])
+        .execute();
+      await db.schema
+        .createIndex('artifact_versions_run')
+        .on('artifact_versions')
+        .column('produced_by_run')
+        .execute();
 
       await db.schema
         .createTable('manifest_entries')
-        .addColumn('version_id', 'integer', (c) => c.notNull().references('artifact_versions.id').onDelete('cascade'))
+        .addColumn('version_id', 'integer', (c) =>
+          c.notNull().references('artifact_versions.id').onDelete('cascade'),
+        )
         .addColumn('path', 'text', (c) => c.notNull())
         .addColumn('sha256', 'text', (c) => c.notNull())
         .addColumn('size', big, (c) => c.notNull())
         .addColumn('ref_uri', 'text')
         .addPrimaryKeyConstraint('manifest_entries_pk', ['version_id', 'path'])
         .execute();
-      await db.schema.createIndex('manifest_entries_sha256').on('manifest_entries').column('sha256').execute();
+      await db.schema
+        .createIndex('manifest_entries_sha256')
+        .on('manifest_entries')
+        .column('sha256')
+        .execute();
 
       await db.schema
         .createTable('aliases')
@@ -92,7 +114,9 @@ function initialSchema(dialect: DialectName): Migration {
 
       await db.schema
         .createTable('version_tags')
-        .addColumn('version_id', 'integer', (c) => c.notNull().references('artifact_versions.id').onDelete('cascade'))
+        .addColumn('version_id', 'integer', (c) =>
+          c.notNull().references('artifact_versions.id').onDelete('cascade'),
+        )
         .addColumn('tag', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('version_tags_pk', ['version_id', 'tag'])
         .execute();
@@ -104,7 +128,11 @@ function initialSchema(dialect: DialectName): Migration {
         .addColumn('used_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('artifact_usage_pk', ['run_id', 'version_id'])
         .execute();
-      await db.schema.createIndex('artifact_usage_version').on('artifact_usage').column('version_id').execute();
+      await db.schema
+        .createIndex('artifact_usage_version')
+        .on('artifact_usage')
+        .column('version_id')
+        .execute();
 
       await db.schema
         .createTable('file_digests')
@@ -134,8 +162,12 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: DialectName)
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === 'Error');
-    throw new QuiverError('E_DATABASE', `Could not prepare the Quiver database${failed ? ` (migration ${failed.migrationName})` : ''}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new QuiverError(
+      'E_DATABASE',
+      `Could not prepare the Quiver database${failed ? ` (migration ${failed.migrationName})` : ''}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }

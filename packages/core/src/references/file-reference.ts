@@ -13,11 +13,18 @@ export const fileReferenceHandler: ReferenceHandler = {
     try {
       handle = await open(path, 'r');
     } catch (error) {
-      throw new QuiverError('E_REFERENCE_FAILED', `Cannot read the referenced file ${path}: ${(error as Error).message}`, { cause: error });
+      throw new QuiverError(
+        'E_REFERENCE_FAILED',
+        `Cannot read the referenced file ${path}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     try {
       if (!(await handle.stat()).isFile()) {
-        throw new QuiverError('E_NOT_A_FILE', `The reference ${uri.href} is not a regular file; reference each file, or use addDir to copy a folder.`);
+        throw new QuiverError(
+          'E_NOT_A_FILE',
+          `The reference ${uri.href} is not a regular file; reference each file, or use addDir to copy a folder.`,
+        );
       }
       return await hashHandle(handle);
     } finally {

@@ -9,13 +9,19 @@ import type { ReferenceHandler } from './reference-handler.js';
 
 async function get(uri: URL): Promise<Readable> {
   const response = await fetch(uri, { redirect: 'follow' }).catch((error: unknown) => {
-    throw new QuiverError('E_REFERENCE_FAILED', `Cannot reach ${uri.href}: ${(error as Error).message}`, { cause: error });
+    throw new QuiverError('E_REFERENCE_FAILED', `Cannot reach ${uri.href}: ${(error as Error).message}`, {
+      cause: error,
+    });
   });
   if (!response.ok || !response.body) {
     await response.body?.cancel();
-    throw new QuiverError('E_REFERENCE_FAILED', `GET ${uri.href} answered HTTP ${response.status}; check the URL and its access.`, {
-      details: { status: response.status },
-    });
+    throw new QuiverError(
+      'E_REFERENCE_FAILED',
+      `GET ${uri.href} answered HTTP ${response.status}; check the URL and its access.`,
+      {
+        details: { status: response.status },
+      },
+    );
   }
   return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
 }

@@ -5,5 +5,5 @@ import { registerReferenceHandler } from './reference-handler.js';
 registerReferenceHandler(fileReferenceHandler);
 registerReferenceHandler(httpReferenceHandler);
 
-export { referenceHandlerFor, registerReferenceHandler } from './reference-handler.js';
 export type { ReferenceDescription, ReferenceHandler } from './reference-handler.js';
+export { referenceHandlerFor, registerReferenceHandler } from './reference-handler.js';

@@ -31,7 +31,11 @@ export function referenceHandlerFor(uri: string): { url: URL; handler: Reference
   try {
     url = new URL(uri);
   } catch (error) {
-    throw new QuiverError('E_REFERENCE_SCHEME', `'${uri}' is not a URI; give one such as file:///data/train.csv or https://host/file.`, { cause: error });
+    throw new QuiverError(
+      'E_REFERENCE_SCHEME',
+      `'${uri}' is not a URI; give one such as file:///data/train.csv or https://host/file.`,
+      { cause: error },
+    );
   }
   const scheme = url.protocol.replace(/:$/, '').toLowerCase();
   const handler = handlers.get(scheme);

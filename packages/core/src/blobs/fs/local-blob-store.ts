@@ -1,6 +1,17 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import { mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,7 +32,6 @@ const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 export class LocalBlobStore implements BlobStore {
   readonly root: string;
   private readonly temporaryDir: string;
-  private readonly staged = new Map<string, { temporary: string; synced: boolean }>();
   private readonly knownDirs = new Set<string>();
 
   constructor(root: string) {
@@ -33,7 +43,8 @@ export class LocalBlobStore implements BlobStore {
 
   /** Where the blob with this digest lives (whether or not it exists). */
   pathOf(sha256: string): string {
-    if (!SHA256_PATTERN.test(sha256)) throw new QuiverError('E_INVALID_REF', `Not a sha256 digest: '${sha256}'.`);
+    if (!SHA256_PATTERN.test(sha256))
+      throw new QuiverError('E_INVALID_REF', `Not a sha256 digest: '${sha256}'.`);
     return join(this.root, 'sha256', sha256.slice(0, 2), sha256);
   }
 
@@ -53,12 +64,6 @@ export class LocalBlobStore implements BlobStore {
     } catch {
       return undefined;
     }
-  }
-
-  private remember(sha256: string, temporary: string, synced: boolean): void {
-    const previous = this.staged.get(sha256);
-    if (previous) unlinkSync(temporary);
-    else this.staged.set(sha256, { temporary, synced });
   }
 
   async stageFile(
@@ -93,12 +98,11 @@ export class LocalBlobStore implements BlobStore {
       await source.close();
     }
     await target.close();
-    return this.reuse(result.sha256, temporary) ?? (this.remember(result.sha256, temporary, true), result);
+    return this.reuse(result.sha256, temporary) ?? { ...result, temporary, synced: true };
   }
 
   private stageBytesSync(bytes: Uint8Array): StagedBlob {
     const sha256 = sha256Hex(bytes);
-    if (this.staged.has(sha256)) return { sha256, size: bytes.length };
     const reused = existsSync(this.pathOf(sha256)) ? this.reuse(sha256) : undefined;
     if (reused && reused.size === bytes.length) return reused;
     const temporary = this.temporaryPath();
@@ -110,8 +114,7 @@ export class LocalBlobStore implements BlobStore {
     } finally {
       closeSync(descriptor);
     }
-    this.remember(sha256, temporary, bytes.length > SMALL_FILE_BYTES);
-    return { sha256, size: bytes.length };
+    return { sha256, size: bytes.length, temporary, synced: bytes.length > SMALL_FILE_BYTES };
   }
 
   async stageBytes(bytes: Uint8Array): Promise<StagedBlob> {
@@ -119,36 +122,39 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async publish(blobs: readonly StagedBlob[]): Promise<void> {
-    const pending = [...new Set(blobs.map((blob) => blob.sha256))]
-      .map((sha256) => ({ sha256, staged: this.staged.get(sha256) }))
-      .filter((item): item is { sha256: string; staged: { temporary: string; synced: boolean } } => item.staged !== undefined);
+    const pending = blobs.filter(
+      (blob): blob is StagedBlob & { temporary: string } => blob.temporary !== undefined,
+    );
     if (pending.length === 0) return;
-    const unsynced = pending.filter((item) => !item.staged.synced);
-    const manyFiles = unsynced.length > FSYNC_EACH_LIMIT;
-    if (manyFiles) await this.syncFileSystem();
-    else for (const item of unsynced) fsyncPath(item.staged.temporary, 'r');
+    const unsynced = pending.filter((blob) => !blob.synced);
+    if (unsynced.length > FSYNC_EACH_LIMIT) await this.syncFileSystem(unsynced.map((blob) => blob.temporary));
+    else for (const blob of unsynced) fsyncPath(blob.temporary);
     const touchedDirs = new Set<string>();
-    for (const { sha256, staged } of pending) {
-      const target = this.pathOf(sha256);
+    for (const blob of pending) {
+      const target = this.pathOf(blob.sha256);
       const directory = dirname(target);
       if (!this.knownDirs.has(directory)) {
         await mkdir(directory, { recursive: true });
         this.knownDirs.add(directory);
       }
-      await rename(staged.temporary, target);
+      // Renaming over an existing blob (same digest, same bytes) is harmless.
+      await rename(blob.temporary, target);
       touchedDirs.add(directory);
-      this.staged.delete(sha256);
     }
-    if (touchedDirs.size > FSYNC_EACH_LIMIT) await this.syncFileSystem();
-    else for (const directory of touchedDirs) fsyncPath(directory, 'r');
+    if (touchedDirs.size > FSYNC_EACH_LIMIT) await this.syncFileSystem([...touchedDirs]);
+    else for (const directory of touchedDirs) fsyncPath(directory);
+  }
+
+  async discard(blobs: readonly StagedBlob[]): Promise<void> {
+    for (const blob of blobs) if (blob.temporary) await unlink(blob.temporary).catch(() => undefined);
   }
 
   /** One `syncfs(2)` for the blob directory's file system (through coreutils `sync -f`). */
-  private async syncFileSystem(): Promise<void> {
+  private async syncFileSystem(fallbackPaths: readonly string[]): Promise<void> {
     try {
       await execFileAsync('sync', ['-f', this.root]);
     } catch {
-      for (const { temporary } of this.staged.values()) fsyncPath(temporary, 'r');
+      for (const path of fallbackPaths) fsyncPath(path);
     }
   }
 
@@ -172,9 +178,13 @@ export class LocalBlobStore implements BlobStore {
     try {
       source = await open(this.pathOf(sha256), 'r');
     } catch {
-      throw new QuiverError('E_BLOB_MISSING', `The stored content of '${entry}' (sha256 ${sha256}) is missing. Run 'quiver verify' to see every affected version.`, {
-        details: { path: entry, sha256 },
-      });
+      throw new QuiverError(
+        'E_BLOB_MISSING',
+        `The stored content of '${entry}' (sha256 ${sha256}) is missing. Run 'quiver verify' to see every affected version.`,
+        {
+          details: { path: entry, sha256 },
+        },
+      );
     }
     const temporary = join(dirname(target), `.${randomBytes(6).toString('hex')}.quiver-partial`);
     const output = await open(temporary, 'wx', 0o644);
@@ -253,8 +263,8 @@ export class LocalBlobStore implements BlobStore {
   }
 }
 
-function fsyncPath(path: string, flags: string): void {
-  const descriptor = openSync(path, flags);
+function fsyncPath(path: string): void {
+  const descriptor = openSync(path, 'r');
   try {
     fsyncSync(descriptor);
   } finally {
