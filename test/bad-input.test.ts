@@ -96,7 +96,7 @@ const circular = (): JsonObject => {
 const NAME_RULE = "use 1–128 letters, digits, '.', '_' or '-', starting with a letter or digit";
 const TYPE_RULE = "use 1–64 lowercase letters, digits, '_' or '-', starting with a letter";
 const ALIAS_RULE = "use 1–64 letters, digits, '.', '_' or '-'";
-const REF_GRAMMAR = 'Expected [entity/]project/name[:vN|:alias].';
+const REF_GRAMMAR = 'Expected [entity/]project/name[:vN|:alias]';
 
 const CASES: BadInputCase[] = [
   // ── names ────────────────────────────────────────────────────────────────────────────────────

@@ -1,7 +1,9 @@
-import { type ArtifactVersionInfo, resolveVersion, versionById } from './artifact-records.js';
+import { type ArtifactVersionInfo, versionById } from './artifact-records.js';
 import type { Executor } from './database/connection.js';
 import { QuiverError } from './errors.js';
 import { assertAlias, assertTag, LATEST_ALIAS } from './names.js';
+import { formatRegistryRef } from './ref.js';
+import { resolveVersion } from './resolve-ref.js';
 import type { Store } from './store.js';
 
 /** Points each alias at `versionId`, moving it from wherever it was (inside the caller's transaction). */
@@ -94,8 +96,8 @@ export async function tagVersion(
 
 /**
  * Deletes a version: its number is never reused and its blobs become garbage for `gc`. Refused
- * while the version holds an alias other than `latest`, unless `force`. `latest` moves to the
- * newest remaining version.
+ * while the version holds an alias other than `latest` (unless `force`) and, always, while it is
+ * linked in the registry (unlink it first). `latest` moves to the newest remaining version.
  */
 export async function deleteVersion(
   store: Store,
@@ -109,6 +111,30 @@ export async function deleteVersion(
       'E_ALIAS_HELD',
       `${target.ref} holds the alias${held.length > 1 ? 'es' : ''} ${held.map((alias) => `'${alias}'`).join(', ')}; move ${held.length > 1 ? 'them' : 'it'} first, or delete with --force.`,
       { details: { aliases: held } },
+    );
+  }
+  const links = await store.connection.db
+    .selectFrom('registry_links as l')
+    .innerJoin('registered_models as m', 'm.id', 'l.model_id')
+    .innerJoin('registries as r', 'r.id', 'm.registry_id')
+    .select(['r.entity', 'r.name as registry', 'm.name as model', 'l.version'])
+    .where('l.source_version_id', '=', target.id)
+    .execute();
+  if (links.length > 0) {
+    const where = links.map((link) =>
+      formatRegistryRef({
+        entity: link.entity,
+        registry: link.registry,
+        model: link.model,
+        version: link.version,
+      }),
+    );
+    throw new QuiverError(
+      'E_VERSION_LINKED',
+      `${target.ref} is linked in the registry as ${where.join(', ')}; unlink it first ('quiver registry unlink').`,
+      {
+        details: { links: where },
+      },
     );
   }
   await store.connection.writeTransaction(async (trx) => {

@@ -2,7 +2,7 @@ import type { Executor } from './database/connection.js';
 import { QuiverError } from './errors.js';
 import type { ManifestEntry } from './manifest.js';
 import type { JsonObject } from './metadata.js';
-import { formatArtifactRef, parseArtifactRef } from './ref.js';
+import { type ArtifactRef, formatArtifactRef } from './ref.js';
 import type { Store } from './store.js';
 
 /** What Quiver knows about one committed version. */
@@ -136,9 +136,9 @@ export async function versionById(db: Executor, id: number): Promise<ArtifactVer
   return row ? (await toVersionInfos(db, [row]))[0] : undefined;
 }
 
-/** Resolves `[entity/]project/name[:vN|:alias]` to a committed version, or throws `E_NOT_FOUND`. */
-export async function resolveVersion(store: Store, ref: string): Promise<ArtifactVersionInfo> {
-  const parsed = parseArtifactRef(ref);
+/** Resolves a parsed artifact ref to a committed version, or throws `E_NOT_FOUND`. */
+export async function resolveArtifactRef(store: Store, parsed: ArtifactRef): Promise<ArtifactVersionInfo> {
+  const ref = formatArtifactRef(parsed);
   const entity = parsed.entity ?? store.settings.entity;
   const db = store.connection.db;
   let query = selectVersions(db)

@@ -6,12 +6,13 @@ import {
   type ArtifactVersionInfo,
   listArtifacts,
   listVersions,
-  resolveVersion,
 } from './artifact-records.js';
 import { ArtifactVersion } from './artifact-version.js';
 import { type LineageGraph, runInputs, runOutputs, walkLineage } from './lineage.js';
 import { collectGarbage, type GcReport, type StoreVerifyReport, verifyStore } from './maintenance.js';
 import { assertName } from './names.js';
+import { RegistryClient } from './registry/registry-client.js';
+import { resolveRef, resolveVersion } from './resolve-ref.js';
 import { getRun, listRuns, type RunInfo, runHistory } from './run-records.js';
 import type { StoreSettings } from './settings.js';
 import { openStore, type Store } from './store.js';
@@ -32,11 +33,16 @@ export interface RunDetails extends RunInfo {
  * await best.download('./model');
  */
 export class QuiverClient {
-  constructor(readonly store: Store) {}
+  /** The model registry: registries, registered models, links, aliases, cards, history. */
+  readonly registry: RegistryClient;
+
+  constructor(readonly store: Store) {
+    this.registry = new RegistryClient(store);
+  }
 
   private wrap = (info: ArtifactVersionInfo): ArtifactVersion => new ArtifactVersion(this.store, info);
 
-  /** The version a ref resolves to. */
+  /** The version a ref resolves to (a registry ref is followed to the version it bookmarks). */
   async artifact(ref: string): Promise<ArtifactVersion> {
     return this.wrap(await resolveVersion(this.store, ref));
   }
@@ -84,9 +90,16 @@ export class QuiverClient {
     return this.wrap(await deleteVersion(this.store, ref, options));
   }
 
-  /** Lineage around a version, `depth` hops each way. */
+  /** Lineage around a version (or a registry version), `depth` hops each way. */
   async lineage(ref: string, depth = 3): Promise<LineageGraph> {
-    return walkLineage(this.store, { version: await resolveVersion(this.store, ref) }, depth);
+    const resolved = await resolveRef(this.store, ref);
+    return walkLineage(
+      this.store,
+      resolved.registryVersion
+        ? { registryVersion: resolved.registryVersion }
+        : { version: resolved.version },
+      depth,
+    );
   }
 
   runs(filter: { entity?: string; project?: string } = {}): Promise<RunInfo[]> {

@@ -30,7 +30,11 @@ export type QuiverErrorCode =
   | 'E_REFERENCE_FAILED'
   | 'E_RUN_FINISHED'
   | 'E_DISABLED'
-  | 'E_DATABASE';
+  | 'E_DATABASE'
+  | 'E_ALIAS_PROTECTED'
+  | 'E_TYPE_NOT_ACCEPTED'
+  | 'E_VERSION_LINKED'
+  | 'E_ALREADY_EXISTS';
 
 /** Options for {@link QuiverError}. */
 export interface QuiverErrorOptions {

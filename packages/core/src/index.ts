@@ -17,13 +17,34 @@ export {
 export type { ManifestEntry } from './manifest.js';
 export type { JsonObject, JsonValue } from './metadata.js';
 export { LATEST_ALIAS } from './names.js';
-export { type ArtifactRef, formatArtifactRef, parseArtifactRef } from './ref.js';
+export {
+  type ArtifactRef,
+  DEFAULT_REGISTRY,
+  formatArtifactRef,
+  formatParsedRef,
+  formatRegistryRef,
+  type ParsedRef,
+  parseArtifactRef,
+  parseRef,
+  type RegistryRef,
+} from './ref.js';
 export {
   type ReferenceDescription,
   type ReferenceHandler,
   registerReferenceHandler,
 } from './references/index.js';
-export { type LogArtifactOptions, Run } from './run.js';
+export type { RegistryAction, RegistryEvent } from './registry/events.js';
+export type { LinkOptions, LinkResult } from './registry/links.js';
+export type {
+  CreateModelOptions,
+  ListModelsOptions,
+  RegisteredModelDetails,
+} from './registry/registered-models.js';
+export type { CreateRegistryOptions, RegistryInfo } from './registry/registries.js';
+export { RegistryClient, type RegistryVersionSelector } from './registry/registry-client.js';
+export type { ModelLocator, RegisteredModelInfo, RegistryVersionInfo } from './registry/registry-records.js';
+export type { ResolvedRef } from './resolve-ref.js';
+export { type LogArtifactOptions, Run, type UsedModel } from './run.js';
 export type { MetricSummary, RunInfo, RunState } from './run-records.js';
 export { type QuiverMode, resolveStoreSettings, type StoreSettings } from './settings.js';
 export { openStore, type Store } from './store.js';

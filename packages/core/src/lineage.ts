@@ -1,17 +1,19 @@
 import { type ArtifactVersionInfo, selectVersions, toVersionInfos } from './artifact-records.js';
+import { type RegistryVersionInfo, registryVersionsByLinkIds } from './registry/registry-records.js';
 import { getRun, type RunInfo } from './run-records.js';
 import type { Store } from './store.js';
 
-/** A node of the lineage graph: a run or an artifact version. */
+/** A node of the lineage graph: a run, an artifact version, or a registry version. */
 export type LineageNode =
   | { kind: 'run'; id: string; run: RunInfo }
-  | { kind: 'artifact'; id: string; version: ArtifactVersionInfo };
+  | { kind: 'artifact'; id: string; version: ArtifactVersionInfo }
+  | { kind: 'registry'; id: string; registryVersion: RegistryVersionInfo };
 
-/** An edge: a run produced a version, or a version was used by a run. */
+/** An edge: a run produced a version; a version or registry version was used by a run; a version was linked into the registry. */
 export interface LineageEdge {
   from: string;
   to: string;
-  relation: 'produced' | 'used';
+  relation: 'produced' | 'used' | 'linked';
 }
 
 export interface LineageGraph {
@@ -22,6 +24,39 @@ export interface LineageGraph {
 
 const versionNodeId = (id: number): string => `artifact:${id}`;
 const runNodeId = (id: string): string => `run:${id}`;
+const linkNodeId = (id: number): string => `registry:${id}`;
+
+async function linksOfVersion(store: Store, versionId: number): Promise<RegistryVersionInfo[]> {
+  const db = store.connection.db;
+  const rows = await db
+    .selectFrom('registry_links')
+    .select('id')
+    .where('source_version_id', '=', versionId)
+    .execute();
+  return registryVersionsByLinkIds(
+    db,
+    rows.map((row) => row.id),
+  );
+}
+
+async function registryInputs(store: Store, runId: string): Promise<RegistryVersionInfo[]> {
+  const db = store.connection.db;
+  const rows = await db.selectFrom('registry_usage').select('link_id').where('run_id', '=', runId).execute();
+  return registryVersionsByLinkIds(
+    db,
+    rows.map((row) => row.link_id),
+  );
+}
+
+async function registryConsumers(store: Store, linkId: number): Promise<RunInfo[]> {
+  const rows = await store.connection.db
+    .selectFrom('registry_usage')
+    .select('run_id')
+    .where('link_id', '=', linkId)
+    .orderBy('used_at')
+    .execute();
+  return Promise.all(rows.map((row) => getRun(store, row.run_id)));
+}
 
 async function versionsWhere(
   store: Store,
@@ -63,12 +98,13 @@ export async function versionConsumers(store: Store, versionId: number): Promise
 }
 
 /**
- * Walks lineage both ways from a version or a run for `depth` hops: version ← producing run ←
- * its inputs …, and version → consuming runs → their outputs ….
+ * Walks lineage both ways from a version, a registry version or a run for `depth` hops: version
+ * ← producing run ← its inputs …, and version → registry versions → consuming runs → their
+ * outputs ….
  */
 export async function walkLineage(
   store: Store,
-  start: { version: ArtifactVersionInfo } | { runId: string },
+  start: { version: ArtifactVersionInfo } | { runId: string } | { registryVersion: RegistryVersionInfo },
   depth = 3,
 ): Promise<LineageGraph> {
   const nodes = new Map<string, LineageNode>();
@@ -79,6 +115,14 @@ export async function walkLineage(
   let frontier: LineageNode[];
   if ('version' in start) {
     frontier = [{ kind: 'artifact', id: versionNodeId(start.version.id), version: start.version }];
+  } else if ('registryVersion' in start) {
+    frontier = [
+      {
+        kind: 'registry',
+        id: linkNodeId(start.registryVersion.linkId),
+        registryVersion: start.registryVersion,
+      },
+    ];
   } else {
     frontier = [{ kind: 'run', id: runNodeId(start.runId), run: await getRun(store, start.runId) }];
   }
@@ -102,7 +146,23 @@ export async function walkLineage(
           addEdge({ from: node.id, to: runNodeId(run.id), relation: 'used' });
           visit({ kind: 'run', id: runNodeId(run.id), run });
         }
+        for (const registryVersion of await linksOfVersion(store, node.version.id)) {
+          addEdge({ from: node.id, to: linkNodeId(registryVersion.linkId), relation: 'linked' });
+          visit({ kind: 'registry', id: linkNodeId(registryVersion.linkId), registryVersion });
+        }
+      } else if (node.kind === 'registry') {
+        const source = node.registryVersion.source;
+        addEdge({ from: versionNodeId(source.id), to: node.id, relation: 'linked' });
+        visit({ kind: 'artifact', id: versionNodeId(source.id), version: source });
+        for (const run of await registryConsumers(store, node.registryVersion.linkId)) {
+          addEdge({ from: node.id, to: runNodeId(run.id), relation: 'used' });
+          visit({ kind: 'run', id: runNodeId(run.id), run });
+        }
       } else {
+        for (const registryVersion of await registryInputs(store, node.run.id)) {
+          addEdge({ from: linkNodeId(registryVersion.linkId), to: node.id, relation: 'used' });
+          visit({ kind: 'registry', id: linkNodeId(registryVersion.linkId), registryVersion });
+        }
         for (const version of await runInputs(store, node.run.id)) {
           addEdge({ from: versionNodeId(version.id), to: node.id, relation: 'used' });
           visit({ kind: 'artifact', id: versionNodeId(version.id), version });

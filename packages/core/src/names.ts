@@ -17,11 +17,14 @@ function describeValue(value: unknown): string {
   return JSON.stringify(shown);
 }
 
+/** What a name names. */
+export type NameKind = 'entity' | 'project' | 'artifact' | 'run' | 'registry' | 'model';
+
 /**
- * Checks an entity, project or artifact name: 1–128 characters of letters, digits, `.`, `_`, `-`,
+ * Checks an entity, project, artifact, registry or model name: 1–128 characters of letters, digits, `.`, `_`, `-`,
  * starting with a letter or digit.
  */
-export function assertName(value: unknown, what: 'entity' | 'project' | 'artifact' | 'run'): string {
+export function assertName(value: unknown, what: NameKind): string {
   if (
     typeof value !== 'string' ||
     value.length === 0 ||
@@ -34,7 +37,7 @@ export function assertName(value: unknown, what: 'entity' | 'project' | 'artifac
       { details: { what, value } },
     );
   }
-  if (what !== 'artifact' && what !== 'run' && RESERVED_NAMES.includes(value)) {
+  if ((what === 'entity' || what === 'project' || what === 'registry') && RESERVED_NAMES.includes(value)) {
     throw new QuiverError(
       'E_INVALID_NAME',
       `The ${what} name '${value}' is reserved for the model registry: choose another.`,

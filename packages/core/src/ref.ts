@@ -1,32 +1,42 @@
 import { QuiverError } from './errors.js';
 import { assertAlias, assertName, LATEST_ALIAS, parseVersionName } from './names.js';
 
-/**
- * A parsed artifact reference. Grammar (one place, here):
- *
- * ```
- * ref      = [entity "/"] project "/" name [":" selector]
- * selector = "v" digits | alias            ; none means "latest"
- * ```
- */
-export interface ArtifactRef {
-  entity?: string;
-  project: string;
-  name: string;
+/** The reserved name that starts a registry ref. */
+export const REGISTRY_KEYWORD = 'registry';
+/** The registry that always exists in every entity. */
+export const DEFAULT_REGISTRY = 'model';
+
+/** What follows `:` — a version number or an alias (`latest` when nothing follows). */
+export interface RefSelector {
   /** Set when the selector is `vN`. */
   version?: number;
   /** Set when the selector is an alias (`latest` when no selector was given). */
   alias?: string;
 }
 
+/** A parsed artifact ref: `[entity/]project/name[:vN|:alias]`. */
+export interface ArtifactRef extends RefSelector {
+  entity?: string;
+  project: string;
+  name: string;
+}
+
+/** A parsed registry ref: `[entity/]registry/[registry/]model[:vN|:alias]`. */
+export interface RegistryRef extends RefSelector {
+  entity?: string;
+  /** The registry (`model` when the ref names none). */
+  registry: string;
+  model: string;
+}
+
+/** Either kind of ref, told apart by `kind`. */
+export type ParsedRef = ({ kind: 'artifact' } & ArtifactRef) | ({ kind: 'registry' } & RegistryRef);
+
+const GRAMMAR =
+  'Expected [entity/]project/name[:vN|:alias], or [entity/]registry/[registry/]model[:vN|:alias] for the model registry.';
+
 function invalid(ref: string, reason: string): never {
-  throw new QuiverError(
-    'E_INVALID_REF',
-    `Invalid artifact ref '${ref}': ${reason} Expected [entity/]project/name[:vN|:alias].`,
-    {
-      details: { ref },
-    },
-  );
+  throw new QuiverError('E_INVALID_REF', `Invalid ref '${ref}': ${reason} ${GRAMMAR}`, { details: { ref } });
 }
 
 function part<T>(ref: string, label: string, check: () => T): T {
@@ -38,17 +48,50 @@ function part<T>(ref: string, label: string, check: () => T): T {
   }
 }
 
-/** Parses `[entity/]project/name[:vN|:alias]`. Errors say which part is wrong. */
-export function parseArtifactRef(ref: string): ArtifactRef {
+function parseSelector(ref: string, selector: string | undefined): RefSelector {
+  if (selector === undefined) return { alias: LATEST_ALIAS };
+  if (selector === '') invalid(ref, 'nothing follows ":"; give vN or an alias, or leave out the ":".');
+  const version = parseVersionName(selector);
+  if (version !== undefined) return { version };
+  if (/^v\d+$/.test(selector)) invalid(ref, `the version '${selector}' has a leading zero.`);
+  return { alias: part(ref, 'alias', () => assertAlias(selector, { allowLatest: true })) };
+}
+
+/**
+ * Parses any ref, in one place. Grammar:
+ *
+ * ```
+ * ref          = artifact-ref | registry-ref
+ * artifact-ref = [entity "/"] project "/" name [":" selector]
+ * registry-ref = [entity "/"] "registry" "/" [registry "/"] model [":" selector]
+ * selector     = "v" digits | alias          ; none means "latest"
+ * ```
+ *
+ * `registry` is reserved as a project and entity name, so the two never collide.
+ */
+export function parseRef(ref: string): ParsedRef {
   if (typeof ref !== 'string' || ref.length === 0) invalid(String(ref), 'it is empty.');
   const colon = ref.indexOf(':');
   const path = colon === -1 ? ref : ref.slice(0, colon);
-  const selector = colon === -1 ? undefined : ref.slice(colon + 1);
+  const selector = parseSelector(ref, colon === -1 ? undefined : ref.slice(colon + 1));
   const segments = path.split('/');
+  const keyword = segments[0] === REGISTRY_KEYWORD ? 0 : segments[1] === REGISTRY_KEYWORD ? 1 : -1;
+  if (keyword !== -1) {
+    const entity = keyword === 1 ? part(ref, 'entity', () => assertName(segments[0], 'entity')) : undefined;
+    const rest = segments.slice(keyword + 1);
+    if (rest.length === 0 || rest.length > 2)
+      invalid(ref, 'after "registry/" give a model, or a registry and a model.');
+    const registry =
+      rest.length === 2
+        ? part(ref, 'registry name', () => assertName(rest[0], 'registry'))
+        : DEFAULT_REGISTRY;
+    const model = part(ref, 'model name', () => assertName(rest[rest.length - 1], 'model'));
+    return { kind: 'registry', ...(entity ? { entity } : {}), registry, model, ...selector };
+  }
   if (segments.length < 2) invalid(ref, 'it needs at least a project and a name separated by "/".');
   if (segments.length > 3) invalid(ref, 'it has too many "/"-separated parts.');
   const [a, b, c] = segments as [string, string, string | undefined];
-  const parsed: ArtifactRef =
+  const names =
     c === undefined
       ? {
           project: part(ref, 'project', () => assertName(a, 'project')),
@@ -59,17 +102,34 @@ export function parseArtifactRef(ref: string): ArtifactRef {
           project: part(ref, 'project', () => assertName(b, 'project')),
           name: part(ref, 'name', () => assertName(c, 'artifact')),
         };
-  if (selector === undefined) return { ...parsed, alias: LATEST_ALIAS };
-  if (selector === '') invalid(ref, 'nothing follows ":"; give vN or an alias, or leave out the ":".');
-  const version = parseVersionName(selector);
-  if (version !== undefined) return { ...parsed, version };
-  if (/^v\d+$/.test(selector)) invalid(ref, `the version '${selector}' has a leading zero.`);
-  return { ...parsed, alias: part(ref, 'alias', () => assertAlias(selector, { allowLatest: true })) };
+  return { kind: 'artifact', ...names, ...selector };
 }
 
-/** Formats a reference back into its canonical text. */
+/** Parses an artifact ref; a registry ref is an error. */
+export function parseArtifactRef(ref: string): ArtifactRef {
+  const parsed = parseRef(ref);
+  if (parsed.kind !== 'artifact') invalid(ref, 'it names a registry model where an artifact is expected.');
+  const { kind: _kind, ...artifact } = parsed;
+  return artifact;
+}
+
+function formatSelector(selector: RefSelector): string {
+  if (selector.version !== undefined) return `:v${selector.version}`;
+  return selector.alias && selector.alias !== LATEST_ALIAS ? `:${selector.alias}` : '';
+}
+
+/** Formats an artifact ref back into its canonical text. */
 export function formatArtifactRef(ref: ArtifactRef): string {
-  const base = `${ref.entity ? `${ref.entity}/` : ''}${ref.project}/${ref.name}`;
-  if (ref.version !== undefined) return `${base}:v${ref.version}`;
-  return ref.alias && ref.alias !== LATEST_ALIAS ? `${base}:${ref.alias}` : base;
+  return `${ref.entity ? `${ref.entity}/` : ''}${ref.project}/${ref.name}${formatSelector(ref)}`;
+}
+
+/** Formats a registry ref; the default registry is left out. */
+export function formatRegistryRef(ref: RegistryRef): string {
+  const registry = ref.registry === DEFAULT_REGISTRY ? '' : `${ref.registry}/`;
+  return `${ref.entity ? `${ref.entity}/` : ''}${REGISTRY_KEYWORD}/${registry}${ref.model}${formatSelector(ref)}`;
+}
+
+/** Formats either kind of parsed ref. */
+export function formatParsedRef(ref: ParsedRef): string {
+  return ref.kind === 'artifact' ? formatArtifactRef(ref) : formatRegistryRef(ref);
 }

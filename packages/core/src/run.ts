@@ -1,10 +1,14 @@
+import { join } from 'node:path';
 import type { Artifact } from './artifact.js';
 import { type CommitProgress, commitArtifact } from './artifact-commit.js';
-import { resolveVersion } from './artifact-records.js';
 import { ArtifactVersion } from './artifact-version.js';
+import type { DownloadProgress } from './download.js';
 import { QuiverError } from './errors.js';
 import type { JsonObject } from './metadata.js';
 import { MetricHistory } from './metric-history.js';
+import { formatParsedRef, parseRef } from './ref.js';
+import type { RegistryVersionInfo } from './registry/registry-records.js';
+import { type ResolvedRef, resolveRef } from './resolve-ref.js';
 import { getRun, HEARTBEAT_INTERVAL_MS, type MetricSummary, type RunInfo } from './run-records.js';
 import type { Store } from './store.js';
 
@@ -15,6 +19,16 @@ export interface LogArtifactOptions {
   tags?: readonly string[];
   /** Called as bytes are hashed and stored. */
   onProgress?: (progress: CommitProgress) => void;
+}
+
+/** What {@link Run.useModel} returns. */
+export interface UsedModel {
+  /** The local folder holding the model's files. */
+  path: string;
+  version: ArtifactVersion;
+  metadata: JsonObject;
+  /** Set when the ref named a registry version. */
+  registryVersion?: RegistryVersionInfo;
 }
 
 /** The identity of a run, fixed at `init`. */
@@ -117,18 +131,61 @@ export class Run implements RunIdentity {
 
   /**
    * Resolves a ref (`[entity/]project/name[:vN|:alias]`; a bare `name[:…]` means this run's
-   * project) and records that this run used that version.
+   * project; a registry ref `registry/<model>:<alias>` is followed to the version it bookmarks)
+   * and records that this run used that version.
    */
   async useArtifact(ref: string): Promise<ArtifactVersion> {
+    return new ArtifactVersion(this.store, (await this.recordUse(ref)).version);
+  }
+
+  /**
+   * Uses a model by registry or artifact ref: records lineage, downloads it (verified) into the
+   * store's cache (or `dir`), and returns the local folder with the version's metadata.
+   *
+   * @example
+   * const { path, metadata } = await run.useModel('registry/digits:production');
+   */
+  async useModel(
+    ref: string,
+    options: { dir?: string; onProgress?: (progress: DownloadProgress) => void } = {},
+  ): Promise<UsedModel> {
+    const resolved = await this.recordUse(ref);
+    const version = new ArtifactVersion(this.store, resolved.version);
+    const path = await version.download(
+      options.dir ?? join(this.store.settings.dir, 'cache', 'models', resolved.version.digest),
+      options,
+    );
+    return {
+      path,
+      version,
+      metadata: version.metadata,
+      ...(resolved.registryVersion ? { registryVersion: resolved.registryVersion } : {}),
+    };
+  }
+
+  private async recordUse(ref: string): Promise<ResolvedRef> {
     this.assertActive();
-    const qualified = ref.split(':')[0]!.includes('/') ? ref : `${this.entity}/${this.project}/${ref}`;
-    const info = await resolveVersion(this.store, qualified);
-    await this.store.connection.db
-      .insertInto('artifact_usage')
-      .values({ run_id: this.id, version_id: info.id, used_at: new Date().toISOString() })
-      .onConflict((conflict) => conflict.columns(['run_id', 'version_id']).doNothing())
-      .execute();
-    return new ArtifactVersion(this.store, info);
+    const parsed = parseRef(ref.split(':')[0]!.includes('/') ? ref : `${this.entity}/${this.project}/${ref}`);
+    const resolved = await resolveRef(
+      this.store,
+      parsed.kind === 'registry' && !parsed.entity ? `${this.entity}/${ref}` : formatParsedRef(parsed),
+    );
+    const usedAt = new Date().toISOString();
+    await this.store.connection.writeTransaction(async (trx) => {
+      await trx
+        .insertInto('artifact_usage')
+        .values({ run_id: this.id, version_id: resolved.version.id, used_at: usedAt })
+        .onConflict((conflict) => conflict.columns(['run_id', 'version_id']).doNothing())
+        .execute();
+      if (resolved.registryVersion) {
+        await trx
+          .insertInto('registry_usage')
+          .values({ run_id: this.id, link_id: resolved.registryVersion.linkId, used_at: usedAt })
+          .onConflict((conflict) => conflict.columns(['run_id', 'link_id']).doNothing())
+          .execute();
+      }
+    });
+    return resolved;
   }
 
   /** Flushes metrics and marks the run `finished` (exit code 0, the default) or `failed`. */

@@ -12,6 +12,8 @@ export interface StoreSettings {
   databaseUrl?: string;
   /** The default entity (team or user) for refs without one. */
   entity: string;
+  /** Who is acting, recorded in the registry's audit history (`QUIVER_ACTOR`, else the user name). */
+  actor: string;
 }
 
 export type QuiverMode = 'local' | 'disabled';
@@ -94,17 +96,22 @@ export function resolveStoreSettings(
     );
   }
   const entity = options.entity ?? envName(env, 'QUIVER_ENTITY', 'entity') ?? defaultEntity();
-  return { dir, ...(databaseUrl ? { databaseUrl } : {}), entity: assertName(entity, 'entity') };
+  const actor = options.actor ?? readEnv(env, 'QUIVER_ACTOR') ?? userName();
+  return { dir, ...(databaseUrl ? { databaseUrl } : {}), entity: assertName(entity, 'entity'), actor };
+}
+
+function userName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'local'; // no user database entry (some containers)
+  }
 }
 
 function defaultEntity(): string {
-  let name = 'local';
-  try {
-    name = userInfo().username;
-  } catch {
-    // no user database entry (some containers): keep 'local'
-  }
-  const cleaned = name.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  const cleaned = userName()
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '');
   return cleaned === '' || cleaned === 'registry' ? 'local' : cleaned.slice(0, 128);
 }
 

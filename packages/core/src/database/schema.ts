@@ -92,6 +92,83 @@ export interface FileDigestTable {
   sha256: string;
 }
 
+export interface RegistryTable {
+  id: Generated<number>;
+  entity: string;
+  name: string;
+  description: string;
+  /** JSON array of accepted artifact types. */
+  accepted_types: string;
+  /** JSON array of aliases that need force to set, move or remove. */
+  protected_aliases: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface RegisteredModelTable {
+  id: Generated<number>;
+  registry_id: number;
+  name: string;
+  card: string;
+  next_version: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RegisteredModelTagTable {
+  model_id: number;
+  tag: string;
+}
+
+export interface RegistryLinkTable {
+  id: Generated<number>;
+  model_id: number;
+  version: number;
+  source_version_id: number;
+  linked_by: string;
+  linked_at: string;
+}
+
+export interface RegistryAliasTable {
+  model_id: number;
+  alias: string;
+  link_id: number;
+  updated_by: string;
+  updated_at: string;
+}
+
+export interface RegistryUsageTable {
+  run_id: string;
+  link_id: number;
+  used_at: string;
+}
+
+export interface RegistryEventHeadTable {
+  id: number;
+  last_sequence: number;
+}
+
+/** The audit log: one row per registry mutation, numbered without gaps in commit order. */
+export interface RegistryEventTable {
+  sequence: number;
+  entity: string;
+  registry: string;
+  model_id: number | null;
+  model: string | null;
+  action: string;
+  actor: string;
+  at: string;
+  before: string | null;
+  after: string | null;
+}
+
+export interface RegistryConsumerTable {
+  name: string;
+  cursor: number;
+  updated_at: string;
+}
+
 export interface Database {
   runs: RunTable;
   run_history: RunHistoryTable;
@@ -102,4 +179,13 @@ export interface Database {
   version_tags: VersionTagTable;
   artifact_usage: ArtifactUsageTable;
   file_digests: FileDigestTable;
+  registries: RegistryTable;
+  registered_models: RegisteredModelTable;
+  registered_model_tags: RegisteredModelTagTable;
+  registry_links: RegistryLinkTable;
+  registry_aliases: RegistryAliasTable;
+  registry_usage: RegistryUsageTable;
+  registry_event_head: RegistryEventHeadTable;
+  registry_events: RegistryEventTable;
+  registry_consumers: RegistryConsumerTable;
 }
