@@ -3,9 +3,14 @@ import { createTestStore } from './support/backends.js';
 import { runScript } from './support/processes.js';
 
 describe('examples', () => {
-  it('the demo (pnpm demo) logs a checkpoint per epoch and keeps best on the lowest val_loss', { timeout: 60_000 }, async () => {
+  it('the demo (pnpm demo) logs a checkpoint per epoch and keeps best on the lowest val_loss', {
+    timeout: 60_000,
+  }, async () => {
     await using testStore = await createTestStore('sqlite');
-    const result = await runScript('examples/simulated-training/train.ts', [], { ...testStore.env, QUIVER_PROJECT: 'demo-test' });
+    const result = await runScript('examples/simulated-training/train.ts', [], {
+      ...testStore.env,
+      QUIVER_PROJECT: 'demo-test',
+    });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const runId = /run (\w+) /.exec(result.stdout)?.[1];

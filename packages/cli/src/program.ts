@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { artifactCommand, getCommand } from './commands/artifact.js';
+import { registryCommand } from './commands/registry.js';
 import { runCommand } from './commands/run.js';
 import { gcCommand, lineageCommand, verifyCommand } from './commands/store.js';
 
@@ -12,6 +13,7 @@ export function createProgram(): Command {
     .exitOverride();
   program.addCommand(artifactCommand());
   program.addCommand(getCommand('get'));
+  program.addCommand(registryCommand());
   program.addCommand(runCommand());
   program.addCommand(lineageCommand());
   program.addCommand(verifyCommand());

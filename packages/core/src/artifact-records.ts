@@ -137,10 +137,13 @@ export async function versionById(db: Executor, id: number): Promise<ArtifactVer
 }
 
 /** Resolves a parsed artifact ref to a committed version, or throws `E_NOT_FOUND`. */
-export async function resolveArtifactRef(store: Store, parsed: ArtifactRef): Promise<ArtifactVersionInfo> {
+export async function resolveArtifactRef(
+  store: Store,
+  parsed: ArtifactRef,
+  db: Executor = store.connection.db,
+): Promise<ArtifactVersionInfo> {
   const ref = formatArtifactRef(parsed);
   const entity = parsed.entity ?? store.settings.entity;
-  const db = store.connection.db;
   let query = selectVersions(db)
     .where('a.entity', '=', entity)
     .where('a.project', '=', parsed.project)
@@ -200,14 +203,15 @@ export async function listVersions(
   project: string,
   name: string,
 ): Promise<ArtifactVersionInfo[]> {
-  const db = store.connection.db;
-  const rows = await selectVersions(db)
-    .where('a.entity', '=', entity)
-    .where('a.project', '=', project)
-    .where('a.name', '=', name)
-    .orderBy('v.version', 'desc')
-    .execute();
-  return toVersionInfos(db, rows);
+  return store.connection.readTransaction(async (db) => {
+    const rows = await selectVersions(db)
+      .where('a.entity', '=', entity)
+      .where('a.project', '=', project)
+      .where('a.name', '=', name)
+      .orderBy('v.version', 'desc')
+      .execute();
+    return toVersionInfos(db, rows);
+  });
 }
 
 /** Artifacts, optionally of one project, with their version counts. */

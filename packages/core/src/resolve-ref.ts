@@ -12,9 +12,12 @@ export interface ResolvedRef {
 /** Resolves an artifact ref or a registry ref, following a registry ref to the version it bookmarks. */
 export async function resolveRef(store: Store, ref: string): Promise<ResolvedRef> {
   const parsed = parseRef(ref);
-  if (parsed.kind === 'artifact') return { version: await resolveArtifactRef(store, parsed) };
-  const registryVersion = await resolveRegistryRef(store, parsed);
-  return { version: registryVersion.source, registryVersion };
+  // One snapshot, so the version and the aliases it reports agree even while aliases move.
+  return store.connection.readTransaction(async (trx) => {
+    if (parsed.kind === 'artifact') return { version: await resolveArtifactRef(store, parsed, trx) };
+    const registryVersion = await resolveRegistryRef(store, parsed, trx);
+    return { version: registryVersion.source, registryVersion };
+  });
 }
 
 /** Resolves any ref to the committed artifact version behind it. */

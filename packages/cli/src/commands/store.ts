@@ -30,7 +30,9 @@ export function lineageCommand(): Command {
             node.id,
             node.kind === 'run'
               ? `run ${node.run.id} (${node.run.name}, ${node.run.state})`
-              : node.version.ref,
+              : node.kind === 'registry'
+                ? node.registryVersion.ref
+                : node.version.ref,
           ]),
         );
         output.result(graph, (value) =>

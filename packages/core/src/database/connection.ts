@@ -20,6 +20,11 @@ export interface DatabaseConnection {
    * {@link DatabaseConnection.lockArtifact}.
    */
   writeTransaction<T>(work: (trx: Executor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` on one consistent snapshot (several queries that must agree, such as a version
+   * and its aliases). Everything inside must use the given executor.
+   */
+  readTransaction<T>(work: (trx: Executor) => Promise<T>): Promise<T>;
   /** Locks one artifact row until the transaction ends (no-op on SQLite, already exclusive). */
   lockArtifact(trx: Executor, artifactId: number): Promise<void>;
   close(): Promise<void>;
@@ -44,6 +49,22 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     if (dialect === 'postgres') return db.transaction().execute(work);
     return db.connection().execute(async (connection) => {
       await sql`begin immediate`.execute(connection);
+      try {
+        const result = await work(connection);
+        await sql`commit`.execute(connection);
+        return result;
+      } catch (error) {
+        await sql`rollback`.execute(connection).catch(() => undefined);
+        throw error;
+      }
+    });
+  };
+
+  const readTransaction = async <T>(work: (trx: Executor) => Promise<T>): Promise<T> => {
+    if (dialect === 'postgres')
+      return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work);
+    return db.connection().execute(async (connection) => {
+      await sql`begin`.execute(connection);
       try {
         const result = await work(connection);
         await sql`commit`.execute(connection);
@@ -82,6 +103,7 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     db,
     dialect,
     writeTransaction,
+    readTransaction,
     async lockArtifact(trx, artifactId) {
       if (dialect === 'postgres') {
         await trx.selectFrom('artifacts').select('id').where('id', '=', artifactId).forUpdate().execute();

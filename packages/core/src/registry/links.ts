@@ -108,7 +108,7 @@ export async function linkVersion(
   const source = await resolveVersion(store, sourceRef);
   const outcome = await registryTransaction(store, async (trx, log) => {
     const entity = target.entity ?? store.settings.entity;
-    const registry = await registryRow(trx, entity, target.registry ?? 'model', store.settings.actor);
+    const registry = await registryRow(trx, entity, target.registry ?? 'model', store.settings.actor, true);
     const accepted = JSON.parse(registry.accepted_types) as string[];
     if (!accepted.includes(source.type)) {
       throw new QuiverError(

@@ -21,8 +21,8 @@ export interface RegisteredModelDetails extends RegisteredModelInfo {
   versions: RegistryVersionInfo[];
 }
 
-async function infoOf(store: Store, registry: RegistryRow, model: ModelRow): Promise<RegisteredModelInfo> {
-  return (await toModelInfos(store.connection.db, new Map([[registry.id, registry]]), [model]))[0]!;
+async function infoOf(db: Executor, registry: RegistryRow, model: ModelRow): Promise<RegisteredModelInfo> {
+  return (await toModelInfos(db, new Map([[registry.id, registry]]), [model]))[0]!;
 }
 
 /** Options of {@link createModel}. */
@@ -40,6 +40,7 @@ export async function createModel(store: Store, options: CreateModelOptions): Pr
       entity,
       assertName(options.registry ?? DEFAULT_REGISTRY, 'registry'),
       store.settings.actor,
+      true,
     );
     const name = assertName(options.model, 'model');
     const exists = await trx
@@ -69,7 +70,7 @@ export async function createModel(store: Store, options: CreateModelOptions): Pr
     });
     return { registry, model };
   });
-  return infoOf(store, registry, model);
+  return infoOf(store.connection.db, registry, model);
 }
 
 /** Inserts a model row (inside a registry transaction). */
@@ -132,7 +133,7 @@ export async function renameModel(
     });
     return { registry, model: updated };
   });
-  return infoOf(store, registry, model);
+  return infoOf(store.connection.db, registry, model);
 }
 
 /** Replaces the model card (markdown). */
@@ -163,7 +164,7 @@ export async function updateCard(
     });
     return { registry, model: updated };
   });
-  return infoOf(store, registry, model);
+  return infoOf(store.connection.db, registry, model);
 }
 
 export async function tagModel(
@@ -205,7 +206,7 @@ export async function tagModel(
     if (removed.length > 0) await log({ ...event, action: 'model.untag' });
     return { registry, model };
   });
-  return infoOf(store, registry, model);
+  return infoOf(store.connection.db, registry, model);
 }
 
 /** Options of {@link listModels}. */
@@ -223,52 +224,54 @@ export async function listModels(
   store: Store,
   options: ListModelsOptions = {},
 ): Promise<RegisteredModelInfo[]> {
-  const db = store.connection.db;
-  const entity = assertName(options.entity ?? store.settings.entity, 'entity');
-  const registry = await registryRow(
-    db,
-    entity,
-    assertName(options.registry ?? DEFAULT_REGISTRY, 'registry'),
-    store.settings.actor,
-  ).catch(async (error: unknown) => {
-    if (options.registry === undefined || options.registry === DEFAULT_REGISTRY) {
-      // The default registry is made lazily; a read-only listing of a fresh store is simply empty.
-      return undefined;
+  return store.connection.readTransaction(async (db) => {
+    const entity = assertName(options.entity ?? store.settings.entity, 'entity');
+    const registry = await registryRow(
+      db,
+      entity,
+      assertName(options.registry ?? DEFAULT_REGISTRY, 'registry'),
+      store.settings.actor,
+    ).catch(async (error: unknown) => {
+      if (options.registry === undefined || options.registry === DEFAULT_REGISTRY) {
+        // The default registry is made lazily; a read-only listing of a fresh store is simply empty.
+        return undefined;
+      }
+      throw error;
+    });
+    if (!registry) return [];
+    let query = db
+      .selectFrom('registered_models')
+      .selectAll()
+      .where('registry_id', '=', registry.id)
+      .orderBy('name');
+    if (options.prefix)
+      query = query.where('name', '>=', options.prefix).where('name', '<', `${options.prefix}\uffff`);
+    for (const tag of options.tags ?? []) {
+      query = query.where(
+        'id',
+        'in',
+        db.selectFrom('registered_model_tags').select('model_id').where('tag', '=', assertTag(tag)),
+      );
     }
-    throw error;
+    return toModelInfos(db, new Map([[registry.id, registry]]), await query.execute());
   });
-  if (!registry) return [];
-  let query = db
-    .selectFrom('registered_models')
-    .selectAll()
-    .where('registry_id', '=', registry.id)
-    .orderBy('name');
-  if (options.prefix)
-    query = query.where('name', '>=', options.prefix).where('name', '<', `${options.prefix}\uffff`);
-  for (const tag of options.tags ?? []) {
-    query = query.where(
-      'id',
-      'in',
-      db.selectFrom('registered_model_tags').select('model_id').where('tag', '=', assertTag(tag)),
-    );
-  }
-  return toModelInfos(db, new Map([[registry.id, registry]]), await query.execute());
 }
 
 /** A model with all its versions (newest first), their aliases and sources. */
 export async function showModel(store: Store, locator: ModelLocator): Promise<RegisteredModelDetails> {
-  const db = store.connection.db;
-  const { registry, model } = await findModel(db, store, locator);
-  const links = await db
-    .selectFrom('registry_links')
-    .selectAll()
-    .where('model_id', '=', model.id)
-    .orderBy('version', 'desc')
-    .execute();
-  return {
-    ...(await infoOf(store, registry, model)),
-    versions: await toRegistryVersions(db, registry, model, links),
-  };
+  return store.connection.readTransaction(async (db) => {
+    const { registry, model } = await findModel(db, store, locator);
+    const links = await db
+      .selectFrom('registry_links')
+      .selectAll()
+      .where('model_id', '=', model.id)
+      .orderBy('version', 'desc')
+      .execute();
+    return {
+      ...(await infoOf(db, registry, model)),
+      versions: await toRegistryVersions(db, registry, model, links),
+    };
+  });
 }
 
 /** Deletes a model and its links (sources stay). Refused while a protected alias is assigned, unless `force`. */

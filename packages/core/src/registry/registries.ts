@@ -52,30 +52,39 @@ export async function ensureDefaultRegistry(trx: Executor, entity: string, actor
     .execute();
 }
 
-/** Loads a registry row, or fails with `E_NOT_FOUND`. The default registry is created on demand. */
+/**
+ * Loads a registry row, or fails with `E_NOT_FOUND`. With `createDefault` (mutations only) the
+ * default registry is created on demand.
+ */
 export async function registryRow(
   trx: Executor,
   entity: string,
   name: string,
   actor: string,
+  createDefault = false,
 ): Promise<RegistryRow> {
-  if (name === DEFAULT_REGISTRY) await ensureDefaultRegistry(trx, entity, actor);
+  if (name === DEFAULT_REGISTRY && createDefault) await ensureDefaultRegistry(trx, entity, actor);
   const row = await trx
     .selectFrom('registries')
     .selectAll()
     .where('entity', '=', entity)
     .where('name', '=', name)
     .executeTakeFirst();
-  if (!row) {
+  if (row) return row;
+  if (name === DEFAULT_REGISTRY) {
     throw new QuiverError(
       'E_NOT_FOUND',
-      `There is no registry '${name}' in ${entity}; create it with 'quiver registry create ${name}'.`,
-      {
-        details: { entity, registry: name },
-      },
+      `Nothing is registered in ${entity}'s model registry yet; link a version with 'quiver registry link <ref> <model> --create'.`,
+      { details: { entity, registry: name } },
     );
   }
-  return row;
+  throw new QuiverError(
+    'E_NOT_FOUND',
+    `There is no registry '${name}' in ${entity}; create it with 'quiver registry create ${name}'.`,
+    {
+      details: { entity, registry: name },
+    },
+  );
 }
 
 /** Options of {@link createRegistry}. */

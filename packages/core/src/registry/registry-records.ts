@@ -205,8 +205,11 @@ export async function toRegistryVersions(
 export async function resolveRegistryRef(
   store: Store,
   ref: RegistryRef,
-  trx: Executor = store.connection.db,
+  executor?: Executor,
 ): Promise<RegistryVersionInfo> {
+  // Without a transaction to join, read on one snapshot so the aliases reported match the lookup.
+  if (!executor) return store.connection.readTransaction((trx) => resolveRegistryRef(store, ref, trx));
+  const trx = executor;
   const { registry, model } = await findModel(trx, store, ref);
   let link: LinkRow | undefined;
   if (ref.version !== undefined) {
