@@ -44,9 +44,7 @@ export function initialSchema(dialect: DialectName): Migration {
 
       await db.schema
         .createTable('artifacts')
-        .addColumn('id', serial, (c) =>
-          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
-        )
+        .addColumn('id', serial, serialPrimaryKey(dialect))
         .addColumn('entity', 'text', (c) => c.notNull())
         .addColumn('project', 'text', (c) => c.notNull())
         .addColumn('name', 'text', (c) => c.notNull())
@@ -58,9 +56,7 @@ export function initialSchema(dialect: DialectName): Migration {
 
       await db.schema
         .createTable('artifact_versions')
-        .addColumn('id', serial, (c) =>
-          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
-        )
+        .addColumn('id', serial, serialPrimaryKey(dialect))
         .addColumn('artifact_id', 'integer', (c) => c.notNull().references('artifacts.id'))
         .addColumn('version', 'integer', (c) => c.notNull())
         .addColumn('digest', 'text', (c) => c.notNull())
