@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  chmodSync,
   closeSync,
   existsSync,
   fsyncSync,
@@ -17,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { QuiverError } from '../../errors.js';
 import type { BlobStore, StagedBlob, StoredBlob } from '../blob-store.js';
-import { copyAndHash, hashHandle, sha256Hex } from '../copy-and-hash.js';
+import { copyAndHash, copyWhileHashing, hashHandle, PARALLEL_COPY_MIN_BYTES, sha256Hex } from '../copy-and-hash.js';
 
 const execFileAsync = promisify(execFile);
 const SMALL_FILE_BYTES = 256 * 1024;
@@ -84,21 +85,45 @@ export class LocalBlobStore implements BlobStore {
       return this.stageBytesSync(bytes);
     }
     const temporary = this.temporaryPath();
-    const source = await open(path, 'r');
-    const target = await open(temporary, 'wx', 0o444);
     let result: { sha256: string; size: number };
     try {
-      result = await copyAndHash(source, target, options.onProgress);
-      await target.sync();
+      result = size >= PARALLEL_COPY_MIN_BYTES ? await this.copyUnchangedFile(path, temporary, options.onProgress) : await this.copyFile(path, temporary, options.onProgress);
+      chmodSync(temporary, 0o444);
+      fsyncPath(temporary);
     } catch (error) {
-      await target.close();
       await unlink(temporary).catch(() => undefined);
       throw error;
+    }
+    return this.reuse(result.sha256, temporary) ?? { ...result, temporary, synced: true };
+  }
+
+  /** One pass: read, hash and write each chunk. */
+  private async copyFile(path: string, temporary: string, onProgress?: (bytes: number) => void): Promise<{ sha256: string; size: number }> {
+    const source = await open(path, 'r');
+    try {
+      const target = await open(temporary, 'wx', 0o644);
+      try {
+        return await copyAndHash(source, target, onProgress);
+      } finally {
+        await target.close();
+      }
     } finally {
       await source.close();
     }
-    await target.close();
-    return this.reuse(result.sha256, temporary) ?? { ...result, temporary, synced: true };
+  }
+
+  /**
+   * Kernel copy beside a hashing read (see `copyWhileHashing`), trusted only if the file's
+   * identity and change time are the same after as before; otherwise one careful pass.
+   */
+  private async copyUnchangedFile(path: string, temporary: string, onProgress?: (bytes: number) => void): Promise<{ sha256: string; size: number }> {
+    const before = await stat(path, { bigint: true });
+    const result = await copyWhileHashing(path, temporary, onProgress);
+    const after = await stat(path, { bigint: true });
+    const unchanged = before.ino === after.ino && before.size === after.size && before.mtimeNs === after.mtimeNs && before.ctimeNs === after.ctimeNs;
+    if (unchanged && BigInt(result.size) === after.size) return result;
+    await unlink(temporary);
+    return this.copyFile(path, temporary, onProgress);
   }
 
   private stageBytesSync(bytes: Uint8Array): StagedBlob {
@@ -187,18 +212,27 @@ export class LocalBlobStore implements BlobStore {
       );
     }
     const temporary = join(dirname(target), `.${randomBytes(6).toString('hex')}.quiver-partial`);
-    const output = await open(temporary, 'wx', 0o644);
     let result: { sha256: string; size: number };
     try {
-      result = await copyAndHash(source, output, options.onProgress);
+      if (size >= PARALLEL_COPY_MIN_BYTES) {
+        // A stored blob never changes, so the kernel copy and the hashing read see the same bytes.
+        await source.close();
+        result = await copyWhileHashing(this.pathOf(sha256), temporary, options.onProgress);
+        chmodSync(temporary, 0o644);
+      } else {
+        const output = await open(temporary, 'wx', 0o644);
+        try {
+          result = await copyAndHash(source, output, options.onProgress);
+        } finally {
+          await output.close();
+        }
+      }
     } catch (error) {
-      await output.close();
       await unlink(temporary).catch(() => undefined);
       throw error;
     } finally {
-      await source.close();
+      await source.close().catch(() => undefined);
     }
-    await output.close();
     if (result.sha256 !== sha256 || result.size !== size) {
       await unlink(temporary).catch(() => undefined);
       throw new QuiverError(
