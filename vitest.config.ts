@@ -8,6 +8,7 @@ export default defineConfig({
     alias: {
       '@quiver/core': source('./packages/core/src/index.ts'),
       '@quiver/cli': source('./packages/cli/src/index.ts'),
+      '@quiver/tfjs': source('./packages/tfjs/src/index.ts'),
     },
   },
   test: {

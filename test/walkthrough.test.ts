@@ -11,7 +11,9 @@ import { runCli } from './support/processes.js';
  * history show every step.
  */
 describe.each(testBackends())('registry walkthrough on %s', (backend) => {
-  it('from checkpoints to a consumed production model, with lineage and history', { timeout: 120_000 }, async () => {
+  it('from checkpoints to a consumed production model, with lineage and history', {
+    timeout: 120_000,
+  }, async () => {
     await using testStore = await createTestStore(backend);
     const store = await testStore.open();
     const env = testStore.env;
@@ -31,7 +33,9 @@ describe.each(testBackends())('registry walkthrough on %s', (backend) => {
       const isBest = valLoss < bestLoss;
       if (isBest) bestLoss = valLoss;
       await training.logArtifact(
-        new Artifact(`model-${training.id}`, 'model', { metadata: { epoch, val_loss: valLoss } }).addBytes('model.json', '{"units":4}').addBytes('weights.bin', `epoch ${epoch}`),
+        new Artifact(`model-${training.id}`, 'model', { metadata: { epoch, val_loss: valLoss } })
+          .addBytes('model.json', '{"units":4}')
+          .addBytes('weights.bin', `epoch ${epoch}`),
         { aliases: isBest ? ['best'] : [] },
       );
     }
@@ -41,11 +45,16 @@ describe.each(testBackends())('registry walkthrough on %s', (backend) => {
 
     // 2. Link the best into the registry, creating the model; 3. card and tags.
     const linked = await cli('registry', 'link', `${checkpoint}:best`, 'anomaly-detector', '--create');
-    expect(linked.version).toMatchObject({ ref: 'tester/registry/anomaly-detector:v0', source: { ref: `tester/${checkpoint}:v2` } });
+    expect(linked.version).toMatchObject({
+      ref: 'tester/registry/anomaly-detector:v0',
+      source: { ref: `tester/${checkpoint}:v2` },
+    });
     const card = join(testStore.dir, 'CARD.md');
     writeFileSync(card, '# Anomaly detector\n\nFlags unusual sensor readings.');
     await cli('registry', 'card', 'anomaly-detector', '--file', card);
-    expect((await cli('registry', 'card', 'anomaly-detector')).card).toContain('Flags unusual sensor readings.');
+    expect((await cli('registry', 'card', 'anomaly-detector')).card).toContain(
+      'Flags unusual sensor readings.',
+    );
     await cli('registry', 'tag', 'anomaly-detector', 'sensors', 'v1-launch');
 
     // 4. staging, then production — refused without force, applied with it.
@@ -55,7 +64,13 @@ describe.each(testBackends())('registry walkthrough on %s', (backend) => {
     expect(refused.stderr).toContain('E_ALIAS_PROTECTED');
     await cli('registry', 'alias', 'set', 'anomaly-detector', 'production', 'staging', '--force');
     const listed = await cli('registry', 'model', 'ls', '--tag', 'sensors');
-    expect(listed).toEqual([expect.objectContaining({ name: 'anomaly-detector', aliases: { latest: 0, production: 0, staging: 0 }, tags: ['sensors', 'v1-launch'] })]);
+    expect(listed).toEqual([
+      expect.objectContaining({
+        name: 'anomaly-detector',
+        aliases: { latest: 0, production: 0, staging: 0 },
+        tags: ['sensors', 'v1-launch'],
+      }),
+    ]);
 
     // 5. A second run consumes registry/<model>:production.
     const serving = await init({ project: 'anomaly', jobType: 'serve', store });
@@ -75,7 +90,10 @@ describe.each(testBackends())('registry walkthrough on %s', (backend) => {
       if (node.kind === 'run') return `run:${node.run.jobType}`;
       return node.kind === 'registry' ? node.registryVersion.ref : node.version.ref;
     };
-    const edges = lineage.edges.map((edge: { from: string; to: string; relation: string }) => `${label(edge.from)} ${edge.relation} ${label(edge.to)}`);
+    const edges = lineage.edges.map(
+      (edge: { from: string; to: string; relation: string }) =>
+        `${label(edge.from)} ${edge.relation} ${label(edge.to)}`,
+    );
     expect(edges).toEqual(
       expect.arrayContaining([
         `run:train produced tester/${checkpoint}:v2`,
@@ -88,8 +106,24 @@ describe.each(testBackends())('registry walkthrough on %s', (backend) => {
 
     // 7. History: each step, with actor and before/after.
     const history = await cli('registry', 'history', 'anomaly-detector');
-    expect(history.map((event: { action: string }) => event.action)).toEqual(['model.create', 'link', 'alias.set', 'model.card', 'model.tag', 'alias.set', 'alias.set']);
-    expect(history.at(-1)).toMatchObject({ action: 'alias.set', actor: store.settings.actor, before: null, after: { alias: 'production', version: 0 } });
-    expect(history[3]).toMatchObject({ before: { card: '' }, after: { card: '# Anomaly detector\n\nFlags unusual sensor readings.' } });
+    expect(history.map((event: { action: string }) => event.action)).toEqual([
+      'model.create',
+      'link',
+      'alias.set',
+      'model.card',
+      'model.tag',
+      'alias.set',
+      'alias.set',
+    ]);
+    expect(history.at(-1)).toMatchObject({
+      action: 'alias.set',
+      actor: store.settings.actor,
+      before: null,
+      after: { alias: 'production', version: 0 },
+    });
+    expect(history[3]).toMatchObject({
+      before: { card: '' },
+      after: { card: '# Anomaly detector\n\nFlags unusual sensor readings.' },
+    });
   });
 });

@@ -23,7 +23,11 @@ export async function copyAndHash(
   onProgress?: (bytes: number) => void,
 ): Promise<{ sha256: string; size: number }> {
   const hash: Hash = createHash('sha256');
-  const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+  const buffers = [
+    Buffer.allocUnsafe(CHUNK_BYTES),
+    Buffer.allocUnsafe(CHUNK_BYTES),
+    Buffer.allocUnsafe(CHUNK_BYTES),
+  ];
   let pendingWrite: Promise<void> = Promise.resolve();
   let pendingRead = source.read(buffers[0]!, 0, CHUNK_BYTES, null);
   let size = 0;
@@ -44,7 +48,10 @@ export async function copyAndHash(
 }
 
 /** Hashes an open file with sha256 without copying it, reading the next chunk while hashing this one. */
-export async function hashHandle(source: FileHandle, onProgress?: (bytes: number) => void): Promise<{ sha256: string; size: number }> {
+export async function hashHandle(
+  source: FileHandle,
+  onProgress?: (bytes: number) => void,
+): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
   let pendingRead = source.read(buffers[0]!, 0, CHUNK_BYTES, null);
@@ -81,7 +88,10 @@ export async function copyWhileHashing(
 ): Promise<{ sha256: string; size: number }> {
   const source = await open(sourcePath, 'r');
   try {
-    const [, digest] = await Promise.all([copyFile(sourcePath, targetPath, constants.COPYFILE_EXCL), hashHandle(source, onProgress)]);
+    const [, digest] = await Promise.all([
+      copyFile(sourcePath, targetPath, constants.COPYFILE_EXCL),
+      hashHandle(source, onProgress),
+    ]);
     return digest;
   } finally {
     await source.close();

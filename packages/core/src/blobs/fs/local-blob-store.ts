@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -18,7 +18,13 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { QuiverError } from '../../errors.js';
 import type { BlobStore, StagedBlob, StoredBlob } from '../blob-store.js';
-import { copyAndHash, copyWhileHashing, hashHandle, PARALLEL_COPY_MIN_BYTES, sha256Hex } from '../copy-and-hash.js';
+import {
+  copyAndHash,
+  copyWhileHashing,
+  hashHandle,
+  PARALLEL_COPY_MIN_BYTES,
+  sha256Hex,
+} from '../copy-and-hash.js';
 
 const execFileAsync = promisify(execFile);
 const SMALL_FILE_BYTES = 256 * 1024;
@@ -87,7 +93,10 @@ export class LocalBlobStore implements BlobStore {
     const temporary = this.temporaryPath();
     let result: { sha256: string; size: number };
     try {
-      result = size >= PARALLEL_COPY_MIN_BYTES ? await this.copyUnchangedFile(path, temporary, options.onProgress) : await this.copyFile(path, temporary, options.onProgress);
+      result =
+        size >= PARALLEL_COPY_MIN_BYTES
+          ? await this.copyUnchangedFile(path, temporary, options.onProgress)
+          : await this.copyFile(path, temporary, options.onProgress);
       chmodSync(temporary, 0o444);
       fsyncPath(temporary);
     } catch (error) {
@@ -98,7 +107,11 @@ export class LocalBlobStore implements BlobStore {
   }
 
   /** One pass: read, hash and write each chunk. */
-  private async copyFile(path: string, temporary: string, onProgress?: (bytes: number) => void): Promise<{ sha256: string; size: number }> {
+  private async copyFile(
+    path: string,
+    temporary: string,
+    onProgress?: (bytes: number) => void,
+  ): Promise<{ sha256: string; size: number }> {
     const source = await open(path, 'r');
     try {
       const target = await open(temporary, 'wx', 0o644);
@@ -116,11 +129,19 @@ export class LocalBlobStore implements BlobStore {
    * Kernel copy beside a hashing read (see `copyWhileHashing`), trusted only if the file's
    * identity and change time are the same after as before; otherwise one careful pass.
    */
-  private async copyUnchangedFile(path: string, temporary: string, onProgress?: (bytes: number) => void): Promise<{ sha256: string; size: number }> {
+  private async copyUnchangedFile(
+    path: string,
+    temporary: string,
+    onProgress?: (bytes: number) => void,
+  ): Promise<{ sha256: string; size: number }> {
     const before = await stat(path, { bigint: true });
     const result = await copyWhileHashing(path, temporary, onProgress);
     const after = await stat(path, { bigint: true });
-    const unchanged = before.ino === after.ino && before.size === after.size && before.mtimeNs === after.mtimeNs && before.ctimeNs === after.ctimeNs;
+    const unchanged =
+      before.ino === after.ino &&
+      before.size === after.size &&
+      before.mtimeNs === after.mtimeNs &&
+      before.ctimeNs === after.ctimeNs;
     if (unchanged && BigInt(result.size) === after.size) return result;
     await unlink(temporary);
     return this.copyFile(path, temporary, onProgress);
@@ -142,8 +163,30 @@ export class LocalBlobStore implements BlobStore {
     return { sha256, size: bytes.length, temporary, synced: bytes.length > SMALL_FILE_BYTES };
   }
 
+  /**
+   * Small buffers are hashed and written synchronously (cheaper than a thread hop). Large ones are
+   * hashed by WebCrypto and written and fsynced by the thread pool, so a training loop on the main
+   * thread keeps running while a checkpoint is stored.
+   */
   async stageBytes(bytes: Uint8Array): Promise<StagedBlob> {
-    return this.stageBytesSync(bytes);
+    if (bytes.length <= SMALL_FILE_BYTES) return this.stageBytesSync(bytes);
+    const sha256 = Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
+    if (await this.has(sha256, bytes.length)) {
+      const reused = this.reuse(sha256);
+      if (reused) return reused;
+    }
+    const temporary = this.temporaryPath();
+    const handle = await open(temporary, 'wx', 0o444);
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    }
+    await handle.close();
+    return { sha256, size: bytes.length, temporary, synced: true };
   }
 
   async publish(blobs: readonly StagedBlob[]): Promise<void> {

@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import {
+  Artifact,
+  type ArtifactVersion,
+  type JsonObject,
+  openClient,
+  QuiverClient,
+  QuiverError,
+  type Store,
+} from '@quiver/core';
+import * as tf from '@tensorflow/tfjs';
+
+/** Where to read from or write to: an open store, or (default) the one `QUIVER_DIR` names. */
+export interface StoreOption {
+  store?: Store;
+}
+
+async function withClient<T>(options: StoreOption, work: (client: QuiverClient) => Promise<T>): Promise<T> {
+  const client = options.store ? new QuiverClient(options.store) : await openClient();
+  try {
+    return await work(client);
+  } finally {
+    if (!options.store) await client.close();
+  }
+}
+
+async function readEntry(client: QuiverClient, version: ArtifactVersion, path: string): Promise<Buffer> {
+  const entry = (await version.entries()).find((candidate) => candidate.path === path);
+  if (!entry) {
+    throw new QuiverError(
+      'E_NOT_FOUND',
+      `${version.ref} has no '${path}': it is not a TF.js layers checkpoint (entries: ${(await version.entries()).map((item) => item.path).join(', ')}).`,
+    );
+  }
+  const bytes = await readFile(client.store.blobs.pathOf(entry.sha256));
+  if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) {
+    throw new QuiverError(
+      'E_CHECKSUM_MISMATCH',
+      `Checksum mismatch for '${path}' of ${version.ref}; run 'quiver verify'.`,
+      { details: { path } },
+    );
+  }
+  return bytes;
+}
+
+/** Reads the TF.js artifacts (topology, weights, training config) of a version, verified. */
+export async function readModelArtifacts(
+  client: QuiverClient,
+  version: ArtifactVersion,
+): Promise<tf.io.ModelArtifacts> {
+  const paths = new Set((await version.entries()).map((entry) => entry.path));
+  const manifestPath = paths.has('model.json') ? 'model.json' : 'weights.json';
+  const json = JSON.parse(
+    (await readEntry(client, version, manifestPath)).toString('utf8'),
+  ) as tf.io.ModelJSON;
+  const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
+  const buffers = await Promise.all(
+    json.weightsManifest.flatMap((group) => group.paths).map((path) => readEntry(client, version, path)),
+  );
+  const joined = Buffer.concat(buffers);
+  const weightData = joined.buffer.slice(
+    joined.byteOffset,
+    joined.byteOffset + joined.byteLength,
+  ) as ArrayBuffer;
+  return {
+    ...(json.modelTopology ? { modelTopology: json.modelTopology } : {}),
+    ...(json.trainingConfig ? { trainingConfig: json.trainingConfig } : {}),
+    weightSpecs,
+    weightData,
+  };
+}
+
+/**
+ * Loads a `tf.LayersModel` from an artifact or registry ref (`vision/mlp:best`,
+ * `registry/digits:production`). With optimizer state in the checkpoint, the model comes back
+ * compiled and `fit` resumes where it stopped.
+ */
+export async function loadModel(ref: string, options: StoreOption = {}): Promise<tf.LayersModel> {
+  return withClient(options, async (client) => {
+    const version = await client.artifact(ref);
+    const artifacts = await readModelArtifacts(client, version);
+    if (!artifacts.modelTopology) {
+      throw new QuiverError(
+        'E_INVALID_OPTION',
+        `${version.ref} holds weights only (saveWeightsOnly); build the model and use loadWeights(ref, model).`,
+      );
+    }
+    return tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  });
+}
+
+/** Loads the weights of a checkpoint into a model you built (e.g. one saved with `saveWeightsOnly`). */
+export async function loadWeights(
+  ref: string,
+  model: tf.LayersModel,
+  options: StoreOption = {},
+): Promise<void> {
+  await withClient(options, async (client) => {
+    const artifacts = await readModelArtifacts(client, await client.artifact(ref));
+    const decoded = tf.io.decodeWeights(
+      artifacts.weightData!,
+      (artifacts.weightSpecs ?? []).filter((spec) => spec.group !== 'optimizer'),
+    );
+    model.loadWeights(decoded, true);
+    for (const tensor of Object.values(decoded)) tensor.dispose();
+  });
+}
+
+/** Where `model.save(quiverIO(…))` logs the model. */
+export interface QuiverSaveTarget extends StoreOption {
+  /** `project/name` or `entity/project/name`. */
+  artifact: string;
+  aliases?: string[];
+  metadata?: JsonObject;
+  description?: string;
+}
+
+function parseTarget(target: string): { entity?: string; project: string; name: string } {
+  const parts = target.split(':')[0]!.split('/');
+  if (parts.length === 2) return { project: parts[0]!, name: parts[1]! };
+  if (parts.length === 3) return { entity: parts[0]!, project: parts[1]!, name: parts[2]! };
+  throw new QuiverError('E_INVALID_REF', `'${target}' is not project/name or entity/project/name.`);
+}
+
+/**
+ * An `io` handler pair for Quiver: `model.save(quiverIO({ artifact: 'vision/mlp' }))` logs a
+ * version; `tf.loadLayersModel(quiverIO('vision/mlp:best'))` loads one. With `registerQuiverRouters()`
+ * the URL forms `quiver://vision/mlp` work too.
+ */
+export function quiverIO(target: string | QuiverSaveTarget, options: StoreOption = {}): tf.io.IOHandler {
+  const saveTarget: QuiverSaveTarget = typeof target === 'string' ? { artifact: target, ...options } : target;
+  return {
+    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+      const { entity, project, name } = parseTarget(saveTarget.artifact);
+      const weightData = artifacts.weightData;
+      if (weightData === undefined || Array.isArray(weightData)) {
+        throw new QuiverError(
+          'E_INVALID_OPTION',
+          'quiverIO.save expects the weights as one ArrayBuffer (TF.js ≥ 4 save()).',
+        );
+      }
+      const modelJson: tf.io.ModelJSON = {
+        modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy ?? null,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+        ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
+      };
+      const draft = new Artifact(name, 'model', {
+        metadata: {
+          format: 'tfjs-layers',
+          formats: ['tfjs'],
+          tfjsVersion: tf.version.tfjs,
+          ...(saveTarget.metadata ?? {}),
+        },
+        ...(saveTarget.description ? { description: saveTarget.description } : {}),
+      })
+        .addBytes('model.json', JSON.stringify(modelJson))
+        .addBytes('weights.bin', new Uint8Array(weightData));
+      const version = await withClient(saveTarget, (client) =>
+        client.commit(draft, { project, ...(entity ? { entity } : {}), aliases: saveTarget.aliases ?? [] }),
+      );
+      return {
+        modelArtifactsInfo: {
+          ...tf.io.getModelArtifactsInfoForJSON(artifacts),
+          dateSaved: new Date(version.createdAt),
+        },
+      };
+    },
+    async load(): Promise<tf.io.ModelArtifacts> {
+      const ref = saveTarget.artifact;
+      return withClient(saveTarget, async (client) => readModelArtifacts(client, await client.artifact(ref)));
+    },
+  };
+}
+
+const SCHEME = 'quiver://';
+
+/** Lets `model.save('quiver://project/name')` and `tf.loadLayersModel('quiver://project/name:best')` work. */
+export function registerQuiverRouters(options: StoreOption = {}): void {
+  // TF.js routers return null for URLs they do not handle; its type says IOHandler.
+  const route = ((url: string | string[]) => {
+    if (typeof url !== 'string' || !url.startsWith(SCHEME)) return null;
+    return quiverIO({ artifact: url.slice(SCHEME.length), ...options });
+  }) as Parameters<typeof tf.io.registerSaveRouter>[0];
+  tf.io.registerSaveRouter(route);
+  tf.io.registerLoadRouter(route);
+}
