@@ -190,7 +190,8 @@ describe.each(testBackends())('artifacts on %s', (backend) => {
     const edges = graph.edges.map((edge) => {
       const label = (id: string): string => {
         const node = graph.nodes.find((candidate) => candidate.id === id)!;
-        return node.kind === 'run' ? `run:${node.run.jobType ?? 'none'}` : node.version.ref;
+        if (node.kind === 'run') return `run:${node.run.jobType ?? 'none'}`;
+        return node.kind === 'artifact' ? node.version.ref : node.registryVersion.ref;
       };
       return `${label(edge.from)} ${edge.relation} ${label(edge.to)}`;
     });
@@ -200,9 +201,15 @@ describe.each(testBackends())('artifacts on %s', (backend) => {
     expect(edges).toContain(`${report.ref} used run:publish`);
 
     const backwards = await client.lineage(report.ref, 2);
-    expect(backwards.nodes.map((node) => (node.kind === 'run' ? node.run.id : node.version.ref))).toEqual(
-      expect.arrayContaining([consumer.id, 'tester/vision/mlp:v0']),
-    );
+    expect(
+      backwards.nodes.map((node) =>
+        node.kind === 'run'
+          ? node.run.id
+          : node.kind === 'artifact'
+            ? node.version.ref
+            : node.registryVersion.ref,
+      ),
+    ).toEqual(expect.arrayContaining([consumer.id, 'tester/vision/mlp:v0']));
     const details = await client.run(consumer.id);
     expect(details.inputs.map((version) => version.ref)).toEqual(['tester/vision/mlp:v0']);
     expect(details.outputs.map((version) => version.ref)).toEqual([report.ref]);

@@ -25,8 +25,8 @@ async function train(
   extra: {
     validation?: boolean;
     epochs?: number;
-    before?: tf.CustomCallback[];
-    after?: tf.CustomCallback[];
+    before?: Array<tf.CustomCallback | tf.Callback>;
+    after?: Array<tf.CustomCallback | tf.Callback>;
     model?: tf.LayersModel;
   } = {},
 ) {
