@@ -3,7 +3,7 @@ import { createTestStore } from './support/backends.js';
 import { runScript } from './support/processes.js';
 
 describe('examples', () => {
-  it('the demo (pnpm demo) logs a checkpoint per epoch and keeps best on the lowest val_loss', {
+  it('the simulated-training example logs a checkpoint per epoch and keeps best on the lowest val_loss', {
     timeout: 60_000,
   }, async () => {
     await using testStore = await createTestStore('sqlite');
@@ -28,5 +28,43 @@ describe('examples', () => {
     expect(run.state).toBe('finished');
     expect(run.history).toHaveLength(250);
     expect(run.outputs).toHaveLength(5);
+  });
+
+  it('the TF.js classifier (pnpm demo) trains on wasm, keeps best on the lowest val_loss and links it into the registry', { timeout: 120_000 }, async () => {
+    await using testStore = await createTestStore('sqlite');
+    const result = await runScript('examples/tfjs-classifier/train.ts', [], { ...testStore.env, QUIVER_PROJECT: 'demo-tfjs', DEMO_EPOCHS: '6' });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('on wasm');
+    const runId = /run (\w+) /.exec(result.stdout)?.[1];
+    const client = await testStore.client();
+    const versions = await client.versions('demo-tfjs', `model-${runId}`);
+    const scores = versions.map((version) => version.metadata.score as number);
+    const best = await client.artifact(`demo-tfjs/model-${runId}:best`);
+    expect(best.metadata.score).toBe(Math.min(...scores));
+    const registered = await client.registry.version('registry/spiral-classifier:staging');
+    expect(registered.source.ref).toBe(best.ref);
+    expect(result.stdout).toContain('pnpm quiver registry model show spiral-classifier');
+  });
+
+  it('the env-only example takes every policy from QUIVER_* variables', { timeout: 120_000 }, async () => {
+    await using testStore = await createTestStore('sqlite');
+    const result = await runScript('examples/tfjs-env-only/train.ts', [], {
+      ...testStore.env,
+      QUIVER_PROJECT: 'env-demo',
+      QUIVER_LOG_MODEL: 'all',
+      QUIVER_KEEP_LAST: '2',
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('"logModel":"all"');
+    const client = await testStore.client();
+    const [run] = await client.runs({ project: 'env-demo' });
+    expect(run?.state).toBe('finished');
+    const versions = await client.versions('env-demo', `model-${run!.id}`);
+    // 5 epochs logged, the last 2 kept (plus best, which an alias protects, if it is older)
+    expect(versions[0]!.aliases).toEqual(expect.arrayContaining(['epoch-5', 'final', 'latest']));
+    expect(versions.length).toBeLessThanOrEqual(3);
+    expect(versions.map((version) => version.version)).toContain(4);
   });
 });
