@@ -41,6 +41,15 @@ export interface CommitResult {
 
 const now = (): string => new Date().toISOString();
 
+function disappeared(entry: { source: string; path: string }, error: unknown): unknown {
+  if ((error as NodeJS.ErrnoException)?.code !== 'ENOENT') return error;
+  return new QuiverError(
+    'E_FILE_NOT_FOUND',
+    `The file ${entry.source} (entry '${entry.path}') disappeared before it was committed.`,
+    { cause: error },
+  );
+}
+
 function draftEntrySize(entry: DraftEntry): number {
   if (entry.kind === 'bytes') return entry.bytes.length;
   if (entry.kind === 'file' || entry.kind === 'stored') return entry.size;
@@ -85,23 +94,28 @@ async function materialize(
       return { manifest: { path: entry.path, sha256: staged.sha256, size: staged.size }, staged };
     }
     case 'file': {
+      if (entry.size < CACHED_DIGEST_MIN_BYTES) {
+        // Small files: hashing them costs less than a digest-cache lookup.
+        const staged = await store.blobs
+          .stageFile(entry.source, { sizeHint: entry.size, onProgress: progress })
+          .catch((error: unknown) => {
+            throw disappeared(entry, error);
+          });
+        return { manifest: { path: entry.path, sha256: staged.sha256, size: staged.size }, staged };
+      }
       let identity: ReturnType<typeof fileIdentity>;
       try {
         identity = fileIdentity(entry.source);
       } catch (error) {
-        throw new QuiverError(
-          'E_FILE_NOT_FOUND',
-          `The file ${entry.source} (entry '${entry.path}') disappeared before it was committed.`,
-          { cause: error },
-        );
+        throw disappeared(entry, error);
       }
-      const cacheable = identity.size >= CACHED_DIGEST_MIN_BYTES;
-      const knownSha256 = cacheable ? await cachedDigest(store, entry.source, identity) : undefined;
+      const knownSha256 = await cachedDigest(store, entry.source, identity);
       const staged = await store.blobs.stageFile(entry.source, {
         ...(knownSha256 ? { knownSha256, knownSize: identity.size } : {}),
+        sizeHint: identity.size,
         onProgress: progress,
       });
-      if (cacheable && staged.sha256 !== knownSha256) {
+      if (staged.sha256 !== knownSha256) {
         const after = fileIdentity(entry.source);
         // Only remember a digest when the file did not change while it was read.
         if (after.mtimeNs === identity.mtimeNs && after.size === staged.size)

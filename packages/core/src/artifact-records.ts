@@ -152,7 +152,11 @@ export async function resolveArtifactRef(
     query = query.where('v.version', '=', parsed.version);
   } else {
     query = query.innerJoin('aliases as al', (join) =>
-      join.onRef('al.version_id', '=', 'v.id').on('al.alias', '=', parsed.alias ?? 'latest'),
+      // Joining on the artifact too lets the database use the (artifact_id, alias) key directly.
+      join
+        .onRef('al.version_id', '=', 'v.id')
+        .onRef('al.artifact_id', '=', 'a.id')
+        .on('al.alias', '=', parsed.alias ?? 'latest'),
     );
   }
   const row = await query.executeTakeFirst();

@@ -8,12 +8,13 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  renameSync,
   statSync,
   unlinkSync,
   utimesSync,
   writeSync,
 } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { QuiverError } from '../../errors.js';
@@ -75,7 +76,12 @@ export class LocalBlobStore implements BlobStore {
 
   async stageFile(
     path: string,
-    options: { knownSha256?: string; knownSize?: number; onProgress?: (bytes: number) => void } = {},
+    options: {
+      knownSha256?: string;
+      knownSize?: number;
+      sizeHint?: number;
+      onProgress?: (bytes: number) => void;
+    } = {},
   ): Promise<StagedBlob> {
     if (options.knownSha256 && (await this.has(options.knownSha256, options.knownSize))) {
       const reused = this.reuse(options.knownSha256);
@@ -84,7 +90,7 @@ export class LocalBlobStore implements BlobStore {
         return reused;
       }
     }
-    const size = statSync(path).size;
+    const size = options.sizeHint ?? statSync(path).size;
     if (size <= SMALL_FILE_BYTES) {
       const bytes = readFileSync(path);
       options.onProgress?.(bytes.length);
@@ -198,15 +204,16 @@ export class LocalBlobStore implements BlobStore {
     if (unsynced.length > FSYNC_EACH_LIMIT) await this.syncFileSystem(unsynced.map((blob) => blob.temporary));
     else for (const blob of unsynced) fsyncPath(blob.temporary);
     const touchedDirs = new Set<string>();
+    // Synchronous renames: one syscall each, without a thread-pool round trip per blob.
     for (const blob of pending) {
       const target = this.pathOf(blob.sha256);
       const directory = dirname(target);
       if (!this.knownDirs.has(directory)) {
-        await mkdir(directory, { recursive: true });
+        mkdirSync(directory, { recursive: true });
         this.knownDirs.add(directory);
       }
       // Renaming over an existing blob (same digest, same bytes) is harmless.
-      await rename(blob.temporary, target);
+      renameSync(blob.temporary, target);
       touchedDirs.add(directory);
     }
     if (touchedDirs.size > FSYNC_EACH_LIMIT) await this.syncFileSystem([...touchedDirs]);
