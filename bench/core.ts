@@ -38,7 +38,7 @@ async function measureAll(scratch: string): Promise<Measurement[]> {
   progress('figure 7: peak RSS of a child process logging the 1 GiB file');
   const memory = await measurePeakMemory(join(scratch, 'store-memory'), bigFile);
 
-  return [...logging, relog, manyFiles, download, metrics, aliases, memory];
+  return [...logging, relog, manyFiles, ...download, metrics, aliases, memory];
 }
 
 export async function run(): Promise<Measurement[]> {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -11,6 +12,20 @@ export async function runCommand(command: string, args: readonly string[]): Prom
 /** Flushes every dirty page to disk, so one timed step does not pay for the writes of the last. */
 export function syncDisks(): Promise<void> {
   return runCommand('sync', []);
+}
+
+/**
+ * Flushes dirty pages and drops the page cache (root only), so the next step reads from the disk:
+ * the disk-bound case. Returns false where the kernel does not allow it.
+ */
+export async function dropCaches(): Promise<boolean> {
+  await syncDisks();
+  try {
+    await writeFile('/proc/sys/vm/drop_caches', '3\n');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Times `work` in seconds, after flushing the disks. */

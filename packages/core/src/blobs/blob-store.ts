@@ -23,7 +23,12 @@ export interface BlobStore {
   /** Stages a file from disk, reading it once while hashing. */
   stageFile(
     path: string,
-    options?: { knownSha256?: string; knownSize?: number; sizeHint?: number; onProgress?: (bytes: number) => void },
+    options?: {
+      knownSha256?: string;
+      knownSize?: number;
+      sizeHint?: number;
+      onProgress?: (bytes: number) => void;
+    },
   ): Promise<StagedBlob>;
   /** Stages bytes held in memory (hashed in memory, written once). */
   stageBytes(bytes: Uint8Array): Promise<StagedBlob>;

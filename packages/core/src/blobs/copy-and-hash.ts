@@ -84,14 +84,15 @@ export const PARALLEL_COPY_MIN_BYTES = 32 * 1024 * 1024;
 export async function copyWhileHashing(
   sourcePath: string,
   targetPath: string,
-  onProgress?: (bytes: number) => void,
+  options: { onProgress?: (bytes: number) => void; afterCopy?: () => Promise<void> } = {},
 ): Promise<{ sha256: string; size: number }> {
   const source = await open(sourcePath, 'r');
   try {
-    const [, digest] = await Promise.all([
-      copyFile(sourcePath, targetPath, constants.COPYFILE_EXCL),
-      hashHandle(source, onProgress),
-    ]);
+    // `afterCopy` (e.g. an fsync of the copy) overlaps the rest of the hashing.
+    const copied = copyFile(sourcePath, targetPath, constants.COPYFILE_EXCL).then(() =>
+      options.afterCopy?.(),
+    );
+    const [, digest] = await Promise.all([copied, hashHandle(source, options.onProgress)]);
     return digest;
   } finally {
     await source.close();

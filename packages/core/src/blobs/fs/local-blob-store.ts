@@ -104,7 +104,6 @@ export class LocalBlobStore implements BlobStore {
           ? await this.copyUnchangedFile(path, temporary, options.onProgress)
           : await this.copyFile(path, temporary, options.onProgress);
       chmodSync(temporary, 0o444);
-      fsyncPath(temporary);
     } catch (error) {
       await unlink(temporary).catch(() => undefined);
       throw error;
@@ -112,7 +111,7 @@ export class LocalBlobStore implements BlobStore {
     return this.reuse(result.sha256, temporary) ?? { ...result, temporary, synced: true };
   }
 
-  /** One pass: read, hash and write each chunk. */
+  /** One pass: read, hash and write each chunk; the copy is fsynced. */
   private async copyFile(
     path: string,
     temporary: string,
@@ -122,7 +121,9 @@ export class LocalBlobStore implements BlobStore {
     try {
       const target = await open(temporary, 'wx', 0o644);
       try {
-        return await copyAndHash(source, target, onProgress);
+        const result = await copyAndHash(source, target, onProgress);
+        await target.sync();
+        return result;
       } finally {
         await target.close();
       }
@@ -132,7 +133,8 @@ export class LocalBlobStore implements BlobStore {
   }
 
   /**
-   * Kernel copy beside a hashing read (see `copyWhileHashing`), trusted only if the file's
+   * Kernel copy beside a hashing read (see `copyWhileHashing`), fsynced while the hashing
+   * finishes, trusted only if the file's
    * identity and change time are the same after as before; otherwise one careful pass.
    */
   private async copyUnchangedFile(
@@ -141,7 +143,10 @@ export class LocalBlobStore implements BlobStore {
     onProgress?: (bytes: number) => void,
   ): Promise<{ sha256: string; size: number }> {
     const before = await stat(path, { bigint: true });
-    const result = await copyWhileHashing(path, temporary, onProgress);
+    const result = await copyWhileHashing(path, temporary, {
+      ...(onProgress ? { onProgress } : {}),
+      afterCopy: () => fsyncFile(temporary),
+    });
     const after = await stat(path, { bigint: true });
     const unchanged =
       before.ino === after.ino &&
@@ -267,7 +272,11 @@ export class LocalBlobStore implements BlobStore {
       if (size >= PARALLEL_COPY_MIN_BYTES) {
         // A stored blob never changes, so the kernel copy and the hashing read see the same bytes.
         await source.close();
-        result = await copyWhileHashing(this.pathOf(sha256), temporary, options.onProgress);
+        result = await copyWhileHashing(
+          this.pathOf(sha256),
+          temporary,
+          options.onProgress ? { onProgress: options.onProgress } : {},
+        );
         chmodSync(temporary, 0o644);
       } else {
         const output = await open(temporary, 'wx', 0o644);
@@ -353,5 +362,14 @@ function fsyncPath(path: string): void {
     fsyncSync(descriptor);
   } finally {
     closeSync(descriptor);
+  }
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
