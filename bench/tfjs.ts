@@ -16,10 +16,10 @@ import type { Measurement } from './support/figures.js';
 import { removeTree } from './support/files.js';
 import { median, progress } from './support/measure.js';
 
-const EPOCHS = 4;
-const SAMPLES = 512;
+const EPOCHS = 6;
+const SAMPLES = 128;
 const BATCH = 64;
-const ROUNDS = 2;
+const ROUNDS = 3;
 
 function buildModel(): tf.LayersModel {
   const model = tf.sequential({
