@@ -30,9 +30,15 @@ describe('examples', () => {
     expect(run.outputs).toHaveLength(5);
   });
 
-  it('the TF.js classifier (pnpm demo) trains on wasm, keeps best on the lowest val_loss and links it into the registry', { timeout: 120_000 }, async () => {
+  it('the TF.js classifier (pnpm demo) trains on wasm, keeps best on the lowest val_loss and links it into the registry', {
+    timeout: 120_000,
+  }, async () => {
     await using testStore = await createTestStore('sqlite');
-    const result = await runScript('examples/tfjs-classifier/train.ts', [], { ...testStore.env, QUIVER_PROJECT: 'demo-tfjs', DEMO_EPOCHS: '6' });
+    const result = await runScript('examples/tfjs-classifier/train.ts', [], {
+      ...testStore.env,
+      QUIVER_PROJECT: 'demo-tfjs',
+      DEMO_EPOCHS: '6',
+    });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('on wasm');

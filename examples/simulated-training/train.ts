@@ -35,12 +35,23 @@ for (let epoch = 1; epoch <= EPOCHS; epoch++) {
     description: `Checkpoint after epoch ${epoch} of the simulated MLP.`,
     metadata: { epoch, step, val_loss: valLoss, monitor: 'val_loss', mode: 'min' },
   })
-    .addBytes('model.json', JSON.stringify({ format: 'layers-model', layers: [784, 128, 10], weightsManifest: [{ paths: ['weights.bin'] }] }))
+    .addBytes(
+      'model.json',
+      JSON.stringify({
+        format: 'layers-model',
+        layers: [784, 128, 10],
+        weightsManifest: [{ paths: ['weights.bin'] }],
+      }),
+    )
     .addBytes('weights.bin', new Uint8Array(weights.buffer));
   const isBest = valLoss < bestValLoss;
   if (isBest) bestValLoss = valLoss;
-  const version = await run.logArtifact(checkpoint, { aliases: [`epoch-${epoch}`, ...(isBest ? ['best'] : [])] });
-  console.log(`epoch ${epoch}: val_loss ${valLoss.toFixed(4)} → ${version.ref} [${version.aliases.join(', ')}]`);
+  const version = await run.logArtifact(checkpoint, {
+    aliases: [`epoch-${epoch}`, ...(isBest ? ['best'] : [])],
+  });
+  console.log(
+    `epoch ${epoch}: val_loss ${valLoss.toFixed(4)} → ${version.ref} [${version.aliases.join(', ')}]`,
+  );
 }
 const summary = await run.finish();
 const artifact = `${run.project}/model-${run.id}`;

@@ -21,6 +21,12 @@ export function spirals(samplesPerClass: number, seed = 7): { xs: tf.Tensor2D; y
   const order = labels.map((_, index) => index).sort(() => random() - 0.5);
   return {
     xs: tf.tensor2d(order.map((index) => points[index]!)),
-    ys: tf.oneHot(tf.tensor1d(order.map((index) => labels[index]!), 'int32'), 3) as tf.Tensor2D,
+    ys: tf.oneHot(
+      tf.tensor1d(
+        order.map((index) => labels[index]!),
+        'int32',
+      ),
+      3,
+    ) as tf.Tensor2D,
   };
 }

@@ -20,8 +20,14 @@ const model = tf.sequential({
 });
 model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
 
-const run = await init({ project: process.env.QUIVER_PROJECT ?? 'quiver-demo', jobType: 'train', config: { epochs, units: 64, learningRate: 0.01 } });
-console.log(`run ${run.id} (${run.name}) in ${run.entity}/${run.project}, TF.js ${tf.version.tfjs} on ${tf.getBackend()}`);
+const run = await init({
+  project: process.env.QUIVER_PROJECT ?? 'quiver-demo',
+  jobType: 'train',
+  config: { epochs, units: 64, learningRate: 0.01 },
+});
+console.log(
+  `run ${run.id} (${run.name}) in ${run.entity}/${run.project}, TF.js ${tf.version.tfjs} on ${tf.getBackend()}`,
+);
 
 const { xs, ys } = spirals(300);
 const callback = checkpointCallback(run, model, {
@@ -38,7 +44,10 @@ await model.fit(xs, ys, {
   callbacks: [
     callback,
     new tf.CustomCallback({
-      onEpochEnd: async (epoch, logs) => console.log(`epoch ${epoch + 1}: loss ${logs?.loss?.toFixed(4)} val_loss ${logs?.val_loss?.toFixed(4)} val_acc ${logs?.val_acc?.toFixed(3)}`),
+      onEpochEnd: async (epoch, logs) =>
+        console.log(
+          `epoch ${epoch + 1}: loss ${logs?.loss?.toFixed(4)} val_loss ${logs?.val_loss?.toFixed(4)} val_acc ${logs?.val_acc?.toFixed(3)}`,
+        ),
     }),
   ],
 });
