@@ -9,13 +9,7 @@ import {
 import { CheckpointQueue } from './checkpoint-queue.js';
 import { BestTracker, resolveMode } from './monitor.js';
 import { pruneCheckpoints } from './retention.js';
-import {
-  disposeSnapshot,
-  takeSnapshot,
-  toLayersFiles,
-  toModelArtifacts,
-  type WeightsSnapshot,
-} from './weights-snapshot.js';
+import { takeSnapshot, toLayersFiles, toModelArtifacts, type WeightsSnapshot } from './weights-snapshot.js';
 
 type Logs = Record<string, number>;
 
@@ -236,12 +230,7 @@ export class QuiverCheckpointCallback extends tf.CustomCallback {
     isBest: boolean,
   ): Promise<void> {
     const run = this.run!;
-    let modelArtifacts: Awaited<ReturnType<typeof toModelArtifacts>>;
-    try {
-      modelArtifacts = await toModelArtifacts(snapshot);
-    } finally {
-      disposeSnapshot(snapshot);
-    }
+    const modelArtifacts = toModelArtifacts(snapshot);
     const metadata = this.metadataFor(point, score);
     const draft = new Artifact(this.artifactName, 'model', {
       description: `Checkpoint at ${point.label} of run ${run.name}.`,

@@ -10,15 +10,49 @@ export interface NamedTensor {
 type WithTrainingConfig = { getTrainingConfig(): tf.io.TrainingConfig };
 
 /**
- * The model's state at one instant, taken synchronously: topology JSON and a clone of every
- * weight tensor. A clone shares the weight's memory; training replaces (never overwrites) a
- * variable's data, so the clone keeps the values of this instant at no copying cost.
+ * The model's state at one instant, taken synchronously: topology JSON, weight specs and every
+ * weight's bytes copied once, in order, into one buffer (the `weights.bin` layout). A single
+ * memcpy per weight is all the training loop pays; hashing and writing happen on the queue.
  */
 export interface WeightsSnapshot {
   modelTopology: tf.io.ModelJSON['modelTopology'] | undefined;
   trainingConfig: tf.io.TrainingConfig | undefined;
-  weights: NamedTensor[];
-  optimizerWeights: NamedTensor[];
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  weightData: ArrayBuffer;
+}
+
+type TypedArray = Float32Array | Int32Array | Uint8Array;
+
+/** The wasm backend exposes a view of a tensor in its heap: read it without an intermediate copy. */
+type HeapBackend = { typedArrayFromHeap?(tensor: tf.Tensor): TypedArray };
+
+function valuesOf(tensor: tf.Tensor): TypedArray {
+  const backend = tf.backend() as unknown as HeapBackend;
+  if (tf.getBackend() === 'wasm' && typeof backend.typedArrayFromHeap === 'function')
+    return backend.typedArrayFromHeap(tensor);
+  return tensor.dataSync() as TypedArray;
+}
+
+function packWeights(
+  named: readonly NamedTensor[],
+  group?: tf.io.WeightGroup,
+): { specs: tf.io.WeightsManifestEntry[]; data: Uint8Array } {
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const values = named.map(({ name, tensor }) => {
+    if (tensor.dtype !== 'float32' && tensor.dtype !== 'int32' && tensor.dtype !== 'bool') {
+      throw new TypeError(`Cannot checkpoint weight '${name}' of dtype ${tensor.dtype}.`);
+    }
+    specs.push({ name, shape: [...tensor.shape], dtype: tensor.dtype, ...(group ? { group } : {}) });
+    const view = valuesOf(tensor);
+    return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  });
+  const data = new Uint8Array(values.reduce((sum, bytes) => sum + bytes.byteLength, 0));
+  let offset = 0;
+  for (const bytes of values) {
+    data.set(bytes, offset);
+    offset += bytes.byteLength;
+  }
+  return { specs, data };
 }
 
 /** Takes a snapshot; `await`s only the optimizer's own accessor (no I/O). */
@@ -26,50 +60,46 @@ export async function takeSnapshot(
   model: tf.LayersModel,
   options: { includeOptimizer: boolean; weightsOnly: boolean },
 ): Promise<WeightsSnapshot> {
-  const weights = model.weights.map((weight) => ({
-    name: weight.originalName,
-    tensor: tf.clone(weight.read()),
-  }));
   const modelTopology = options.weightsOnly
     ? undefined
     : (model.toJSON(null, false) as tf.io.ModelJSON['modelTopology']);
-  let trainingConfig: tf.io.TrainingConfig | undefined;
-  let optimizerWeights: NamedTensor[] = [];
-  if (options.includeOptimizer && model.optimizer) {
-    trainingConfig = (model as unknown as WithTrainingConfig).getTrainingConfig();
-    optimizerWeights = (await model.optimizer.getWeights()).map(({ name, tensor }) => ({
-      name,
-      tensor: tf.clone(tensor),
-    }));
+  const weights = packWeights(
+    model.weights.map((weight) => ({ name: weight.originalName, tensor: weight.read() })),
+  );
+  if (!options.includeOptimizer || !model.optimizer) {
+    return {
+      modelTopology,
+      trainingConfig: undefined,
+      weightSpecs: weights.specs,
+      weightData: weights.data.buffer as ArrayBuffer,
+    };
   }
-  return { modelTopology, trainingConfig, weights, optimizerWeights };
+  const trainingConfig = (model as unknown as WithTrainingConfig).getTrainingConfig();
+  const optimizerWeights = await model.optimizer.getWeights();
+  const optimizer = packWeights(optimizerWeights, 'optimizer');
+  const weightData = new Uint8Array(weights.data.byteLength + optimizer.data.byteLength);
+  weightData.set(weights.data, 0);
+  weightData.set(optimizer.data, weights.data.byteLength);
+  return {
+    modelTopology,
+    trainingConfig,
+    weightSpecs: [...weights.specs, ...optimizer.specs],
+    weightData: weightData.buffer,
+  };
 }
 
-/** Releases the snapshot's tensors. */
-export function disposeSnapshot(snapshot: WeightsSnapshot): void {
-  for (const { tensor } of [...snapshot.weights, ...snapshot.optimizerWeights]) tensor.dispose();
-}
-
-/** Serialises a snapshot into TF.js model artifacts (done on the queue, off the training loop). */
-export async function toModelArtifacts(
+/** The snapshot as TF.js model artifacts. */
+export function toModelArtifacts(
   snapshot: WeightsSnapshot,
-): Promise<tf.io.ModelArtifacts & { weightData: ArrayBuffer; weightSpecs: tf.io.WeightsManifestEntry[] }> {
-  const encoded = await tf.io.encodeWeights(snapshot.weights);
-  let weightData = encoded.data;
-  const weightSpecs = [...encoded.specs];
-  if (snapshot.optimizerWeights.length > 0) {
-    const optimizer = await tf.io.encodeWeights(snapshot.optimizerWeights, 'optimizer');
-    weightSpecs.push(...optimizer.specs);
-    weightData = tf.io.concatenateArrayBuffers([weightData, optimizer.data]);
-  }
+): tf.io.ModelArtifacts & { weightData: ArrayBuffer; weightSpecs: tf.io.WeightsManifestEntry[] } {
   return {
     ...(snapshot.modelTopology ? { modelTopology: snapshot.modelTopology } : {}),
     format: 'layers-model',
     generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
     convertedBy: null,
     ...(snapshot.trainingConfig ? { trainingConfig: snapshot.trainingConfig } : {}),
-    weightSpecs,
-    weightData,
+    weightSpecs: snapshot.weightSpecs,
+    weightData: snapshot.weightData,
   };
 }
 
