@@ -23,6 +23,8 @@ export class CheckpointQueue {
     while (this.waiting >= this.limit) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     this.waiting++;
     this.tail = this.tail
+      // Start on a later turn of the event loop, so the training step that queued the job goes on first.
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(job)
       .catch(this.onFailure)
       .finally(() => {
