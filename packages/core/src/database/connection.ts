@@ -45,10 +45,13 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
         : createPostgresDialect(location.postgresUrl),
   });
 
-  const writeTransaction = async <T>(work: (trx: Executor) => Promise<T>): Promise<T> => {
-    if (dialect === 'postgres') return db.transaction().execute(work);
-    return db.connection().execute(async (connection) => {
-      await sql`begin immediate`.execute(connection);
+  /** On SQLite's single connection: `begin` (or `begin immediate`), work, commit — or rollback. */
+  const sqliteTransaction = <T>(
+    begin: 'begin' | 'begin immediate',
+    work: (trx: Executor) => Promise<T>,
+  ): Promise<T> =>
+    db.connection().execute(async (connection) => {
+      await sql.raw(begin).execute(connection);
       try {
         const result = await work(connection);
         await sql`commit`.execute(connection);
@@ -58,23 +61,14 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
         throw error;
       }
     });
-  };
 
-  const readTransaction = async <T>(work: (trx: Executor) => Promise<T>): Promise<T> => {
-    if (dialect === 'postgres')
-      return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work);
-    return db.connection().execute(async (connection) => {
-      await sql`begin`.execute(connection);
-      try {
-        const result = await work(connection);
-        await sql`commit`.execute(connection);
-        return result;
-      } catch (error) {
-        await sql`rollback`.execute(connection).catch(() => undefined);
-        throw error;
-      }
-    });
-  };
+  const writeTransaction = async <T>(work: (trx: Executor) => Promise<T>): Promise<T> =>
+    dialect === 'postgres' ? db.transaction().execute(work) : sqliteTransaction('begin immediate', work);
+
+  const readTransaction = async <T>(work: (trx: Executor) => Promise<T>): Promise<T> =>
+    dialect === 'postgres'
+      ? db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work)
+      : sqliteTransaction('begin', work);
 
   try {
     for (let attempt = 0; ; attempt++) {
