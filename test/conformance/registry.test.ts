@@ -116,6 +116,13 @@ describe.each(testBackends())('registry on %s', (backend) => {
     ).toBe('E_ALIAS_PROTECTED');
     expect((await rejection(client.registry.unlink('registry/digits:v1'))).code).toBe('E_ALIAS_PROTECTED');
     expect((await client.registry.version('registry/digits:production')).version).toBe(1);
+    // Re-linking a source whose link already holds production changes nothing: no force needed.
+    const relinked = await client.registry.link(
+      'vision/mlp:v3',
+      { model: 'digits' },
+      { aliases: ['production'] },
+    );
+    expect(relinked).toMatchObject({ linked: false, version: { version: 1 } });
     await client.registry.removeAlias({ model: 'digits' }, 'champion');
     expect((await client.registry.version('registry/digits:v0')).aliases).toEqual([]);
   });
@@ -211,6 +218,10 @@ describe.each(testBackends())('registry on %s', (backend) => {
     expect((await rejection(client.artifact('registry/digits:v01'))).code).toBe('E_INVALID_REF');
     expect((await rejection(client.artifact('registry/a/b/c'))).code).toBe('E_INVALID_REF');
     expect((await rejection(init({ project: 'registry', store }))).code).toBe('E_INVALID_NAME');
+    expect(
+      (await rejection(client.registry.link('vision/mlp:v1', { model: 'bad name' }, { create: true }))).code,
+    ).toBe('E_INVALID_NAME');
+    expect((await client.registry.models()).map((model) => model.name)).not.toContain('bad name');
     // a deleted source version cannot be linked
     await run.logArtifact(checkpoint(50));
     await client.deleteVersion('vision/mlp:v4');

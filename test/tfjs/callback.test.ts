@@ -211,6 +211,20 @@ describe('models, stopping, retention, failures', () => {
     expect(kept.map((version) => version.version)).toEqual([0, 1, 4, 5]);
   });
 
+  it('retention by best score alone still keeps the newest checkpoint, which ends as final', async () => {
+    const { versions } = await train(
+      { logModel: 'all', keep: { best: 1 } },
+      {
+        validation: true,
+        epochs: 4,
+        before: [new ScriptedMetrics({ val_loss: [0.5, 0.9, 0.8, 0.7] })],
+      },
+    );
+    expect(versions.map((version) => version.metadata.epoch)).toEqual([1, 4]);
+    expect(versions[0]!.aliases).toContain('best');
+    expect(versions[1]!.aliases).toEqual(expect.arrayContaining(['final', 'latest']));
+  });
+
   it("onError 'warn': a store failing mid-training warns and training completes; 'throw': fit rejects", async () => {
     const breakStore = (broken: boolean): void => {
       const tmp = join(testStore.dir, 'blobs', 'tmp');

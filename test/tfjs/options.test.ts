@@ -96,6 +96,7 @@ describe('checkpoint options', () => {
     [{ minDelta: -1 }, 'minDelta'],
     [{ keep: { best: -1 } }, 'keep.best'],
     [{ keep: { best: 0, last: 0 } }, 'keep'],
+    [{ keep: { best: 0 } }, 'keep'],
     [{ onError: 'ignore' as never }, 'onError'],
     [{ logMetrics: 0 }, 'logMetrics'],
     [{ maxQueuedCheckpoints: 0 }, 'maxQueuedCheckpoints'],

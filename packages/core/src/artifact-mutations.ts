@@ -105,41 +105,46 @@ export async function deleteVersion(
   options: { force?: boolean } = {},
 ): Promise<ArtifactVersionInfo> {
   const target = await resolveVersion(store, ref);
-  const held = target.aliases.filter((alias) => alias !== LATEST_ALIAS);
-  if (held.length > 0 && !options.force) {
-    throw new QuiverError(
-      'E_ALIAS_HELD',
-      `${target.ref} holds the alias${held.length > 1 ? 'es' : ''} ${held.map((alias) => `'${alias}'`).join(', ')}; move ${held.length > 1 ? 'them' : 'it'} first, or delete with --force.`,
-      { details: { aliases: held } },
-    );
-  }
-  const links = await store.connection.db
-    .selectFrom('registry_links as l')
-    .innerJoin('registered_models as m', 'm.id', 'l.model_id')
-    .innerJoin('registries as r', 'r.id', 'm.registry_id')
-    .select(['r.entity', 'r.name as registry', 'm.name as model', 'l.version'])
-    .where('l.source_version_id', '=', target.id)
-    .execute();
-  if (links.length > 0) {
-    const where = links.map((link) =>
-      formatRegistryRef({
-        entity: link.entity,
-        registry: link.registry,
-        model: link.model,
-        version: link.version,
-      }),
-    );
-    throw new QuiverError(
-      'E_VERSION_LINKED',
-      `${target.ref} is linked in the registry as ${where.join(', ')}; unlink it first ('quiver registry unlink').`,
-      {
-        details: { links: where },
-      },
-    );
-  }
   await store.connection.writeTransaction(async (trx) => {
     const artifactId = await artifactIdOf(trx, target.id);
+    // Checked under the artifact's lock, so a concurrent alias or link cannot slip in between.
     await store.connection.lockArtifact(trx, artifactId);
+    const held = (
+      await trx.selectFrom('aliases').select('alias').where('version_id', '=', target.id).execute()
+    )
+      .map((row) => row.alias)
+      .filter((alias) => alias !== LATEST_ALIAS);
+    if (held.length > 0 && !options.force) {
+      throw new QuiverError(
+        'E_ALIAS_HELD',
+        `${target.ref} holds the alias${held.length > 1 ? 'es' : ''} ${held.map((alias) => `'${alias}'`).join(', ')}; move ${held.length > 1 ? 'them' : 'it'} first, or delete with --force.`,
+        { details: { aliases: held } },
+      );
+    }
+    const links = await trx
+      .selectFrom('registry_links as l')
+      .innerJoin('registered_models as m', 'm.id', 'l.model_id')
+      .innerJoin('registries as r', 'r.id', 'm.registry_id')
+      .select(['r.entity', 'r.name as registry', 'm.name as model', 'l.version'])
+      .where('l.source_version_id', '=', target.id)
+      .execute();
+    if (links.length > 0) {
+      const where = links.map((link) =>
+        formatRegistryRef({
+          entity: link.entity,
+          registry: link.registry,
+          model: link.model,
+          version: link.version,
+        }),
+      );
+      throw new QuiverError(
+        'E_VERSION_LINKED',
+        `${target.ref} is linked in the registry as ${where.join(', ')}; unlink it first ('quiver registry unlink').`,
+        {
+          details: { links: where },
+        },
+      );
+    }
     await trx.deleteFrom('aliases').where('version_id', '=', target.id).execute();
     await trx.deleteFrom('manifest_entries').where('version_id', '=', target.id).execute();
     await trx

@@ -296,7 +296,7 @@ export class QuiverCheckpointCallback extends tf.CustomCallback {
     } catch (error) {
       this.fail(error);
     }
-    if (this.ownsRun) await run.finish();
+    if (this.ownsRun) await run.finish({ exitCode: this.failure === undefined ? 0 : 1 });
     this.rethrowFailure();
   }
 

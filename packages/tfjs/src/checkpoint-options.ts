@@ -184,8 +184,9 @@ export function resolveCheckpointOptions(
     invalidOption('keep.best', keep.best, 'a whole number ≥ 0');
   if (keep.last !== undefined && !isCount(keep.last))
     invalidOption('keep.last', keep.last, 'a whole number ≥ 0');
-  if (keep.best === 0 && keep.last === 0)
+  if ((keep.best !== undefined || keep.last !== undefined) && (keep.best ?? 0) + (keep.last ?? 0) === 0) {
     invalidOption('keep', keep, 'keep at least one checkpoint (best or last ≥ 1)');
+  }
 
   const onError = args.onError ?? 'warn';
   if (onError !== 'warn' && onError !== 'throw') invalidOption('onError', onError, "'warn' or 'throw'");

@@ -129,7 +129,8 @@ function parseTarget(target: string): { entity?: string; project: string; name: 
  * the URL forms `quiver://vision/mlp` work too.
  */
 export function quiverIO(target: string | QuiverSaveTarget, options: StoreOption = {}): tf.io.IOHandler {
-  const saveTarget: QuiverSaveTarget = typeof target === 'string' ? { artifact: target, ...options } : target;
+  const saveTarget: QuiverSaveTarget =
+    typeof target === 'string' ? { artifact: target, ...options } : { ...options, ...target };
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       const { entity, project, name } = parseTarget(saveTarget.artifact);

@@ -24,7 +24,8 @@ export async function pruneCheckpoints(
 ): Promise<string[]> {
   if (keep.best === undefined && keep.last === undefined) return [];
   const versions = await client.versions(artifact.project, artifact.name, artifact.entity);
-  const kept = new Set<number>();
+  // The newest checkpoint always stays: it is `latest`, and `final` goes on it at the end.
+  const kept = new Set<number>(versions.slice(0, 1).map((version) => version.version));
   if (keep.last !== undefined) for (const version of versions.slice(0, keep.last)) kept.add(version.version);
   if (keep.best !== undefined) {
     const scored = versions.filter((version) => scoreOf(version) !== undefined);

@@ -77,6 +77,8 @@ export async function takeSnapshot(
   const trainingConfig = (model as unknown as WithTrainingConfig).getTrainingConfig();
   const optimizerWeights = await model.optimizer.getWeights();
   const optimizer = packWeights(optimizerWeights, 'optimizer');
+  // getWeights() makes a fresh scalar for the iteration count; the variables themselves stay.
+  for (const { tensor } of optimizerWeights) if (!(tensor instanceof tf.Variable)) tensor.dispose();
   const weightData = new Uint8Array(weights.data.byteLength + optimizer.data.byteLength);
   weightData.set(weights.data, 0);
   weightData.set(optimizer.data, weights.data.byteLength);

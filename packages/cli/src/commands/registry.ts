@@ -30,6 +30,18 @@ interface RegistryOption extends CommonOptions {
 export function modelLocator(text: string, registry: string | undefined): ModelLocator {
   if (!text.includes('/')) return { model: text, ...(registry ? { registry } : {}) };
   const parsed = parseRef(text);
+  if (parsed.kind === 'registry' && registry !== undefined && registry !== parsed.registry) {
+    throw new QuiverError(
+      'E_INVALID_OPTION',
+      `'${text}' names the registry '${parsed.registry}' but --registry says '${registry}'; give one of them.`,
+    );
+  }
+  if (parsed.kind === 'registry' && registry !== undefined && registry !== parsed.registry) {
+    throw new QuiverError(
+      'E_INVALID_OPTION',
+      `'${text}' names the registry '${parsed.registry}' but --registry says '${registry}'; give one of them.`,
+    );
+  }
   if (parsed.kind !== 'registry') {
     throw new QuiverError(
       'E_INVALID_REF',

@@ -1,6 +1,6 @@
 import type { Executor } from '../database/connection.js';
 import { QuiverError } from '../errors.js';
-import { assertAlias, LATEST_ALIAS } from '../names.js';
+import { assertAlias, assertName, LATEST_ALIAS } from '../names.js';
 import type { RegistryRef } from '../ref.js';
 import { resolveVersion } from '../resolve-ref.js';
 import type { Store } from '../store.js';
@@ -105,6 +105,9 @@ export async function linkVersion(
   options: LinkOptions = {},
 ): Promise<LinkResult> {
   const aliases = [...new Set((options.aliases ?? []).map((alias) => assertAlias(alias)))];
+  assertName(target.model, 'model');
+  if (target.entity !== undefined) assertName(target.entity, 'entity');
+  if (target.registry !== undefined) assertName(target.registry, 'registry');
   const source = await resolveVersion(store, sourceRef);
   const outcome = await registryTransaction(store, async (trx, log) => {
     const entity = target.entity ?? store.settings.entity;
@@ -117,6 +120,13 @@ export async function linkVersion(
         { details: { type: source.type, accepted } },
       );
     }
+    const sourceRow = await trx
+      .selectFrom('artifact_versions')
+      .select('artifact_id')
+      .where('id', '=', source.id)
+      .executeTakeFirstOrThrow();
+    // Under the source artifact's lock, a concurrent delete of this version cannot slip in.
+    await store.connection.lockArtifact(trx, sourceRow.artifact_id);
     const committed = await trx
       .selectFrom('artifact_versions')
       .select('state')
@@ -147,13 +157,20 @@ export async function linkVersion(
         after: { name: model.name, card: '', tags: [] },
       });
     }
-    for (const alias of aliases) assertMayChange(registry, model, alias, options.force, 'setting');
     let link = await trx
       .selectFrom('registry_links')
       .selectAll()
       .where('model_id', '=', model.id)
       .where('source_version_id', '=', source.id)
       .executeTakeFirst();
+    // Re-linking with an alias the link already holds changes nothing, so needs no force.
+    const alreadyHeld = link
+      ? (
+          await trx.selectFrom('registry_aliases').select('alias').where('link_id', '=', link.id).execute()
+        ).map((row) => row.alias)
+      : [];
+    for (const alias of aliases)
+      if (!alreadyHeld.includes(alias)) assertMayChange(registry, model, alias, options.force, 'setting');
     const linked = link === undefined;
     if (!link) {
       link = await trx
@@ -209,8 +226,9 @@ export async function unlinkVersion(
   ref: RegistryRef,
   options: { force?: boolean } = {},
 ): Promise<RegistryVersionInfo> {
-  const target = await resolveRegistryRef(store, ref);
-  await registryTransaction(store, async (trx, log) => {
+  return registryTransaction(store, async (trx, log) => {
+    // Resolved inside the transaction: two concurrent unlinks cannot both remove (and log) it.
+    const target = await resolveRegistryRef(store, ref, trx);
     const { registry, model } = await findModel(trx, store, ref);
     const held = (
       await trx.selectFrom('registry_aliases').select('alias').where('link_id', '=', target.linkId).execute()
@@ -237,8 +255,8 @@ export async function unlinkVersion(
         .executeTakeFirst();
       if (newest) await pointAlias(trx, log, registry, model, newest, LATEST_ALIAS, store.settings.actor);
     }
+    return target;
   });
-  return target;
 }
 
 /** Points an alias at a registry version (`ref` must name one), moving it atomically. */
@@ -249,8 +267,8 @@ export async function setRegistryAlias(
   options: { force?: boolean } = {},
 ): Promise<RegistryVersionInfo> {
   const checked = assertAlias(alias);
-  const target = await resolveRegistryRef(store, ref);
-  await registryTransaction(store, async (trx, log) => {
+  const target = await registryTransaction(store, async (trx, log) => {
+    const target = await resolveRegistryRef(store, ref, trx);
     const { registry, model } = await findModel(trx, store, ref);
     const link = await trx
       .selectFrom('registry_links')
@@ -260,6 +278,7 @@ export async function setRegistryAlias(
     if (!link) throw new QuiverError('E_NOT_FOUND', `${target.ref} was unlinked meanwhile.`);
     assertMayChange(registry, model, checked, options.force, 'setting or moving');
     await pointAlias(trx, log, registry, model, link, checked, store.settings.actor);
+    return target;
   });
   return resolveRegistryRef(store, { ...ref, version: target.version, alias: undefined });
 }

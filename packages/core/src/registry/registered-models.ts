@@ -280,9 +280,9 @@ export async function deleteModel(
   locator: ModelLocator,
   options: { force?: boolean } = {},
 ): Promise<RegisteredModelInfo> {
-  const info = await showModel(store, locator);
-  await registryTransaction(store, async (trx, log) => {
+  return registryTransaction(store, async (trx, log) => {
     const { registry, model } = await findModel(trx, store, locator);
+    const info = await infoOf(trx, registry, model);
     const protectedAliases = JSON.parse(registry.protected_aliases) as string[];
     const held = (
       await trx.selectFrom('registry_aliases').select('alias').where('model_id', '=', model.id).execute()
@@ -313,6 +313,6 @@ export async function deleteModel(
       before: { name: model.name, versions: info.versionCount, aliases: info.aliases, tags: info.tags },
       after: null,
     });
+    return info;
   });
-  return info;
 }
