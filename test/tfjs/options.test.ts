@@ -26,7 +26,7 @@ describe('checkpoint options', () => {
       keep: {},
       artifactName: undefined,
       onError: 'warn',
-      maxQueuedCheckpoints: 2,
+      maxQueuedCheckpoints: 3,
     });
   });
 

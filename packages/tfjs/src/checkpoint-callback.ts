@@ -9,7 +9,13 @@ import {
 import { CheckpointQueue } from './checkpoint-queue.js';
 import { BestTracker, resolveMode } from './monitor.js';
 import { pruneCheckpoints } from './retention.js';
-import { takeSnapshot, toLayersFiles, toModelArtifacts, type WeightsSnapshot } from './weights-snapshot.js';
+import {
+  takeSnapshot,
+  toLayersFiles,
+  toModelArtifacts,
+  WeightBufferPool,
+  type WeightsSnapshot,
+} from './weights-snapshot.js';
 
 type Logs = Record<string, number>;
 
@@ -56,6 +62,7 @@ export class QuiverCheckpointCallback extends tf.CustomCallback {
   private ownsRun = false;
   private client: QuiverClient | undefined;
   private queue: CheckpointQueue;
+  private readonly buffers: WeightBufferPool;
   private tracker: BestTracker | undefined;
   private monitor = 'loss';
   private globalStep = 0;
@@ -98,6 +105,7 @@ export class QuiverCheckpointCallback extends tf.CustomCallback {
     this.registryModel = args.registryModel;
     this.run = run ?? undefined;
     this.queue = new CheckpointQueue(options.maxQueuedCheckpoints, (error) => this.fail(error));
+    this.buffers = new WeightBufferPool(options.maxQueuedCheckpoints + 1);
   }
 
   /** Waits until every checkpoint queued so far is stored (training need not wait for this). */
@@ -193,12 +201,15 @@ export class QuiverCheckpointCallback extends tf.CustomCallback {
     if (policy === 'best' && !isBest && !point.final) return;
     if (isBest) this.tracker!.accept(score!);
     const started = performance.now();
-    const snapshot = await takeSnapshot(this.userModel, {
-      includeOptimizer: this.options.includeOptimizer,
-      weightsOnly: this.options.saveWeightsOnly,
-    });
+    const snapshot = await takeSnapshot(
+      this.userModel,
+      { includeOptimizer: this.options.includeOptimizer, weightsOnly: this.options.saveWeightsOnly },
+      this.buffers,
+    );
     this.lastSavedStep = point.step;
-    await this.queue.enqueue(() => this.store(snapshot, point, score, isBest));
+    await this.queue.enqueue(() =>
+      this.store(snapshot, point, score, isBest).finally(() => this.buffers.release(snapshot.weightData)),
+    );
     this.blockedMs.push(performance.now() - started);
   }
 

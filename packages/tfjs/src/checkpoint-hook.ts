@@ -6,7 +6,10 @@ export interface CheckpointDraft {
   run: Run;
   /** The draft version: add files in other formats with `draft.addBytes(path, bytes)`. */
   draft: Artifact;
-  /** The snapshotted model (topology, weight specs and data), as `tf.io.fromMemory` takes it. */
+  /**
+   * The snapshotted model (topology, weight specs and data), as `tf.io.fromMemory` takes it. The
+   * weight buffer is reused once the checkpoint is stored: copy it if you keep it.
+   */
   modelArtifacts: tf.io.ModelArtifacts;
   epoch: number;
   step: number;

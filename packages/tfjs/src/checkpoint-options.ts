@@ -34,7 +34,7 @@ export interface QuiverCheckpointCallbackArgs {
   artifactName?: string;
   /** On a storage failure: `'warn'` (default; training goes on) or `'throw'` (fit rejects). */
   onError?: 'warn' | 'throw';
-  /** Checkpoints waiting on the queue before training waits for one to finish. Default 2. */
+  /** Checkpoints queued or being stored before training waits for one to finish (each holds one copy of the weights). Default 3. */
   maxQueuedCheckpoints?: number;
   /** Extension point: add files to each checkpoint, or send it elsewhere (see `CheckpointHook`). */
   hooks?: readonly CheckpointHook[];
@@ -190,7 +190,7 @@ export function resolveCheckpointOptions(
 
   const onError = args.onError ?? 'warn';
   if (onError !== 'warn' && onError !== 'throw') invalidOption('onError', onError, "'warn' or 'throw'");
-  const maxQueuedCheckpoints = args.maxQueuedCheckpoints ?? 2;
+  const maxQueuedCheckpoints = args.maxQueuedCheckpoints ?? 3;
   if (!isPositiveInteger(maxQueuedCheckpoints))
     invalidOption('maxQueuedCheckpoints', maxQueuedCheckpoints, 'a positive whole number');
 

@@ -33,61 +33,74 @@ function valuesOf(tensor: tf.Tensor): TypedArray {
   return tensor.dataSync() as TypedArray;
 }
 
-function packWeights(
+/**
+ * Reuses the weight buffers of checkpoints already stored, so a checkpoint does not allocate (and
+ * later garbage-collect) a model-sized buffer in the training loop every time.
+ */
+export class WeightBufferPool {
+  private readonly free: ArrayBuffer[] = [];
+
+  constructor(private readonly capacity = 4) {}
+
+  /** A buffer of exactly `size` bytes, reused when one is free (its old bytes are overwritten). */
+  take(size: number): ArrayBuffer {
+    const index = this.free.findIndex((buffer) => buffer.byteLength === size);
+    if (index !== -1) return this.free.splice(index, 1)[0]!;
+    const fresh = Buffer.allocUnsafeSlow(size);
+    return fresh.buffer.slice(fresh.byteOffset, fresh.byteOffset + size) as ArrayBuffer;
+  }
+
+  /** Gives a buffer back once nothing reads it any more. */
+  release(buffer: ArrayBuffer): void {
+    if (this.free.length < this.capacity) this.free.push(buffer);
+  }
+}
+
+function viewsOf(
   named: readonly NamedTensor[],
   group?: tf.io.WeightGroup,
-): { specs: tf.io.WeightsManifestEntry[]; data: Uint8Array } {
+): { specs: tf.io.WeightsManifestEntry[]; views: Uint8Array[] } {
   const specs: tf.io.WeightsManifestEntry[] = [];
-  const values = named.map(({ name, tensor }) => {
+  const views = named.map(({ name, tensor }) => {
     if (tensor.dtype !== 'float32' && tensor.dtype !== 'int32' && tensor.dtype !== 'bool') {
       throw new TypeError(`Cannot checkpoint weight '${name}' of dtype ${tensor.dtype}.`);
     }
     specs.push({ name, shape: [...tensor.shape], dtype: tensor.dtype, ...(group ? { group } : {}) });
-    const view = valuesOf(tensor);
-    return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    const values = valuesOf(tensor);
+    return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   });
-  const data = new Uint8Array(values.reduce((sum, bytes) => sum + bytes.byteLength, 0));
-  let offset = 0;
-  for (const bytes of values) {
-    data.set(bytes, offset);
-    offset += bytes.byteLength;
-  }
-  return { specs, data };
+  return { specs, views };
 }
 
 /** Takes a snapshot; `await`s only the optimizer's own accessor (no I/O). */
 export async function takeSnapshot(
   model: tf.LayersModel,
   options: { includeOptimizer: boolean; weightsOnly: boolean },
+  pool: WeightBufferPool = new WeightBufferPool(0),
 ): Promise<WeightsSnapshot> {
   const modelTopology = options.weightsOnly
     ? undefined
     : (model.toJSON(null, false) as tf.io.ModelJSON['modelTopology']);
-  const weights = packWeights(
-    model.weights.map((weight) => ({ name: weight.originalName, tensor: weight.read() })),
-  );
-  if (!options.includeOptimizer || !model.optimizer) {
-    return {
-      modelTopology,
-      trainingConfig: undefined,
-      weightSpecs: weights.specs,
-      weightData: weights.data.buffer as ArrayBuffer,
-    };
+  const withOptimizer = options.includeOptimizer && model.optimizer != null;
+  const trainingConfig = withOptimizer
+    ? (model as unknown as WithTrainingConfig).getTrainingConfig()
+    : undefined;
+  const optimizerWeights = withOptimizer ? await model.optimizer.getWeights() : [];
+  const parts = [
+    viewsOf(model.weights.map((weight) => ({ name: weight.originalName, tensor: weight.read() }))),
+    viewsOf(optimizerWeights, 'optimizer'),
+  ];
+  const views = parts.flatMap((part) => part.views);
+  const weightData = pool.take(views.reduce((sum, view) => sum + view.byteLength, 0));
+  const target = new Uint8Array(weightData);
+  let offset = 0;
+  for (const view of views) {
+    target.set(view, offset);
+    offset += view.byteLength;
   }
-  const trainingConfig = (model as unknown as WithTrainingConfig).getTrainingConfig();
-  const optimizerWeights = await model.optimizer.getWeights();
-  const optimizer = packWeights(optimizerWeights, 'optimizer');
   // getWeights() makes a fresh scalar for the iteration count; the variables themselves stay.
   for (const { tensor } of optimizerWeights) if (!(tensor instanceof tf.Variable)) tensor.dispose();
-  const weightData = new Uint8Array(weights.data.byteLength + optimizer.data.byteLength);
-  weightData.set(weights.data, 0);
-  weightData.set(optimizer.data, weights.data.byteLength);
-  return {
-    modelTopology,
-    trainingConfig,
-    weightSpecs: [...weights.specs, ...optimizer.specs],
-    weightData: weightData.buffer,
-  };
+  return { modelTopology, trainingConfig, weightSpecs: parts.flatMap((part) => part.specs), weightData };
 }
 
 /** The snapshot as TF.js model artifacts. */
