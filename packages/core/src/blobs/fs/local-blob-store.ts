@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes, webcrypto } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -26,6 +26,7 @@ import {
   PARALLEL_COPY_MIN_BYTES,
   sha256Hex,
 } from '../copy-and-hash.js';
+import { hashAndWriteInBackground } from './background-writer.js';
 
 const execFileAsync = promisify(execFile);
 const SMALL_FILE_BYTES = 256 * 1024;
@@ -176,28 +177,20 @@ export class LocalBlobStore implements BlobStore {
 
   /**
    * Small buffers are hashed and written synchronously (cheaper than a thread hop). Large ones are
-   * hashed by WebCrypto and written and fsynced by the thread pool, so a training loop on the main
-   * thread keeps running while a checkpoint is stored.
+   * hashed, written and fsynced on a worker thread with its own event loop, so storing a checkpoint
+   * progresses even while a training loop keeps the main thread busy.
    */
   async stageBytes(bytes: Uint8Array): Promise<StagedBlob> {
     if (bytes.length <= SMALL_FILE_BYTES) return this.stageBytesSync(bytes);
-    const sha256 = Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
-    if (await this.has(sha256, bytes.length)) {
-      const reused = this.reuse(sha256);
-      if (reused) return reused;
-    }
     const temporary = this.temporaryPath();
-    const handle = await open(temporary, 'wx', 0o444);
+    let sha256: string;
     try {
-      await handle.writeFile(bytes);
-      await handle.sync();
+      sha256 = await hashAndWriteInBackground(bytes, temporary);
     } catch (error) {
-      await handle.close();
       await unlink(temporary).catch(() => undefined);
       throw error;
     }
-    await handle.close();
-    return { sha256, size: bytes.length, temporary, synced: true };
+    return this.reuse(sha256, temporary) ?? { sha256, size: bytes.length, temporary, synced: true };
   }
 
   async publish(blobs: readonly StagedBlob[]): Promise<void> {

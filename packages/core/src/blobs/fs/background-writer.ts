@@ -1,0 +1,65 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Hashes and writes large buffers on a worker thread with its own event loop, so storing a
+ * checkpoint makes progress even while the main thread is busy training (a training loop may not
+ * give the event loop a turn for seconds). Plain CommonJS, evaluated inline: no loader needed.
+ */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const fs = require('node:fs');
+parentPort.on('message', ({ id, bytes, path }) => {
+  let descriptor;
+  try {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    descriptor = fs.openSync(path, 'wx', 0o444);
+    let offset = 0;
+    while (offset < bytes.length) offset += fs.writeSync(descriptor, bytes, offset, bytes.length - offset);
+    fs.fsyncSync(descriptor);
+    parentPort.postMessage({ id, sha256 });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String((error && error.message) || error) });
+  } finally {
+    if (descriptor !== undefined) fs.closeSync(descriptor);
+  }
+});
+`;
+
+type Reply = { id: number; sha256?: string; error?: string };
+
+let worker: Worker | undefined;
+let nextId = 0;
+const pending = new Map<number, { resolve: (sha256: string) => void; reject: (error: Error) => void }>();
+
+function backgroundWorker(): Worker {
+  if (worker) return worker;
+  const created = new Worker(WORKER_SOURCE, { eval: true });
+  created.unref();
+  created.on('message', (reply: Reply) => {
+    const waiter = pending.get(reply.id);
+    pending.delete(reply.id);
+    if (pending.size === 0) created.unref();
+    if (!waiter) return;
+    if (reply.error !== undefined) waiter.reject(new Error(reply.error));
+    else waiter.resolve(reply.sha256!);
+  });
+  created.on('error', (error) => {
+    for (const waiter of pending.values()) waiter.reject(error);
+    pending.clear();
+    worker = undefined;
+  });
+  worker = created;
+  return created;
+}
+
+/** Writes `bytes` to a new file at `path` (mode 0444, fsynced) and returns their sha256, off the main thread. */
+export function hashAndWriteInBackground(bytes: Uint8Array, path: string): Promise<string> {
+  const target = backgroundWorker();
+  const id = nextId++;
+  target.ref(); // keep the process alive while a write is in flight
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    target.postMessage({ id, bytes, path });
+  });
+}
