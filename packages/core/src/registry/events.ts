@@ -1,4 +1,6 @@
+import type { Selectable } from 'kysely';
 import type { Executor } from '../database/connection.js';
+import type { RegistryEventTable } from '../database/schema.js';
 import type { JsonValue } from '../metadata.js';
 import type { Store } from '../store.js';
 
@@ -78,18 +80,7 @@ export async function registryTransaction<T>(
   });
 }
 
-type EventRow = {
-  sequence: number;
-  entity: string;
-  registry: string;
-  model_id: number | null;
-  model: string | null;
-  action: string;
-  actor: string;
-  at: string;
-  before: string | null;
-  after: string | null;
-};
+type EventRow = Selectable<RegistryEventTable>;
 
 function toEvent(row: EventRow): RegistryEvent {
   return {
