@@ -12,6 +12,7 @@ import {
   type LinkRow,
   type ModelLocator,
   type ModelRow,
+  modelEvent,
   modelRef,
   type RegistryVersionInfo,
   resolveRegistryRef,
@@ -83,10 +84,7 @@ async function pointAlias(
     )
     .execute();
   await log({
-    entity: registry.entity,
-    registry: registry.name,
-    modelId: model.id,
-    model: model.name,
+    ...modelEvent(registry, model),
     action: current ? 'alias.move' : 'alias.set',
     before: current ? { alias, version: current.version } : null,
     after: { alias, version: link.version },
@@ -238,10 +236,7 @@ export async function unlinkVersion(
     await trx.deleteFrom('registry_usage').where('link_id', '=', target.linkId).execute();
     await trx.deleteFrom('registry_links').where('id', '=', target.linkId).execute();
     await log({
-      entity: registry.entity,
-      registry: registry.name,
-      modelId: model.id,
-      model: model.name,
+      ...modelEvent(registry, model),
       action: 'unlink',
       before: { version: target.version, source: target.source.ref, aliases: held },
       after: null,
@@ -305,10 +300,7 @@ export async function removeRegistryAlias(
       .where('alias', '=', checked)
       .execute();
     await log({
-      entity: registry.entity,
-      registry: registry.name,
-      modelId: model.id,
-      model: model.name,
+      ...modelEvent(registry, model),
       action: 'alias.remove',
       before: { alias: checked, version: target.version },
       after: null,

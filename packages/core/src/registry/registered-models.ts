@@ -9,6 +9,7 @@ import {
   findModel,
   type ModelLocator,
   type ModelRow,
+  modelEvent,
   modelRef,
   type RegisteredModelInfo,
   type RegistryVersionInfo,
@@ -154,10 +155,7 @@ export async function updateCard(
       .returningAll()
       .executeTakeFirstOrThrow();
     await log({
-      entity: registry.entity,
-      registry: registry.name,
-      modelId: model.id,
-      model: model.name,
+      ...modelEvent(registry, model),
       action: 'model.card',
       before: { card: model.card },
       after: { card },
@@ -305,10 +303,7 @@ export async function deleteModel(
     await trx.deleteFrom('registered_model_tags').where('model_id', '=', model.id).execute();
     await trx.deleteFrom('registered_models').where('id', '=', model.id).execute();
     await log({
-      entity: registry.entity,
-      registry: registry.name,
-      modelId: model.id,
-      model: model.name,
+      ...modelEvent(registry, model),
       action: 'model.delete',
       before: { name: model.name, versions: info.versionCount, aliases: info.aliases, tags: info.tags },
       after: null,

@@ -280,3 +280,11 @@ export async function registryVersionsByLinkIds(
   }
   return result.sort((a, b) => a.linkId - b.linkId);
 }
+
+/** The part of an audit event that names the model a mutation touched. */
+export function modelEvent(
+  registry: RegistryRow,
+  model: ModelRow,
+): { entity: string; registry: string; modelId: number; model: string } {
+  return { entity: registry.entity, registry: registry.name, modelId: model.id, model: model.name };
+}
