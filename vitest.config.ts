@@ -9,6 +9,7 @@ export default defineConfig({
       '@quiver/core': source('./packages/core/src/index.ts'),
       '@quiver/cli': source('./packages/cli/src/index.ts'),
       '@quiver/tfjs': source('./packages/tfjs/src/index.ts'),
+      '@quiver/onnx': source('./packages/onnx/src/index.ts'),
     },
   },
   test: {

@@ -34,7 +34,10 @@ export type QuiverErrorCode =
   | 'E_ALIAS_PROTECTED'
   | 'E_TYPE_NOT_ACCEPTED'
   | 'E_VERSION_LINKED'
-  | 'E_ALREADY_EXISTS';
+  | 'E_ALREADY_EXISTS'
+  | 'E_UNSUPPORTED_LAYER'
+  | 'E_PARITY_MISMATCH'
+  | 'E_INVALID_MODEL';
 
 /** Options for {@link QuiverError}. */
 export interface QuiverErrorOptions {
