@@ -23,7 +23,10 @@ export interface ParityExpectation {
  * Exports `model` at every opset and asserts that onnxruntime matches TF.js within 1e-4 on every
  * output at every batch size. Returns the reports for extra assertions.
  */
-export async function expectParity(model: tf.LayersModel, expectation: ParityExpectation = {}): Promise<ParityReport[]> {
+export async function expectParity(
+  model: tf.LayersModel,
+  expectation: ParityExpectation = {},
+): Promise<ParityReport[]> {
   const reports: ParityReport[] = [];
   for (const opset of expectation.opsets ?? OPSETS) {
     const exported = toOnnx(model, { opset });
@@ -32,7 +35,11 @@ export async function expectParity(model: tf.LayersModel, expectation: ParityExp
       ? [{ samples: expectation.samples }]
       : (expectation.batches ?? BATCHES).map((batch) => ({ sampleCount: batch, seed: batch }));
     for (const run of runs) {
-      const report = await checkParity(model, exported, { ...run, onMismatch: 'warn', tolerance: { absolute: MAX_ABS_DIFF, relative: 0 } });
+      const report = await checkParity(model, exported, {
+        ...run,
+        onMismatch: 'warn',
+        tolerance: { absolute: MAX_ABS_DIFF, relative: 0 },
+      });
       for (const output of report.outputs) {
         expect(
           output.maxAbsoluteDifference,

@@ -120,7 +120,12 @@ export class GraphBuilder {
   }
 
   /** Adds a node writing to the given (already reserved) output names. */
-  nodeInto(opType: string, inputs: readonly string[], outputs: readonly string[], attributes: Attributes = {}): void {
+  nodeInto(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[],
+    attributes: Attributes = {},
+  ): void {
     this.push(opType, inputs, outputs, attributes, outputs[0] ?? opType);
   }
 
@@ -156,7 +161,12 @@ export class GraphBuilder {
 
   /** An int64 constant (shapes, axes, pads, …). */
   int64s(hint: string, values: readonly number[], dims: readonly number[] = [values.length]): string {
-    return this.initializer(hint, dims, BigInt64Array.from(values, (value) => BigInt(value)), false);
+    return this.initializer(
+      hint,
+      dims,
+      BigInt64Array.from(values, (value) => BigInt(value)),
+      false,
+    );
   }
 
   /** A float constant that is not a trained parameter (e.g. a scalar 0.5). */

@@ -1,4 +1,14 @@
+export { type OnnxCheckpointOptions, type OnnxExportContext, onnxCheckpoints } from './checkpoint-hook.js';
 export { SUPPORTED_ACTIVATIONS, supportedLayers } from './converters/index.js';
+export {
+  type CheckedOnnxExport,
+  type ExportOnnxOptions,
+  exportOnnx,
+  onnxMetadata,
+} from './export-onnx.js';
+export { decodeOnnx, describeOnnx, inspectOnnx, type OnnxModelInfo } from './inspect.js';
+export { type LoadOnnxOptions, loadOnnxSession } from './load-onnx.js';
+export { type LogOnnxOptions, logOnnx } from './log-onnx.js';
 export {
   checkParity,
   generateInputs,

@@ -86,9 +86,19 @@ export function generateInputs(model: tf.LayersModel, count: number, seed = 1): 
   });
 }
 
-function compare(name: string, actual: Float32Array, expected: Float32Array, tolerance: Required<ParityTolerance>): OutputParity {
+function compare(
+  name: string,
+  actual: Float32Array,
+  expected: Float32Array,
+  tolerance: Required<ParityTolerance>,
+): OutputParity {
   if (actual.length !== expected.length)
-    return { name, maxAbsoluteDifference: Number.POSITIVE_INFINITY, maxRelativeDifference: Number.POSITIVE_INFINITY, withinTolerance: false };
+    return {
+      name,
+      maxAbsoluteDifference: Number.POSITIVE_INFINITY,
+      maxRelativeDifference: Number.POSITIVE_INFINITY,
+      withinTolerance: false,
+    };
   let maxAbsolute = 0;
   let maxRelative = 0;
   let within = true;
@@ -96,10 +106,16 @@ function compare(name: string, actual: Float32Array, expected: Float32Array, tol
     const reference = expected[index] as number;
     const difference = Math.abs((actual[index] as number) - reference);
     if (!(difference <= tolerance.absolute + tolerance.relative * Math.abs(reference))) within = false;
-    if (!(difference <= maxAbsolute)) maxAbsolute = Number.isNaN(difference) ? Number.POSITIVE_INFINITY : difference;
+    if (!(difference <= maxAbsolute))
+      maxAbsolute = Number.isNaN(difference) ? Number.POSITIVE_INFINITY : difference;
     if (Math.abs(reference) >= 1e-6) maxRelative = Math.max(maxRelative, difference / Math.abs(reference));
   }
-  return { name, maxAbsoluteDifference: maxAbsolute, maxRelativeDifference: maxRelative, withinTolerance: within };
+  return {
+    name,
+    maxAbsoluteDifference: maxAbsolute,
+    maxRelativeDifference: maxRelative,
+    withinTolerance: within,
+  };
 }
 
 function sliceSamples(samples: tf.Tensor | tf.Tensor[], count: number | undefined): tf.Tensor[] {
@@ -146,7 +162,12 @@ export async function checkParity(
     });
     const outputs = exported.signature.outputs.map((signature, index) => {
       const actual = results[signature.name]?.data as Float32Array | undefined;
-      return compare(signature.name, actual ?? new Float32Array(), predicted[index] ?? new Float32Array(), tolerance);
+      return compare(
+        signature.name,
+        actual ?? new Float32Array(),
+        predicted[index] ?? new Float32Array(),
+        tolerance,
+      );
     });
     const report: ParityReport = {
       passed: outputs.every((output) => output.withinTolerance),
@@ -160,7 +181,10 @@ export async function checkParity(
       const failing = outputs.filter((output) => !output.withinTolerance);
       const message =
         `The ONNX export does not compute what the TF.js model computes: ${failing
-          .map((output) => `output "${output.name}" differs by up to ${output.maxAbsoluteDifference.toExponential(3)}`)
+          .map(
+            (output) =>
+              `output "${output.name}" differs by up to ${output.maxAbsoluteDifference.toExponential(3)}`,
+          )
           .join('; ')} (tolerance ${tolerance.absolute} absolute + ${tolerance.relative} relative). ` +
         'Report the model to Quiver, or pass parity: { onMismatch: "warn" } to export anyway.';
       if ((options.onMismatch ?? 'error') === 'error')

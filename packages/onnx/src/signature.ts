@@ -1,8 +1,18 @@
 /** Input/output signatures of ONNX models: written by the exporter, read back from any model. */
-import { DataType, type ModelProto, type ValueInfoProto, toNumber } from './proto/onnx-schema.js';
+import { DataType, type ModelProto, toNumber, type ValueInfoProto } from './proto/onnx-schema.js';
 
 /** An ONNX element type, spelled as onnxruntime's `Tensor.type`. */
-export type OnnxDtype = 'float32' | 'float16' | 'float64' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool' | 'string' | 'unknown';
+export type OnnxDtype =
+  | 'float32'
+  | 'float16'
+  | 'float64'
+  | 'int8'
+  | 'uint8'
+  | 'int32'
+  | 'int64'
+  | 'bool'
+  | 'string'
+  | 'unknown';
 
 /** One input or output: a number per fixed dimension, a name per symbolic one (e.g. `batch`). */
 export interface OnnxTensorSignature {
@@ -43,7 +53,9 @@ export function valueInfo(signature: OnnxTensorSignature): ValueInfoProto {
       tensor_type: {
         elem_type: dataTypeCode(signature.dtype),
         shape: {
-          dim: signature.shape.map((dim) => (typeof dim === 'number' ? { dim_value: dim } : { dim_param: dim })),
+          dim: signature.shape.map((dim) =>
+            typeof dim === 'number' ? { dim_value: dim } : { dim_param: dim },
+          ),
         },
       },
     },
@@ -56,7 +68,11 @@ function describe(info: ValueInfoProto): OnnxTensorSignature {
     name: info.name,
     dtype: DTYPE_BY_CODE[tensor?.elem_type ?? 0] ?? 'unknown',
     shape: (tensor?.shape?.dim ?? []).map((dim) =>
-      dim.dim_param !== undefined && dim.dim_param !== '' ? dim.dim_param : dim.dim_value === undefined ? '?' : toNumber(dim.dim_value),
+      dim.dim_param !== undefined && dim.dim_param !== ''
+        ? dim.dim_param
+        : dim.dim_value === undefined
+          ? '?'
+          : toNumber(dim.dim_value),
     ),
   };
 }

@@ -69,7 +69,10 @@ function invalidOption(message: string, option: string): QuiverError {
 function resolveOpset(opset: number | undefined): number {
   const value = opset ?? DEFAULT_OPSET;
   if (!(SUPPORTED_OPSETS as readonly number[]).includes(value))
-    throw invalidOption(`opset ${value} is not supported; use one of ${SUPPORTED_OPSETS.join(', ')}.`, 'opset');
+    throw invalidOption(
+      `opset ${value} is not supported; use one of ${SUPPORTED_OPSETS.join(', ')}.`,
+      'opset',
+    );
   return value;
 }
 
@@ -158,7 +161,8 @@ export function toOnnx(model: tf.LayersModel, options: ToOnnxOptions = {}): Onnx
   const weightCache = new Map<tf.layers.Layer, Weight[]>();
   for (const { layer, nodeIndex } of applicationsInOrder(model)) {
     const className = layer.getClassName();
-    if (NESTED_MODEL_CLASSES.has(className)) throw unsupportedLayer(layer, className, 'nested models are not supported');
+    if (NESTED_MODEL_CLASSES.has(className))
+      throw unsupportedLayer(layer, className, 'nested models are not supported');
     const converter = converterFor(className);
     if (!converter) throw unsupportedLayer(layer, className, 'no converter for this layer class');
     const node = layer.inboundNodes[nodeIndex] as LayerWithNodes['inboundNodes'][number];
@@ -182,8 +186,13 @@ export function toOnnx(model: tf.LayersModel, options: ToOnnxOptions = {}): Onnx
     };
     const produced = converter(context);
     if (produced.length !== node.outputTensors.length)
-      throw unsupportedLayer(layer, className, `produced ${produced.length} outputs instead of ${node.outputTensors.length}`);
-    node.outputTensors.forEach((tensor, index) => names.set(tensor.id, produced[index] as string));
+      throw unsupportedLayer(
+        layer,
+        className,
+        `produced ${produced.length} outputs instead of ${node.outputTensors.length}`,
+      );
+    for (const [index, tensor] of node.outputTensors.entries())
+      names.set(tensor.id, produced[index] as string);
   }
 
   const outputs: OnnxTensorSignature[] = model.outputs.map((tensor, index) => {

@@ -15,11 +15,21 @@ const ACTIVATIONS: Record<string, Emit> = {
   linear: (_graph, x) => x,
   relu: (graph, x, hint) => graph.node('Relu', [x], {}, hint),
   relu6: (graph, x, hint) =>
-    graph.node('Clip', [x, graph.floats(`${hint}_min`, [0], []), graph.floats(`${hint}_max`, [6], [])], {}, hint),
+    graph.node(
+      'Clip',
+      [x, graph.floats(`${hint}_min`, [0], []), graph.floats(`${hint}_max`, [6], [])],
+      {},
+      hint,
+    ),
   elu: (graph, x, hint) => graph.node('Elu', [x], { alpha: attr.float(1) }, hint),
   // TF.js uses the exact constants of the SELU paper; ONNX's defaults are these rounded to float32.
   selu: (graph, x, hint) =>
-    graph.node('Selu', [x], { alpha: attr.float(1.6732632423543772), gamma: attr.float(1.0507009873554805) }, hint),
+    graph.node(
+      'Selu',
+      [x],
+      { alpha: attr.float(1.6732632423543772), gamma: attr.float(1.0507009873554805) },
+      hint,
+    ),
   sigmoid: (graph, x, hint) => graph.node('Sigmoid', [x], {}, hint),
   // K.hardSigmoid: clip(0.2 · x + 0.5, 0, 1).
   hardSigmoid: (graph, x, hint) =>
@@ -35,17 +45,42 @@ const ACTIVATIONS: Record<string, Emit> = {
   // x · 0.5 · (1 + erf(x / √2))
   gelu: (graph, x, hint) => {
     const scaled = graph.node('Div', [x, graph.floats(`${hint}_sqrt2`, [Math.SQRT2], [])], {}, hint);
-    const onePlus = graph.node('Add', [graph.node('Erf', [scaled], {}, hint), graph.floats(`${hint}_one`, [1], [])], {}, hint);
+    const onePlus = graph.node(
+      'Add',
+      [graph.node('Erf', [scaled], {}, hint), graph.floats(`${hint}_one`, [1], [])],
+      {},
+      hint,
+    );
     const half = graph.node('Mul', [onePlus, graph.floats(`${hint}_half`, [0.5], [])], {}, hint);
     return graph.node('Mul', [x, half], {}, hint);
   },
   // 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))
   gelu_new: (graph, x, hint) => {
     const cube = graph.node('Pow', [x, graph.floats(`${hint}_three`, [3], [])], {}, hint);
-    const inner = graph.node('Add', [x, graph.node('Mul', [cube, graph.floats(`${hint}_c`, [0.044715], [])], {}, hint)], {}, hint);
-    const scaled = graph.node('Mul', [inner, graph.floats(`${hint}_k`, [Math.sqrt(2 / Math.PI)], [])], {}, hint);
-    const onePlus = graph.node('Add', [graph.node('Tanh', [scaled], {}, hint), graph.floats(`${hint}_one`, [1], [])], {}, hint);
-    return graph.node('Mul', [graph.node('Mul', [x, onePlus], {}, hint), graph.floats(`${hint}_half`, [0.5], [])], {}, hint);
+    const inner = graph.node(
+      'Add',
+      [x, graph.node('Mul', [cube, graph.floats(`${hint}_c`, [0.044715], [])], {}, hint)],
+      {},
+      hint,
+    );
+    const scaled = graph.node(
+      'Mul',
+      [inner, graph.floats(`${hint}_k`, [Math.sqrt(2 / Math.PI)], [])],
+      {},
+      hint,
+    );
+    const onePlus = graph.node(
+      'Add',
+      [graph.node('Tanh', [scaled], {}, hint), graph.floats(`${hint}_one`, [1], [])],
+      {},
+      hint,
+    );
+    return graph.node(
+      'Mul',
+      [graph.node('Mul', [x, onePlus], {}, hint), graph.floats(`${hint}_half`, [0.5], [])],
+      {},
+      hint,
+    );
   },
 };
 

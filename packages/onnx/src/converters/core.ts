@@ -32,7 +32,12 @@ export function denseProduct(context: LayerContext, x: string, rank: number): st
   const bias = weightAt(context, 1);
   const biasName = graph.initializer(`${context.layer.name}/bias`, bias.shape, bias.data);
   if (rank === 2) return graph.node('Gemm', [x, kernelName, biasName], {}, context.hint('gemm'));
-  return graph.node('Add', [graph.node('MatMul', [x, kernelName], {}, context.hint('matmul')), biasName], {}, context.hint('bias'));
+  return graph.node(
+    'Add',
+    [graph.node('MatMul', [x, kernelName], {}, context.hint('matmul')), biasName],
+    {},
+    context.hint('bias'),
+  );
 }
 
 const dense: LayerConverter = (context) => {
@@ -55,15 +60,30 @@ const relu: LayerConverter = (context) => {
 };
 
 const leakyRelu: LayerConverter = (context) => [
-  context.graph.node('LeakyRelu', [single(context)], { alpha: attr.float(configValue(context, 'alpha', 0.3)) }, context.hint()),
+  context.graph.node(
+    'LeakyRelu',
+    [single(context)],
+    { alpha: attr.float(configValue(context, 'alpha', 0.3)) },
+    context.hint(),
+  ),
 ];
 
 const elu: LayerConverter = (context) => [
-  context.graph.node('Elu', [single(context)], { alpha: attr.float(configValue(context, 'alpha', 1)) }, context.hint()),
+  context.graph.node(
+    'Elu',
+    [single(context)],
+    { alpha: attr.float(configValue(context, 'alpha', 1)) },
+    context.hint(),
+  ),
 ];
 
 const thresholdedRelu: LayerConverter = (context) => [
-  context.graph.node('ThresholdedRelu', [single(context)], { alpha: attr.float(configValue(context, 'theta', 1)) }, context.hint()),
+  context.graph.node(
+    'ThresholdedRelu',
+    [single(context)],
+    { alpha: attr.float(configValue(context, 'theta', 1)) },
+    context.hint(),
+  ),
 ];
 
 const softmax: LayerConverter = (context) => {
@@ -81,7 +101,10 @@ const prelu: LayerConverter = (context) => {
 };
 
 const flatten: LayerConverter = (context) => {
-  if (configValue(context, 'dataFormat', 'channelsLast') === 'channelsFirst' && inputShape(context).length > 3)
+  if (
+    configValue(context, 'dataFormat', 'channelsLast') === 'channelsFirst' &&
+    inputShape(context).length > 3
+  )
     throw unsupported(context, 'dataFormat "channelsFirst"');
   return [context.graph.node('Flatten', [single(context)], { axis: attr.int(1) }, context.hint())];
 };
@@ -96,15 +119,24 @@ const reshape: LayerConverter = (context) => {
 /** TF.js `dims` are 1-based and exclude the batch axis. */
 const permuteLayer: LayerConverter = (context) => {
   const dims = context.config.dims as number[];
-  return [context.graph.node('Transpose', [single(context)], { perm: attr.ints([0, ...dims]) }, context.hint())];
+  return [
+    context.graph.node('Transpose', [single(context)], { perm: attr.ints([0, ...dims]) }, context.hint()),
+  ];
 };
 
 /** [batch, features] → [batch, n, features]. */
 const repeatVector: LayerConverter = (context) => {
   const { graph } = context;
   const n = configValue(context, 'n', 1);
-  const expanded = graph.node('Unsqueeze', [single(context), graph.int64s(context.hint('axes'), [1])], {}, context.hint('unsqueeze'));
-  return [graph.node('Tile', [expanded, graph.int64s(context.hint('repeats'), [1, n, 1])], {}, context.hint())];
+  const expanded = graph.node(
+    'Unsqueeze',
+    [single(context), graph.int64s(context.hint('axes'), [1])],
+    {},
+    context.hint('unsqueeze'),
+  );
+  return [
+    graph.node('Tile', [expanded, graph.int64s(context.hint('repeats'), [1, n, 1])], {}, context.hint()),
+  ];
 };
 
 export const CORE_CONVERTERS: Record<string, LayerConverter> = {

@@ -10,21 +10,42 @@ function variadic(op: string): LayerConverter {
 function chained(op: string): LayerConverter {
   return (context) => {
     const [first, ...rest] = context.inputs;
-    if (first === undefined || rest.length === 0) throw unsupported(context, 'a merge needs at least two inputs');
+    if (first === undefined || rest.length === 0)
+      throw unsupported(context, 'a merge needs at least two inputs');
     return [rest.reduce((left, right) => context.graph.node(op, [left, right], {}, context.hint()), first)];
   };
 }
 
 const concatenate: LayerConverter = (context) => [
-  context.graph.node('Concat', context.inputs, { axis: attr.int(configValue(context, 'axis', -1)) }, context.hint()),
+  context.graph.node(
+    'Concat',
+    context.inputs,
+    { axis: attr.int(configValue(context, 'axis', -1)) },
+    context.hint(),
+  ),
 ];
 
 /** x / √max(Σx², ε) along `axis`, as TF.js's l2Normalize. */
 function l2Normalize(context: LayerContext, x: string, axis: number): string {
   const { graph } = context;
-  const squares = graph.node('ReduceSumSquare', [x], { axes: attr.ints([axis]), keepdims: attr.int(1) }, context.hint('sumsq'));
-  const clamped = graph.node('Max', [squares, graph.floats(context.hint('eps'), [1e-12], [])], {}, context.hint('clamp'));
-  return graph.node('Div', [x, graph.node('Sqrt', [clamped], {}, context.hint('norm'))], {}, context.hint('normalized'));
+  const squares = graph.node(
+    'ReduceSumSquare',
+    [x],
+    { axes: attr.ints([axis]), keepdims: attr.int(1) },
+    context.hint('sumsq'),
+  );
+  const clamped = graph.node(
+    'Max',
+    [squares, graph.floats(context.hint('eps'), [1e-12], [])],
+    {},
+    context.hint('clamp'),
+  );
+  return graph.node(
+    'Div',
+    [x, graph.node('Sqrt', [clamped], {}, context.hint('norm'))],
+    {},
+    context.hint('normalized'),
+  );
 }
 
 /**
@@ -48,11 +69,20 @@ const dot: LayerConverter = (context) => {
   }
   if (rankA === 2 && rankB === 2) {
     const product = graph.node('Mul', [a, b], {}, context.hint('mul'));
-    return [graph.node('ReduceSum', [product, graph.int64s(context.hint('axes'), [1])], { keepdims: attr.int(1) }, context.hint())];
+    return [
+      graph.node(
+        'ReduceSum',
+        [product, graph.int64s(context.hint('axes'), [1])],
+        { keepdims: attr.int(1) },
+        context.hint(),
+      ),
+    ];
   }
   if (rankA === 3 && rankB === 3) {
-    const left = axisA === 2 ? a : graph.node('Transpose', [a], { perm: attr.ints([0, 2, 1]) }, context.hint('a_t'));
-    const right = axisB === 1 ? b : graph.node('Transpose', [b], { perm: attr.ints([0, 2, 1]) }, context.hint('b_t'));
+    const left =
+      axisA === 2 ? a : graph.node('Transpose', [a], { perm: attr.ints([0, 2, 1]) }, context.hint('a_t'));
+    const right =
+      axisB === 1 ? b : graph.node('Transpose', [b], { perm: attr.ints([0, 2, 1]) }, context.hint('b_t'));
     return [graph.node('MatMul', [left, right], {}, context.hint())];
   }
   throw unsupported(context, `Dot of inputs of rank ${rankA} and ${rankB} (rank 2 or 3 are supported)`);

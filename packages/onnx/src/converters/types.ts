@@ -45,7 +45,8 @@ export function unsupported(context: Pick<LayerContext, 'layer' | 'className'>, 
 
 /** The only input of a single-input layer. */
 export function single(context: LayerContext): string {
-  if (context.inputs.length !== 1) throw unsupported(context, `expected one input, got ${context.inputs.length}`);
+  if (context.inputs.length !== 1)
+    throw unsupported(context, `expected one input, got ${context.inputs.length}`);
   return context.inputs[0] as string;
 }
 
@@ -83,20 +84,33 @@ export function configValue<T extends string | number | boolean>(
  */
 export function toChannelsFirst(context: LayerContext, value: string, rank: number): string {
   const perm = [0, rank - 1, ...Array.from({ length: rank - 2 }, (_, index) => index + 1)];
-  return context.graph.node('Transpose', [value], { perm: { kind: 'ints', value: perm } }, context.hint('to_nchw'));
+  return context.graph.node(
+    'Transpose',
+    [value],
+    { perm: { kind: 'ints', value: perm } },
+    context.hint('to_nchw'),
+  );
 }
 
 /** The inverse of {@link toChannelsFirst}. */
 export function toChannelsLast(context: LayerContext, value: string, rank: number): string {
   const perm = [0, ...Array.from({ length: rank - 2 }, (_, index) => index + 2), 1];
-  return context.graph.node('Transpose', [value], { perm: { kind: 'ints', value: perm } }, context.hint('to_nhwc'));
+  return context.graph.node(
+    'Transpose',
+    [value],
+    { perm: { kind: 'ints', value: perm } },
+    context.hint('to_nhwc'),
+  );
 }
 
 /**
  * Permutes a weight on the JS side: `perm[i]` is the source axis of output axis `i` (as ONNX
  * Transpose's `perm`). Used to bring TF.js kernels into ONNX layouts once, at export.
  */
-export function permute(weight: { shape: readonly number[]; data: Float32Array }, perm: readonly number[]): {
+export function permute(
+  weight: { shape: readonly number[]; data: Float32Array },
+  perm: readonly number[],
+): {
   shape: number[];
   data: Float32Array;
 } {

@@ -1,0 +1,86 @@
+/** Composite models across layer families: several inputs/outputs, residual blocks, shared layers. */
+import { inspectOnnx, toOnnx } from '@quiver/onnx';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { expectParity, randomizeWeights } from './support.js';
+
+describe('composite models', () => {
+  it('a functional model with two inputs and two outputs', async () => {
+    const features = tf.input({ shape: [8], name: 'features' });
+    const context = tf.input({ shape: [4], name: 'context' });
+    const left = tf.layers.dense({ units: 16, activation: 'relu' }).apply(features) as tf.SymbolicTensor;
+    const right = tf.layers.dense({ units: 16, activation: 'tanh' }).apply(context) as tf.SymbolicTensor;
+    const joined = tf.layers.concatenate().apply([left, right]) as tf.SymbolicTensor;
+    const hidden = tf.layers
+      .layerNormalization()
+      .apply(
+        tf.layers.dense({ units: 12, activation: 'gelu' }).apply(joined) as tf.SymbolicTensor,
+      ) as tf.SymbolicTensor;
+    const label = tf.layers
+      .dense({ units: 3, activation: 'softmax', name: 'label' })
+      .apply(hidden) as tf.SymbolicTensor;
+    const score = tf.layers.dense({ units: 1, name: 'score' }).apply(hidden) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: [features, context], outputs: [label, score] });
+    randomizeWeights(model);
+
+    const reports = await expectParity(model);
+    expect(reports[0]?.outputs.map((output) => output.name)).toEqual(['label', 'score']);
+    const signature = inspectOnnx(toOnnx(model).bytes).signature;
+    expect(signature.inputs).toEqual([
+      { name: 'features', dtype: 'float32', shape: ['batch', 8] },
+      { name: 'context', dtype: 'float32', shape: ['batch', 4] },
+    ]);
+    expect(signature.outputs).toEqual([
+      { name: 'label', dtype: 'float32', shape: ['batch', 3] },
+      { name: 'score', dtype: 'float32', shape: ['batch', 1] },
+    ]);
+  });
+
+  it('a residual block with Add (and a shared layer applied twice)', async () => {
+    const input = tf.input({ shape: [10] });
+    const shared = tf.layers.dense({ units: 10, activation: 'relu' });
+    const first = shared.apply(input) as tf.SymbolicTensor;
+    const branch = tf.layers
+      .batchNormalization()
+      .apply(tf.layers.dense({ units: 10 }).apply(first) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const residual = tf.layers.add().apply([input, branch]) as tf.SymbolicTensor;
+    const again = shared.apply(
+      tf.layers.activation({ activation: 'relu' }).apply(residual) as tf.SymbolicTensor,
+    ) as tf.SymbolicTensor;
+    const output = tf.layers.dense({ units: 2, activation: 'softmax' }).apply(again) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: output });
+    randomizeWeights(model);
+    await expectParity(model);
+  });
+
+  it('names inputs and outputs as asked, and fixes the batch when dynamicBatch is false', async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 })] });
+    const exported = toOnnx(model, {
+      inputNames: ['x'],
+      outputNames: ['y'],
+      dynamicBatch: false,
+      batchSize: 4,
+      opset: 13,
+    });
+    expect(exported.signature).toEqual({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [4, 3] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [4, 2] }],
+    });
+    const info = inspectOnnx(exported.bytes);
+    expect(info).toMatchObject({
+      irVersion: 7,
+      opsets: { 'ai.onnx': 13 },
+      producer: { name: 'quiver-onnx' },
+      parameterCount: 8,
+    });
+    expect(info.metadataProps.tfjs_version).toBe(tf.version.tfjs);
+    const session = await ort.InferenceSession.create(exported.bytes);
+    await expect(
+      session.run({ x: new ort.Tensor('float32', new Float32Array(3), [1, 3]) }),
+    ).rejects.toThrow();
+    const result = await session.run({ x: new ort.Tensor('float32', new Float32Array(12), [4, 3]) });
+    expect(result.y?.dims).toEqual([4, 2]);
+    await session.release();
+  });
+});
