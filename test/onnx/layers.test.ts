@@ -33,7 +33,8 @@ describe('core layers', () => {
     // TF.js's ELU layer accepts only alpha 1.
     await check([8], [tf.layers.elu()]);
     await check([8], [tf.layers.thresholdedReLU({ theta: 0.25 })]);
-    await check([3, 4], [tf.layers.softmax()]);
+    await check([4], [tf.layers.softmax()]);
+    await check([3, 4], [tf.layers.softmax({ axis: -1 })]);
   });
 
   it('Dropout, SpatialDropout1D, GaussianNoise, GaussianDropout and AlphaDropout are identities', async () => {
