@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestStore, type TestStore } from '../support/backends.js';
+import { runCli } from '../support/processes.js';
 import { dataset, smallClassifier, useWasm } from '../tfjs/support.js';
 
 /** A custom layer: TF.js trains it, ONNX has no translation for it. */
@@ -114,6 +115,15 @@ describe('onnxCheckpoints hook', () => {
     for (let index = 0; index < reference.length; index++)
       expect(Math.abs((fromOnnx[index] as number) - (reference[index] as number))).toBeLessThanOrEqual(1e-4);
     await served.release();
+
+    // `quiver artifact show` prints the signature, opset and parity figures.
+    const shown = await runCli(['artifact', 'show', best!.ref], testStore.env);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/onnx: +model\.onnx, opset 17, IR 8, .* 207 parameters, by quiver-onnx/);
+    expect(shown.stdout).toMatch(/input +input1 {2}float32 \[batch, 6\]/);
+    expect(shown.stdout).toMatch(
+      /parity passed: max \|onnx − tfjs\| [0-9.e-]+ on 32 given samples \(onnxruntime-node/,
+    );
   });
 
   it('an export that fails warns (onError warn) and training completes; with throw, fit rejects', async () => {

@@ -150,7 +150,13 @@ export function toOnnx(model: tf.LayersModel, options: ToOnnxOptions = {}): Onnx
   const graph = new GraphBuilder(opset);
   const names = new Map<number, string>();
   const inputs: OnnxTensorSignature[] = model.inputs.map((tensor, index) => {
-    const name = graph.reserve(options.inputNames?.[index] ?? tensor.name);
+    // The input layer's name: a rebuilt model's symbolic tensors get uniquified names (input1_3).
+    const name = graph.reserve(
+      options.inputNames?.[index] ??
+        model.inputNames?.[index] ??
+        model.inputLayers?.[index]?.name ??
+        tensor.name,
+    );
     names.set(tensor.id, name);
     return { name, dtype: dtypeOf(tensor.dtype), shape: signatureShape(tensor.shape, batch, name) };
   });

@@ -7,6 +7,50 @@ import { byteProgress } from '../progress.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+interface OnnxSignatureLike {
+  inputs?: Array<{ name?: string; dtype?: string; shape?: Array<number | string> }>;
+  outputs?: Array<{ name?: string; dtype?: string; shape?: Array<number | string> }>;
+}
+
+/** Lines describing `metadata.onnx` (written by @quiver/onnx): file, opset, signature, parity. */
+function describeOnnx(onnx: Record<string, unknown>): string[] {
+  const producer = onnx.producer as { name?: string; version?: string } | undefined;
+  const facts = [
+    typeof onnx.file === 'string' ? onnx.file : undefined,
+    onnx.opset != null ? `opset ${onnx.opset}` : undefined,
+    onnx.irVersion != null ? `IR ${onnx.irVersion}` : undefined,
+    typeof onnx.fileSize === 'number' ? formatBytes(onnx.fileSize) : undefined,
+    typeof onnx.parameterCount === 'number'
+      ? `${onnx.parameterCount.toLocaleString('en-US')} parameters`
+      : undefined,
+    producer?.name ? `by ${producer.name}${producer.version ? ` ${producer.version}` : ''}` : undefined,
+  ].filter((fact): fact is string => fact !== undefined);
+  const lines = [`  onnx:     ${facts.join(', ')}`];
+  const signature = (onnx.signature ?? {}) as OnnxSignatureLike;
+  const rows = [
+    ...(signature.inputs ?? []).map((tensor) => ['input', tensor]),
+    ...(signature.outputs ?? []).map((tensor) => ['output', tensor]),
+  ] as Array<[string, { name?: string; dtype?: string; shape?: Array<number | string> }]>;
+  for (const [kind, tensor] of rows)
+    lines.push(
+      `    ${kind.padEnd(6)} ${tensor.name ?? '?'}  ${tensor.dtype ?? '?'} [${(tensor.shape ?? []).join(', ')}]`,
+    );
+  const parity = onnx.parity as
+    | {
+        passed?: boolean;
+        maxAbsoluteDifference?: number | null;
+        samples?: number;
+        inputSource?: string;
+        runtime?: string;
+      }
+    | undefined;
+  if (parity)
+    lines.push(
+      `    parity ${parity.passed ? 'passed' : 'FAILED'}: max |onnx − tfjs| ${typeof parity.maxAbsoluteDifference === 'number' ? parity.maxAbsoluteDifference.toExponential(2) : '∞'} on ${parity.samples} ${parity.inputSource} samples (${parity.runtime})`,
+    );
+  return lines;
+}
+
 /** Human text for one version (`artifact show`). */
 export function describeVersion(
   version: ArtifactVersion,
@@ -21,7 +65,9 @@ export function describeVersion(
     `  created:  ${version.createdAt}${version.producedBy ? ` by run ${version.producedBy}` : ''}`,
   ];
   if (version.description) lines.push(`  description: ${version.description}`);
-  if (Object.keys(version.metadata).length > 0) lines.push(`  metadata: ${JSON.stringify(version.metadata)}`);
+  const { onnx, ...metadata } = version.metadata;
+  if (Object.keys(metadata).length > 0) lines.push(`  metadata: ${JSON.stringify(metadata)}`);
+  if (onnx && typeof onnx === 'object' && !Array.isArray(onnx)) lines.push(...describeOnnx(onnx));
   if (entries) {
     lines.push(
       '',
