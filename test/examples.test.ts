@@ -73,4 +73,27 @@ describe('examples', () => {
     expect(versions.length).toBeLessThanOrEqual(3);
     expect(versions.map((version) => version.version)).toContain(4);
   });
+  it('the ONNX example exports every epoch, promotes the best to production and serves it with onnxruntime-node', {
+    timeout: 120_000,
+  }, async () => {
+    await using testStore = await createTestStore('sqlite');
+    const result = await runScript('examples/onnx-serving/train-and-serve.ts', [], {
+      ...testStore.env,
+      QUIVER_PROJECT: 'onnx-demo',
+      DEMO_EPOCHS: '4',
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const runId = /run (\w+) /.exec(result.stdout)?.[1];
+    const client = await testStore.client();
+    const versions = await client.versions('onnx-demo', `model-${runId}`);
+    expect(versions).toHaveLength(4);
+    for (const version of versions) expect(version.metadata.formats).toEqual(['tfjs', 'onnx']);
+    const production = await client.registry.version('registry/blob-classifier:production');
+    expect(production.source.ref).toBe((await client.artifact(`onnx-demo/model-${runId}:best`)).ref);
+    const served = /max \|onnx − tfjs\| ([0-9.e+-]+)$/m.exec(result.stdout)?.[1];
+    expect(Number(served)).toBeLessThanOrEqual(1e-4);
+    const [serving] = (await client.runs({ project: 'onnx-demo' })).filter((run) => run.jobType === 'serve');
+    expect((await client.run(serving!.id)).inputs.map((input) => input.ref)).toEqual([production.source.ref]);
+  });
 });
