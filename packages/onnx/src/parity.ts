@@ -124,9 +124,16 @@ function sliceSamples(samples: tf.Tensor | tf.Tensor[], count: number | undefine
   return list.map((tensor) => tensor.slice(0, Math.min(count, tensor.shape[0] ?? count)));
 }
 
-/** A session for exported bytes; the caller releases it. */
-export async function sessionFor(bytes: Uint8Array): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+/**
+ * A session for one parity run; the caller releases it. Graph optimisations run as in serving;
+ * weight prepacking (a copy into GEMM-friendly layouts that pays off only over many runs) is off.
+ */
+async function sessionFor(bytes: Uint8Array): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(bytes, {
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    extra: { session: { disable_prepacking: '1' } },
+  });
 }
 
 /**

@@ -232,10 +232,78 @@ export interface ModelProto {
   metadata_props?: StringStringEntry[];
 }
 
-/** Serialises a model to the ONNX protobuf wire format. */
+const GraphProtoType = root.lookupType('onnx.GraphProto');
+const TensorProtoType = root.lookupType('onnx.TensorProto');
+
+/** Wire tags (field number << 3 | length-delimited) of the fields spliced by hand below. */
+const MODEL_GRAPH_TAG = (7 << 3) | 2;
+const GRAPH_INITIALIZER_TAG = (5 << 3) | 2;
+const TENSOR_RAW_DATA_TAG = (9 << 3) | 2;
+
+function encodeWith(type: protobuf.Type, value: object): Uint8Array {
+  return type.encode(type.fromObject(value)).finish();
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) size++;
+  return size;
+}
+
+function writeVarint(out: Uint8Array, offset: number, value: number): number {
+  let rest = value;
+  let at = offset;
+  while (rest >= 0x80) {
+    out[at++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  out[at++] = rest;
+  return at;
+}
+
+/** A length-delimited field's size: tag, length varint, payload. */
+function fieldSize(payload: number): number {
+  return 1 + varintSize(payload) + payload;
+}
+
+/**
+ * Serialises a model to the ONNX protobuf wire format. protobufjs encodes everything but the
+ * initializers' `raw_data`, which is spliced in by hand so each weight is copied exactly once into
+ * the output (fields of a message may appear in any order on the wire, and repeated fields
+ * concatenate, so the result is the same message).
+ */
 export function encodeModel(model: ModelProto): Uint8Array {
-  const message = ModelProtoType.fromObject(model);
-  return ModelProtoType.encode(message).finish();
+  const { graph, ...modelRest } = model;
+  if (!graph) return encodeWith(ModelProtoType, model);
+  const { initializer, ...graphRest } = graph;
+  const head = encodeWith(ModelProtoType, modelRest);
+  const graphHead = encodeWith(GraphProtoType, graphRest);
+  const tensors = initializer.map(({ raw_data, ...header }) => {
+    const encodedHeader = encodeWith(TensorProtoType, header);
+    const size = encodedHeader.length + (raw_data === undefined ? 0 : fieldSize(raw_data.length));
+    return { header: encodedHeader, raw: raw_data, size };
+  });
+  const graphSize = tensors.reduce((total, tensor) => total + fieldSize(tensor.size), graphHead.length);
+  const out = new Uint8Array(head.length + fieldSize(graphSize));
+  out.set(head, 0);
+  let at = head.length;
+  out[at++] = MODEL_GRAPH_TAG;
+  at = writeVarint(out, at, graphSize);
+  out.set(graphHead, at);
+  at += graphHead.length;
+  for (const tensor of tensors) {
+    out[at++] = GRAPH_INITIALIZER_TAG;
+    at = writeVarint(out, at, tensor.size);
+    out.set(tensor.header, at);
+    at += tensor.header.length;
+    if (tensor.raw !== undefined) {
+      out[at++] = TENSOR_RAW_DATA_TAG;
+      at = writeVarint(out, at, tensor.raw.length);
+      out.set(tensor.raw, at);
+      at += tensor.raw.length;
+    }
+  }
+  return out;
 }
 
 /** Parses ONNX protobuf bytes; throws protobufjs's error when the bytes are not a ModelProto. */
