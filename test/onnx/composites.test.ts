@@ -54,6 +54,21 @@ describe('composite models', () => {
     await expectParity(model);
   });
 
+  it('declares integer inputs when asked and casts them for the layers', async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 })] });
+    randomizeWeights(model);
+    const exported = toOnnx(model, { inputDtypes: ['int64'], inputNames: ['ids'] });
+    expect(exported.signature.inputs).toEqual([{ name: 'ids', dtype: 'int64', shape: ['batch', 3] }]);
+    const session = await ort.InferenceSession.create(exported.bytes);
+    const result = await session.run({
+      ids: new ort.Tensor('int64', BigInt64Array.from([1n, -2n, 3n]), [1, 3]),
+    });
+    const expected = (model.predict(tf.tensor2d([[1, -2, 3]])) as tf.Tensor).dataSync();
+    for (const [index, value] of expected.entries())
+      expect(result[exported.signature.outputs[0]!.name]?.data[index]).toBeCloseTo(value, 5);
+    await session.release();
+  });
+
   it('names inputs and outputs as asked, and fixes the batch when dynamicBatch is false', async () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 })] });
     const exported = toOnnx(model, {

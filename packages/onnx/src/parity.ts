@@ -158,9 +158,15 @@ export async function checkParity(
       const tensor = inputs[index] as tf.Tensor;
       const data = tensor.dataSync();
       feeds[signature.name] =
-        signature.dtype === 'int32'
-          ? new ort.Tensor('int32', Int32Array.from(data), tensor.shape)
-          : new ort.Tensor('float32', Float32Array.from(data), tensor.shape);
+        signature.dtype === 'int64'
+          ? new ort.Tensor(
+              'int64',
+              BigInt64Array.from(data, (value) => BigInt(Math.round(value))),
+              tensor.shape,
+            )
+          : signature.dtype === 'int32'
+            ? new ort.Tensor('int32', Int32Array.from(data), tensor.shape)
+            : new ort.Tensor('float32', Float32Array.from(data), tensor.shape);
     });
     const results = await session.run(feeds);
     const predicted = tf.tidy(() => {

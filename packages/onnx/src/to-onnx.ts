@@ -7,9 +7,15 @@ import { QuiverError } from '@quiver/core';
 import * as tf from '@tensorflow/tfjs';
 import { converterFor, supportedLayers } from './converters/index.js';
 import type { LayerContext, Shape, Weight } from './converters/types.js';
-import { GraphBuilder } from './graph.js';
+import { attr, GraphBuilder } from './graph.js';
 import { encodeModel, type ModelProto } from './proto/onnx-schema.js';
-import { type OnnxDtype, type OnnxSignature, type OnnxTensorSignature, valueInfo } from './signature.js';
+import {
+  dataTypeCode,
+  type OnnxDtype,
+  type OnnxSignature,
+  type OnnxTensorSignature,
+  valueInfo,
+} from './signature.js';
 import { PACKAGE_VERSION, PRODUCER_NAME } from './version.js';
 
 /** Opsets the exporter writes; 17 is the default. */
@@ -26,6 +32,12 @@ export interface ToOnnxOptions {
   batchSize?: number;
   /** Names of the graph inputs (default: the TF.js input names). */
   inputNames?: readonly string[];
+  /**
+   * Element types of the graph inputs, one per input (default: the TF.js dtypes). An integer
+   * input (`int64`, `int32`) is cast to float32 for the layers, which is how TF.js feeds ids to an
+   * Embedding; transformers.js, for one, feeds `input_ids` as int64.
+   */
+  inputDtypes?: readonly ('float32' | 'int32' | 'int64')[];
   /** Names of the graph outputs (default: the TF.js output layer names). */
   outputNames?: readonly string[];
   /** Extra `metadata_props` written into the model. */
@@ -146,6 +158,11 @@ export function toOnnx(model: tf.LayersModel, options: ToOnnxOptions = {}): Onnx
   const batch: number | string = dynamicBatch ? 'batch' : batchSize;
   checkNames(options.inputNames, model.inputs.length, 'inputNames');
   checkNames(options.outputNames, model.outputs.length, 'outputNames');
+  if (options.inputDtypes !== undefined && options.inputDtypes.length !== model.inputs.length)
+    throw invalidOption(
+      `inputDtypes has ${options.inputDtypes.length} entries but the model has ${model.inputs.length} inputs.`,
+      'inputDtypes',
+    );
 
   const graph = new GraphBuilder(opset);
   const names = new Map<number, string>();
@@ -157,8 +174,15 @@ export function toOnnx(model: tf.LayersModel, options: ToOnnxOptions = {}): Onnx
         model.inputLayers?.[index]?.name ??
         tensor.name,
     );
-    names.set(tensor.id, name);
-    return { name, dtype: dtypeOf(tensor.dtype), shape: signatureShape(tensor.shape, batch, name) };
+    const dtype = options.inputDtypes?.[index] ?? dtypeOf(tensor.dtype);
+    const layerDtype = dtypeOf(tensor.dtype);
+    names.set(
+      tensor.id,
+      dtype === layerDtype
+        ? name
+        : graph.node('Cast', [name], { to: attr.int(dataTypeCode(layerDtype)) }, `${name}/cast`),
+    );
+    return { name, dtype, shape: signatureShape(tensor.shape, batch, name) };
   });
   const outputNames = model.outputs.map((tensor, index) =>
     graph.reserve(options.outputNames?.[index] ?? model.outputNames?.[index] ?? tensor.sourceLayer.name),
