@@ -69,6 +69,34 @@ describe('composite models', () => {
     await session.release();
   });
 
+  it('leaves a final softmax out when asked for logits', async () => {
+    for (const last of [
+      () => tf.layers.dense({ units: 3, activation: 'softmax' }),
+      () => tf.layers.softmax(),
+      () => tf.layers.activation({ activation: 'softmax' }),
+    ]) {
+      const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3 }), last()] });
+      randomizeWeights(model);
+      const exported = toOnnx(model, { logits: true, outputNames: ['logits'] });
+      const session = await ort.InferenceSession.create(exported.bytes);
+      const x = tf.tensor2d([[0.5, -1, 2, 0.1]]);
+      const logits = (
+        await session.run({
+          [session.inputNames[0]!]: new ort.Tensor('float32', x.dataSync() as Float32Array, [1, 4]),
+        })
+      ).logits!;
+      const probabilities = tf
+        .softmax(tf.tensor2d(Array.from(logits.data as Float32Array), [1, 3]))
+        .dataSync();
+      const expected = (model.predict(x) as tf.Tensor).dataSync();
+      expect(
+        Math.abs((logits.data as Float32Array).reduce((sum, value) => sum + value, 0) - 1),
+      ).toBeGreaterThan(1e-3);
+      for (const [index, value] of expected.entries()) expect(probabilities[index]).toBeCloseTo(value, 5);
+      await session.release();
+    }
+  });
+
   it('names inputs and outputs as asked, and fixes the batch when dynamicBatch is false', async () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 })] });
     const exported = toOnnx(model, {

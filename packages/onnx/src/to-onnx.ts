@@ -40,6 +40,12 @@ export interface ToOnnxOptions {
   inputDtypes?: readonly ('float32' | 'int32' | 'int64')[];
   /** Names of the graph outputs (default: the TF.js output layer names). */
   outputNames?: readonly string[];
+  /**
+   * Output logits: a softmax that ends the model (a Dense or Activation with `softmax`, or a
+   * Softmax layer, producing an output) is left out, as runtimes such as transformers.js apply
+   * their own (default false).
+   */
+  logits?: boolean;
   /** Extra `metadata_props` written into the model. */
   metadataProps?: Record<string, string>;
   /** The model's doc string. */
@@ -188,6 +194,7 @@ export function toOnnx(model: tf.LayersModel, options: ToOnnxOptions = {}): Onnx
     graph.reserve(options.outputNames?.[index] ?? model.outputNames?.[index] ?? tensor.sourceLayer.name),
   );
 
+  const outputIds = new Set(model.outputs.map((tensor) => tensor.id));
   const weightCache = new Map<tf.layers.Layer, Weight[]>();
   for (const { layer, nodeIndex } of applicationsInOrder(model)) {
     const className = layer.getClassName();
@@ -204,6 +211,7 @@ export function toOnnx(model: tf.LayersModel, options: ToOnnxOptions = {}): Onnx
       inputs: node.inputTensors.map((tensor) => names.get(tensor.id) as string),
       inputShapes: node.inputTensors.map((tensor) => tensor.shape),
       outputShapes: node.outputTensors.map((tensor) => tensor.shape),
+      logitsOutput: options.logits === true && node.outputTensors.some((tensor) => outputIds.has(tensor.id)),
       weights: () => {
         let cached = weightCache.get(layer);
         if (!cached) {

@@ -17,6 +17,7 @@ import {
 /** Applies the layer's `activation` config, refusing one that has no ONNX translation. */
 export function activationOf(context: LayerContext, x: string, key = 'activation'): string {
   const name = configValue(context, key, 'linear');
+  if (name === 'softmax' && context.logitsOutput) return x;
   if (!isSupportedActivation(name))
     throw unsupported(context, `activation "${name}" is not one of ${SUPPORTED_ACTIVATIONS.join(', ')}`);
   return applyActivation(context.graph, name, x, context.hint(name));
@@ -90,6 +91,7 @@ const softmax: LayerConverter = (context) => {
   const axis = context.config.axis;
   const single_axis = Array.isArray(axis) ? (axis.length === 1 ? axis[0] : undefined) : (axis ?? -1);
   if (typeof single_axis !== 'number') throw unsupported(context, 'softmax over several axes');
+  if (context.logitsOutput) return [single(context)];
   return [context.graph.node('Softmax', [single(context)], { axis: attr.int(single_axis) }, context.hint())];
 };
 

@@ -26,6 +26,11 @@ export interface LayerContext {
   outputShapes: Shape[];
   /** The layer's weights in `layer.weights` order (read lazily, once per layer). */
   weights(): Weight[];
+  /**
+   * True when this application produces a model output and `toOnnx` was asked for logits: a
+   * final softmax is then left out.
+   */
+  logitsOutput: boolean;
   /** A unique name hint for values made by this layer. */
   hint(suffix?: string): string;
 }
