@@ -162,9 +162,10 @@ export class Artifact {
 
   /**
    * Records an object by URI with its size and sha256, without copying it (`file://`,
-   * `http(s)://`, and any scheme registered with `registerReferenceHandler`).
+   * `http(s)://`, `hf://`, and any scheme registered with `registerReferenceHandler`). When both
+   * are already known (e.g. the sha256 LFS oid of a Hub file), pass them and the object is not read.
    */
-  addReference(uri: string, options: { name?: string } = {}): this {
+  addReference(uri: string, options: { name?: string; sha256?: string; size?: number } = {}): this {
     const { url } = referenceHandlerFor(uri);
     let name = options.name;
     if (name === undefined) {
@@ -179,7 +180,27 @@ export class Artifact {
         details: { uri },
       });
     }
-    return this.add({ kind: 'reference', path: name, uri: url.href });
+    if (
+      (options.sha256 === undefined) !== (options.size === undefined) ||
+      (options.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(options.sha256)) ||
+      (options.size !== undefined && !(Number.isSafeInteger(options.size) && options.size >= 0))
+    )
+      throw new QuiverError(
+        'E_INVALID_OPTION',
+        `addReference('${uri}'): give both sha256 (64 lowercase hex digits) and size (a byte count), or neither to read the object once.`,
+        { details: { uri } },
+      );
+    return this.add(
+      options.sha256 === undefined
+        ? { kind: 'reference', path: name, uri: url.href }
+        : {
+            kind: 'reference',
+            path: name,
+            uri: url.href,
+            sha256: options.sha256,
+            size: options.size as number,
+          },
+    );
   }
 
   /** Keeps an entry of a previous version (used by `newDraft()`). */

@@ -37,7 +37,12 @@ export type QuiverErrorCode =
   | 'E_ALREADY_EXISTS'
   | 'E_UNSUPPORTED_LAYER'
   | 'E_PARITY_MISMATCH'
-  | 'E_INVALID_MODEL';
+  | 'E_INVALID_MODEL'
+  | 'E_HUB_UNAUTHORIZED'
+  | 'E_HUB_FORBIDDEN'
+  | 'E_HUB_NOT_FOUND'
+  | 'E_HUB_CONFLICT'
+  | 'E_HUB_FAILED';
 
 /** Options for {@link QuiverError}. */
 export interface QuiverErrorOptions {

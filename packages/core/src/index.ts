@@ -29,9 +29,16 @@ export {
   type RegistryRef,
 } from './ref.js';
 export {
+  formatHfUri,
+  type HfLocation,
+  hubConnection,
+  hubError,
+  parseHfUri,
   type ReferenceDescription,
   type ReferenceHandler,
+  type RetryOptions,
   registerReferenceHandler,
+  retryingFetch,
 } from './references/index.js';
 export type { RegistryAction, RegistryEvent } from './registry/events.js';
 export type { LinkOptions, LinkResult } from './registry/links.js';
