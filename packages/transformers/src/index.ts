@@ -1,1 +1,13 @@
-export {};
+export { hubCheckpoints } from './checkpoint-hook.js';
+export {
+  HUB_STRATEGIES,
+  type HubLogModel,
+  type HubPushEvent,
+  type HubPushOptions,
+  type HubStrategy,
+  type ResolvedHubOptions,
+  resolveHubOptions,
+} from './hub-options.js';
+export { HubPusher, type HubPushResult, type SaveInfo, type SaveSource } from './hub-push.js';
+export { type ImportFromHubOptions, importFromHub } from './import-from-hub.js';
+export { type CardFacts, type ModelCardOptions, mergeModelCard } from './model-card.js';

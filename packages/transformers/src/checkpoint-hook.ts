@@ -1,0 +1,34 @@
+/** The Hub destination as a hook of the TF.js checkpoint callback. */
+import type { CheckpointHook } from '@quiver/tfjs';
+import type { HubPushOptions } from './hub-options.js';
+import { HubPusher } from './hub-push.js';
+
+/**
+ * A `CheckpointHook` that pushes committed checkpoints to a Hub repo (strategy, repo, token… as
+ * {@link HubPushOptions} or their environment variables). Pushes run in the background; the end of
+ * training waits for them and pushes the final checkpoint.
+ *
+ * @example
+ * checkpointCallback(run, model, { hooks: [hubCheckpoints({ repo: 'me/classifier', strategy: 'checkpoint' })] });
+ */
+export function hubCheckpoints(
+  options: HubPushOptions = {},
+): CheckpointHook & { readonly pusher: HubPusher | undefined } {
+  let pusher: HubPusher | undefined;
+  return {
+    name: 'huggingface-hub',
+    get pusher() {
+      return pusher;
+    },
+    async afterCommit({ run, version, step, epoch, metrics }) {
+      pusher ??= new HubPusher(run, options);
+      const files = (await version.entries())
+        .filter((entry) => entry.ref === undefined)
+        .map((entry) => ({ path: entry.path, file: run.store.blobs.pathOf(entry.sha256) }));
+      await pusher.onSave(files, { step, epoch, metrics });
+    },
+    async onTrainEnd() {
+      await pusher?.finish();
+    },
+  };
+}

@@ -1,0 +1,408 @@
+/**
+ * Pushes checkpoints into a Hugging Face Hub repo with the real `@huggingface/hub` client, with
+ * the Hugging Face Trainer's `hub_strategy` semantics, and records each push as a Quiver version
+ * of `hf://` references (sha256 = the LFS oid) produced by the run. Pushes run in the background:
+ * `onSave` returns once the files are opened, never after the upload.
+ */
+import { createHash } from 'node:crypto';
+import { openAsBlob } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type CommitOperation,
+  commit,
+  createBranch,
+  createRepo,
+  downloadFile,
+  HubApiError,
+  listFiles,
+  type RepoDesignation,
+  repoExists,
+} from '@huggingface/hub';
+import {
+  Artifact,
+  type ArtifactVersion,
+  assertEntryPath,
+  formatHfUri,
+  hubError,
+  QuiverClient,
+  QuiverError,
+  type Run,
+  retryingFetch,
+} from '@quiver/core';
+import { type HubPushOptions, type ResolvedHubOptions, resolveHubOptions } from './hub-options.js';
+import { mergeModelCard } from './model-card.js';
+
+/** The files of one save: a folder, or a list of files (on disk or in memory). */
+export type SaveSource = string | ReadonlyArray<{ path: string; file?: string; bytes?: Uint8Array }>;
+
+/** Where training is when it saves. */
+export interface SaveInfo {
+  step: number;
+  epoch?: number;
+  metrics?: Record<string, number>;
+}
+
+/** One push that landed in the repo. */
+export interface HubPushResult {
+  step: number;
+  /** The commit's oid (what `hf://…@<revision>` references pin). */
+  commit: string;
+  url: string;
+  /** Files written by the commit (README.md included). */
+  paths: string[];
+  /** The Quiver version recording the push, when `logModel` asked for one. */
+  version?: ArtifactVersion;
+  final: boolean;
+}
+
+interface SavedFile {
+  path: string;
+  content: Blob;
+}
+
+interface Snapshot {
+  files: SavedFile[];
+  info: SaveInfo;
+}
+
+const README = 'README.md';
+
+async function walk(dir: string, prefix = ''): Promise<SavedFile[]> {
+  const files: SavedFile[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) files.push(...(await walk(join(dir, entry.name), path)));
+    else if (entry.isFile()) files.push({ path, content: await openAsBlob(join(dir, entry.name)) });
+  }
+  return files;
+}
+
+/** Opens the save's files as Blobs (file-backed: nothing is read until the upload). */
+async function collect(source: SaveSource): Promise<SavedFile[]> {
+  if (typeof source === 'string') {
+    const files = await walk(source).catch((error: unknown) => {
+      throw new QuiverError(
+        'E_NOT_A_DIRECTORY',
+        `Cannot read the saved folder ${source}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    });
+    if (files.length === 0)
+      throw new QuiverError('E_EMPTY_ARTIFACT', `The saved folder ${source} holds no files.`);
+    return files.sort((a, b) => a.path.localeCompare(b.path));
+  }
+  return Promise.all(
+    source.map(async (file) => {
+      assertEntryPath(file.path);
+      if (file.bytes !== undefined) return { path: file.path, content: new Blob([file.bytes]) };
+      if (file.file !== undefined) return { path: file.path, content: await openAsBlob(file.file) };
+      throw new QuiverError('E_INVALID_OPTION', `Saved file ${file.path} has neither file nor bytes.`);
+    }),
+  );
+}
+
+async function sha256Of(blob: Blob): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of blob.stream() as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/**
+ * The push destination. Use it from any training loop (`onSave` after each save, `finish` at the
+ * end), or through {@link hubCheckpoints} in the TF.js callback.
+ *
+ * @example
+ * const hub = new HubPusher(run, { repo: 'me/classifier', strategy: 'checkpoint' });
+ * await hub.onSave('./out/checkpoint-500', { step: 500, metrics: { loss: 0.31 } });
+ * await hub.finish();
+ */
+export class HubPusher {
+  readonly options: ResolvedHubOptions;
+  readonly pushes: HubPushResult[] = [];
+  readonly skipped: Array<{ step: number; reason: string }> = [];
+  readonly failures: Error[] = [];
+  private readonly repo: RepoDesignation;
+  private readonly fetch: typeof fetch;
+  private chain: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private last: Snapshot | undefined;
+  private lastPushedStep: number | undefined;
+  private repoReady: Promise<void> | undefined;
+
+  constructor(
+    private readonly run: Run | null,
+    options: HubPushOptions = {},
+  ) {
+    this.options = resolveHubOptions(options);
+    this.repo = { type: 'model', name: this.options.repo };
+    const onEvent = this.options.onEvent;
+    this.fetch = retryingFetch({ onRetry: (info) => onEvent?.({ type: 'push-retry', ...info }) });
+  }
+
+  /** Where and as whom to call the Hub (the client refuses calls without a token up front). */
+  private get credentials(): { hubUrl: string; accessToken: string; fetch: typeof fetch } {
+    if (!this.options.token)
+      throw new QuiverError(
+        'E_HUB_UNAUTHORIZED',
+        `Pushing to ${this.options.repo} needs a token: set HF_TOKEN or pass { token }.`,
+      );
+    return { hubUrl: this.options.hubUrl, fetch: this.fetch, accessToken: this.options.token };
+  }
+
+  private fail(error: unknown, what: string): QuiverError {
+    return hubError(error, what, this.options.token);
+  }
+
+  /**
+   * Records a save. Returns once its files are opened; the push (if the strategy pushes saves)
+   * runs in the background. With `every_save`-like strategies a save arriving while a push is in
+   * flight is skipped, unless `alwaysPush` queues it.
+   */
+  async onSave(source: SaveSource, info: SaveInfo): Promise<void> {
+    const snapshot: Snapshot = { files: await collect(source), info };
+    this.last = snapshot;
+    if (this.options.strategy === 'end') return;
+    if (this.inFlight > 0 && !this.options.alwaysPush) {
+      const reason = 'the previous push is still in flight';
+      this.skipped.push({ step: info.step, reason });
+      this.options.onEvent?.({ type: 'push-skipped', step: info.step, reason });
+      return;
+    }
+    this.inFlight++;
+    this.chain = this.chain
+      .then(() => this.push(snapshot, false))
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          const failure = error instanceof Error ? error : new Error(String(error));
+          this.failures.push(failure);
+          this.options.onEvent?.({ type: 'push-failed', step: info.step, error: failure });
+          if (this.options.onError === 'warn')
+            console.warn(
+              `quiver: pushing step ${info.step} to the Hub failed; training goes on. ${failure.message}`,
+            );
+        },
+      )
+      .finally(() => {
+        this.inFlight--;
+      });
+  }
+
+  /** Waits for the pushes started so far. */
+  async flush(): Promise<void> {
+    await this.chain;
+  }
+
+  /**
+   * The end of training: waits for pushes in flight, then pushes the last save to the repo's root
+   * unless it is there already (with `end`, this is the only push). Throws when that push fails,
+   * or when an earlier one did and `onError` is `throw`.
+   */
+  async finish(): Promise<HubPushResult | undefined> {
+    await this.flush();
+    if (this.options.onError === 'throw' && this.failures.length > 0) throw this.failures[0];
+    const snapshot = this.last;
+    if (!snapshot) return undefined;
+    const alreadyPushed = this.lastPushedStep === snapshot.info.step && this.options.logModel !== 'end';
+    if (!alreadyPushed) return this.push(snapshot, true);
+    const previous = this.pushes.at(-1);
+    if (previous?.version && this.run) {
+      previous.version = await new QuiverClient(this.run.store).setAlias(previous.version.ref, 'final');
+    }
+    return previous;
+  }
+
+  private ensureRepo(): Promise<void> {
+    this.repoReady ??= (async () => {
+      try {
+        if (this.options.createRepo) {
+          await createRepo({ repo: this.repo, private: this.options.private, ...this.credentials }).catch(
+            (error: unknown) => {
+              if (!(error instanceof HubApiError && error.statusCode === 409)) throw error;
+            },
+          );
+        } else if (!(await repoExists({ repo: this.repo, ...this.credentials }))) {
+          throw new QuiverError(
+            'E_HUB_NOT_FOUND',
+            `The Hub repo ${this.options.repo} does not exist on ${this.options.hubUrl}; create it or pass createRepo: true.`,
+          );
+        }
+        if (this.options.branch !== 'main') {
+          await createBranch({ repo: this.repo, branch: this.options.branch, ...this.credentials }).catch(
+            (error: unknown) => {
+              if (!(error instanceof HubApiError && error.statusCode === 409)) throw error;
+            },
+          );
+        }
+      } catch (error) {
+        this.repoReady = undefined;
+        throw this.fail(error, `Preparing ${this.options.repo} on the Hub`);
+      }
+    })();
+    return this.repoReady;
+  }
+
+  private async existingCard(): Promise<string | null> {
+    const blob = await downloadFile({
+      repo: this.repo,
+      path: README,
+      revision: this.options.branch,
+      xet: false,
+      ...this.credentials,
+    }).catch((error: unknown) => {
+      if (error instanceof HubApiError && error.statusCode === 404) return null;
+      throw error;
+    });
+    return blob ? blob.text() : null;
+  }
+
+  private async existingPaths(folder: string): Promise<string[]> {
+    const paths: string[] = [];
+    try {
+      for await (const entry of listFiles({
+        repo: this.repo,
+        path: folder,
+        recursive: true,
+        revision: this.options.branch,
+        ...this.credentials,
+      }))
+        if (entry.type === 'file') paths.push(entry.path);
+    } catch (error) {
+      if (!(error instanceof HubApiError && error.statusCode === 404)) throw error;
+    }
+    return paths;
+  }
+
+  /** The files a push writes: the model at the root, plus the strategy's checkpoint folder. */
+  private layout(snapshot: Snapshot, final: boolean): { folder?: string; files: SavedFile[] } {
+    const root = snapshot.files;
+    if (final) return { files: root };
+    const folder =
+      this.options.strategy === 'checkpoint'
+        ? 'last-checkpoint'
+        : this.options.strategy === 'all_checkpoints'
+          ? `checkpoint-${snapshot.info.step}`
+          : undefined;
+    if (!folder) return { files: root };
+    return {
+      folder,
+      files: [...root, ...root.map((file) => ({ path: `${folder}/${file.path}`, content: file.content }))],
+    };
+  }
+
+  private async push(snapshot: Snapshot, final: boolean): Promise<HubPushResult> {
+    const started = performance.now();
+    const { step } = snapshot.info;
+    await this.ensureRepo();
+    const { folder, files } = this.layout(snapshot, final);
+    this.options.onEvent?.({ type: 'push-started', step, paths: files.map((file) => file.path) });
+    const record =
+      this.run !== null &&
+      (this.options.logModel === 'checkpoint' || (this.options.logModel === 'end' && final));
+    try {
+      const card = mergeModelCard(await this.existingCard(), this.options.card, {
+        run: this.run
+          ? { id: this.run.id, name: this.run.name, project: this.run.project }
+          : { id: '-', name: '-', project: this.options.repo },
+        step,
+        epoch: snapshot.info.epoch,
+        metrics: snapshot.info.metrics ?? {},
+        strategy: this.options.strategy,
+        ...(record ? { artifact: `${this.run?.project}/${this.options.artifactName}` } : {}),
+      });
+      const written = [
+        ...files.filter((file) => file.path !== README),
+        { path: README, content: new Blob([card]) },
+      ];
+      const stale =
+        folder === 'last-checkpoint'
+          ? (await this.existingPaths(folder)).filter((path) => !written.some((file) => file.path === path))
+          : [];
+      const operations: CommitOperation[] = [
+        ...written.map((file) => ({
+          operation: 'addOrUpdate' as const,
+          path: file.path,
+          content: file.content,
+        })),
+        ...stale.map((path) => ({ operation: 'delete' as const, path })),
+      ];
+      const output = await commit({
+        repo: this.repo,
+        branch: this.options.branch,
+        title: `${final ? 'End of training' : `Training in progress, step ${step}`} (Quiver)`,
+        operations,
+        ...this.credentials,
+      });
+      if (!output) throw new QuiverError('E_HUB_FAILED', `The commit to ${this.options.repo} was aborted.`);
+      const result: HubPushResult = {
+        step,
+        commit: output.commit.oid,
+        url: output.commit.url,
+        paths: written.map((file) => file.path),
+        final,
+      };
+      if (record) result.version = await this.recordPush(result, written, snapshot.info);
+      this.pushes.push(result);
+      this.lastPushedStep = step;
+      this.options.onEvent?.({
+        type: 'push-done',
+        step,
+        commit: result.commit,
+        seconds: (performance.now() - started) / 1000,
+      });
+      return result;
+    } catch (error) {
+      throw this.fail(error, `Pushing step ${step} to ${this.options.repo}`);
+    }
+  }
+
+  /** The push as a version of `hf://` references: LFS oids from the Hub, small files hashed here. */
+  private async recordPush(
+    result: HubPushResult,
+    written: SavedFile[],
+    info: SaveInfo,
+  ): Promise<ArtifactVersion> {
+    const run = this.run as Run;
+    const lfs = new Map<string, { oid: string; size: number }>();
+    for await (const entry of listFiles({
+      repo: this.repo,
+      revision: result.commit,
+      recursive: true,
+      ...this.credentials,
+    }))
+      if (entry.lfs) lfs.set(entry.path, { oid: entry.lfs.oid, size: entry.lfs.size });
+    const artifact = new Artifact(this.options.artifactName, 'model', {
+      description: `Step ${info.step} of run ${run.name}, pushed to ${this.options.repo}@${result.commit.slice(0, 12)}.`,
+      metadata: {
+        format: 'huggingface-hub',
+        hub: {
+          repo: this.options.repo,
+          hubUrl: this.options.hubUrl,
+          branch: this.options.branch,
+          revision: result.commit,
+          commitUrl: result.url,
+          strategy: this.options.strategy,
+        },
+        step: info.step,
+        ...(info.epoch === undefined ? {} : { epoch: info.epoch }),
+        metrics: info.metrics ?? {},
+      },
+    });
+    for (const file of written) {
+      const known = lfs.get(file.path);
+      const sha256 = known?.oid ?? (await sha256Of(file.content));
+      artifact.addReference(
+        formatHfUri({ repo: this.options.repo, revision: result.commit, path: file.path }),
+        {
+          name: file.path,
+          sha256,
+          size: known?.size ?? file.content.size,
+        },
+      );
+    }
+    return run.logArtifact(artifact, { aliases: [`step-${info.step}`, ...(result.final ? ['final'] : [])] });
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Brings a Hub revision into Quiver as a version, so it has lineage and can be linked in the
+ * registry: as `hf://` references pinned to the commit (default), or copied into the store.
+ */
+import { createHash } from 'node:crypto';
+import { downloadFile, listFiles, modelInfo, type RepoDesignation } from '@huggingface/hub';
+import {
+  Artifact,
+  type ArtifactVersion,
+  formatHfUri,
+  hubConnection,
+  hubError,
+  openClient,
+  QuiverClient,
+  QuiverError,
+  type Run,
+  retryingFetch,
+  type Store,
+} from '@quiver/core';
+
+export interface ImportFromHubOptions {
+  /** A branch, tag or commit (default `main`); the version pins the commit it resolves to. */
+  revision?: string;
+  /** Copy the files into the store instead of referencing them (default false). */
+  copy?: boolean;
+  /** The artifact's name (default `hub-<repo name>`). */
+  name?: string;
+  aliases?: readonly string[];
+  /** Record the import as produced by this run (else `project` says where it goes). */
+  run?: Run;
+  /** The project of the version when no run is given. */
+  project?: string;
+  store?: Store;
+  hubUrl?: string;
+  token?: string;
+}
+
+async function sha256Of(blob: Blob): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of blob.stream() as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/**
+ * Imports `repo` at `revision` as a `model` version. Each LFS file's sha256 is its LFS oid (a
+ * copied file is checked against it); other files are read once and hashed.
+ */
+export async function importFromHub(
+  repo: string,
+  options: ImportFromHubOptions = {},
+): Promise<ArtifactVersion> {
+  if (!options.run && !options.project)
+    throw new QuiverError(
+      'E_INVALID_OPTION',
+      'importFromHub needs { run } or { project } to know where the version goes.',
+      {
+        details: { option: 'project' },
+      },
+    );
+  const connection = { ...hubConnection(options), fetch: retryingFetch() };
+  const designation: RepoDesignation = { type: 'model', name: repo };
+  const requested = options.revision ?? 'main';
+  const artifact = new Artifact(options.name ?? `hub-${repo.split('/').at(-1)}`, 'model');
+  let commit: string;
+  try {
+    commit = (await modelInfo({ name: repo, revision: requested, additionalFields: ['sha'], ...connection }))
+      .sha;
+    for await (const entry of listFiles({
+      repo: designation,
+      revision: commit,
+      recursive: true,
+      ...connection,
+    })) {
+      if (entry.type !== 'file') continue;
+      const pinned = { repo, revision: commit, path: entry.path };
+      const needsBytes = options.copy === true || entry.lfs === undefined;
+      const blob = needsBytes
+        ? await downloadFile({
+            repo: designation,
+            path: entry.path,
+            revision: commit,
+            xet: false,
+            ...connection,
+          })
+        : null;
+      if (needsBytes && !blob)
+        throw new QuiverError('E_HUB_NOT_FOUND', `${entry.path} vanished from ${repo}@${commit}.`);
+      const sha256 = entry.lfs?.oid ?? (await sha256Of(blob as Blob));
+      if (options.copy) {
+        const bytes = new Uint8Array(await (blob as Blob).arrayBuffer());
+        const actual = createHash('sha256').update(bytes).digest('hex');
+        if (actual !== sha256)
+          throw new QuiverError(
+            'E_CHECKSUM_MISMATCH',
+            `${entry.path} of ${repo}@${commit} does not match its LFS oid (sha256 ${actual}, expected ${sha256}); nothing was imported.`,
+            { details: { path: entry.path } },
+          );
+        artifact.addBytes(entry.path, bytes);
+      } else {
+        artifact.addReference(formatHfUri(pinned), {
+          name: entry.path,
+          sha256,
+          size: entry.lfs?.size ?? entry.size,
+        });
+      }
+    }
+  } catch (error) {
+    throw hubError(error, `Importing ${repo}@${requested}`, connection.accessToken);
+  }
+  artifact.metadata = {
+    format: 'huggingface-hub',
+    hub: {
+      repo,
+      hubUrl: connection.hubUrl,
+      revision: commit,
+      requestedRevision: requested,
+      imported: options.copy ? 'copy' : 'reference',
+    },
+  };
+  if (options.run) return options.run.logArtifact(artifact, { aliases: options.aliases ?? [] });
+  const client = options.store ? new QuiverClient(options.store) : await openClient();
+  try {
+    return await client.commit(artifact, {
+      project: options.project as string,
+      aliases: options.aliases ?? [],
+    });
+  } finally {
+    if (!options.store) await client.close();
+  }
+}
