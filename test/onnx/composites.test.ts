@@ -97,6 +97,18 @@ describe('composite models', () => {
     }
   });
 
+  it('names several outputs of one layer apart (LSTM returnState)', async () => {
+    const input = tf.input({ shape: [5, 3] });
+    const outputs = tf.layers
+      .lstm({ units: 4, returnSequences: true, returnState: true })
+      .apply(input) as tf.SymbolicTensor[];
+    const model = tf.model({ inputs: input, outputs });
+    randomizeWeights(model);
+    const names = toOnnx(model).signature.outputs.map((output) => output.name);
+    expect(new Set(names).size).toBe(3);
+    await expectParity(model);
+  });
+
   it('names inputs and outputs as asked, and fixes the batch when dynamicBatch is false', async () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 })] });
     const exported = toOnnx(model, {

@@ -90,6 +90,11 @@ export class GraphBuilder {
     return candidate;
   }
 
+  /** True when a value already has this name. */
+  isTaken(name: string): boolean {
+    return this.used.has(name);
+  }
+
   /** Reserves an exact name (graph inputs and outputs); throws when it is already taken. */
   reserve(name: string): string {
     if (this.used.has(name)) throw new Error(`The ONNX value name "${name}" is used twice.`);

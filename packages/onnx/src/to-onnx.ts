@@ -190,9 +190,13 @@ export function toOnnx(model: tf.LayersModel, options: ToOnnxOptions = {}): Onnx
     );
     return { name, dtype, shape: signatureShape(tensor.shape, batch, name) };
   });
-  const outputNames = model.outputs.map((tensor, index) =>
-    graph.reserve(options.outputNames?.[index] ?? model.outputNames?.[index] ?? tensor.sourceLayer.name),
-  );
+  const outputNames = model.outputs.map((tensor, index) => {
+    const asked = options.outputNames?.[index];
+    if (asked !== undefined) return graph.reserve(asked);
+    // Several outputs of one layer (returnState, Bidirectional without merge) share its name.
+    const name = model.outputNames?.[index] ?? tensor.sourceLayer.name;
+    return graph.reserve(graph.isTaken(name) ? `${name}_${index}` : name);
+  });
 
   const outputIds = new Set(model.outputs.map((tensor) => tensor.id));
   const weightCache = new Map<tf.layers.Layer, Weight[]>();
