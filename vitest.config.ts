@@ -10,6 +10,8 @@ export default defineConfig({
       '@quiver/cli': source('./packages/cli/src/index.ts'),
       '@quiver/tfjs': source('./packages/tfjs/src/index.ts'),
       '@quiver/onnx': source('./packages/onnx/src/index.ts'),
+      '@quiver/transformers/testing': source('./packages/transformers/src/testing/index.ts'),
+      '@quiver/transformers': source('./packages/transformers/src/index.ts'),
     },
   },
   test: {

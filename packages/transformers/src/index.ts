@@ -11,3 +11,4 @@ export {
 export { HubPusher, type HubPushResult, type SaveInfo, type SaveSource } from './hub-push.js';
 export { type ImportFromHubOptions, importFromHub } from './import-from-hub.js';
 export { type CardFacts, type ModelCardOptions, mergeModelCard } from './model-card.js';
+export * from './transformers-js/index.js';
