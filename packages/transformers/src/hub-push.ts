@@ -5,9 +5,10 @@
  * `onSave` returns once the files are opened, never after the upload.
  */
 import { createHash } from 'node:crypto';
-import { openAsBlob } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   type CommitOperation,
   commit,
@@ -56,9 +57,20 @@ export interface HubPushResult {
   final: boolean;
 }
 
+/** A file of a save: on disk (a file URL the client streams from, no copy) or in memory. */
 interface SavedFile {
   path: string;
-  content: Blob;
+  content: Blob | URL;
+  size: number;
+}
+
+async function onDisk(path: string, file: string): Promise<SavedFile> {
+  return { path, content: pathToFileURL(file), size: (await stat(file)).size };
+}
+
+function inMemory(path: string, bytes: Uint8Array | string): SavedFile {
+  const content = new Blob([bytes]);
+  return { path, content, size: content.size };
 }
 
 interface Snapshot {
@@ -73,12 +85,12 @@ async function walk(dir: string, prefix = ''): Promise<SavedFile[]> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = prefix ? `${prefix}/${entry.name}` : entry.name;
     if (entry.isDirectory()) files.push(...(await walk(join(dir, entry.name), path)));
-    else if (entry.isFile()) files.push({ path, content: await openAsBlob(join(dir, entry.name)) });
+    else if (entry.isFile()) files.push(await onDisk(path, join(dir, entry.name)));
   }
   return files;
 }
 
-/** Opens the save's files as Blobs (file-backed: nothing is read until the upload). */
+/** Lists the save's files (nothing is read until the upload; files must not change before it). */
 async function collect(source: SaveSource): Promise<SavedFile[]> {
   if (typeof source === 'string') {
     const files = await walk(source).catch((error: unknown) => {
@@ -97,16 +109,20 @@ async function collect(source: SaveSource): Promise<SavedFile[]> {
   return Promise.all(
     source.map(async (file) => {
       assertEntryPath(file.path);
-      if (file.bytes !== undefined) return { path: file.path, content: new Blob([file.bytes]) };
-      if (file.file !== undefined) return { path: file.path, content: await openAsBlob(file.file) };
+      if (file.bytes !== undefined) return inMemory(file.path, file.bytes);
+      if (file.file !== undefined) return onDisk(file.path, file.file);
       throw new QuiverError('E_INVALID_OPTION', `Saved file ${file.path} has neither file nor bytes.`);
     }),
   );
 }
 
-async function sha256Of(blob: Blob): Promise<string> {
+async function sha256Of(content: Blob | URL): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of blob.stream() as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
+  const chunks =
+    content instanceof URL
+      ? createReadStream(content)
+      : (content.stream() as unknown as AsyncIterable<Uint8Array>);
+  for await (const chunk of chunks) hash.update(chunk as Uint8Array);
   return hash.digest('hex');
 }
 
@@ -289,7 +305,7 @@ export class HubPusher {
     if (!folder) return { files: root };
     return {
       folder,
-      files: [...root, ...root.map((file) => ({ path: `${folder}/${file.path}`, content: file.content }))],
+      files: [...root, ...root.map((file) => ({ ...file, path: `${folder}/${file.path}` }))],
     };
   }
 
@@ -313,10 +329,7 @@ export class HubPusher {
         strategy: this.options.strategy,
         ...(record ? { artifact: `${this.run?.project}/${this.options.artifactName}` } : {}),
       });
-      const written = [
-        ...files.filter((file) => file.path !== README),
-        { path: README, content: new Blob([card]) },
-      ];
+      const written = [...files.filter((file) => file.path !== README), inMemory(README, card)];
       const stale =
         folder === 'last-checkpoint'
           ? (await this.existingPaths(folder)).filter((path) => !written.some((file) => file.path === path))
@@ -399,7 +412,7 @@ export class HubPusher {
         {
           name: file.path,
           sha256,
-          size: known?.size ?? file.content.size,
+          size: known?.size ?? file.size,
         },
       );
     }
