@@ -319,7 +319,11 @@ export class HubPusher {
       this.run !== null &&
       (this.options.logModel === 'checkpoint' || (this.options.logModel === 'end' && final));
     try {
-      const card = mergeModelCard(await this.existingCard(), this.options.card, {
+      const [existingCard, previousCheckpoint] = await Promise.all([
+        this.existingCard(),
+        folder === 'last-checkpoint' ? this.existingPaths(folder) : Promise.resolve([]),
+      ]);
+      const card = mergeModelCard(existingCard, this.options.card, {
         run: this.run
           ? { id: this.run.id, name: this.run.name, project: this.run.project }
           : { id: '-', name: '-', project: this.options.repo },
@@ -330,10 +334,7 @@ export class HubPusher {
         ...(record ? { artifact: `${this.run?.project}/${this.options.artifactName}` } : {}),
       });
       const written = [...files.filter((file) => file.path !== README), inMemory(README, card)];
-      const stale =
-        folder === 'last-checkpoint'
-          ? (await this.existingPaths(folder)).filter((path) => !written.some((file) => file.path === path))
-          : [];
+      const stale = previousCheckpoint.filter((path) => !written.some((file) => file.path === path));
       const operations: CommitOperation[] = [
         ...written.map((file) => ({
           operation: 'addOrUpdate' as const,
