@@ -18,7 +18,7 @@ import type { Measurement } from './support/figures.js';
 import { MiB, removeTree } from './support/files.js';
 import { median, progress } from './support/measure.js';
 
-const ROUNDS = 5;
+const ROUNDS = 7;
 const WEIGHTS_BYTES = 200 * 1000 * 1000;
 
 /** A checkpoint folder: 200 MB of fresh random weights and a small config. */

@@ -109,6 +109,25 @@ describe('composite models', () => {
     await expectParity(model);
   });
 
+  it('exportOnnx writes the file only when parity passes', async () => {
+    const { exportOnnx } = await import('@quiver/onnx');
+    const { existsSync, mkdtempSync, readdirSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'quiver-export-'));
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 })] });
+    randomizeWeights(model);
+    const exported = await exportOnnx(model, { path: join(dir, 'model.onnx') });
+    expect(readFileSync(join(dir, 'model.onnx')).equals(Buffer.from(exported.bytes))).toBe(true);
+    const failing = exportOnnx(model, {
+      path: join(dir, 'strict.onnx'),
+      parity: { tolerance: { absolute: -1, relative: 0 } },
+    });
+    await expect(failing).rejects.toMatchObject({ code: 'E_PARITY_MISMATCH' });
+    expect(existsSync(join(dir, 'strict.onnx'))).toBe(false);
+    expect(readdirSync(dir)).toEqual(['model.onnx']);
+  });
+
   it('names inputs and outputs as asked, and fixes the batch when dynamicBatch is false', async () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 })] });
     const exported = toOnnx(model, {

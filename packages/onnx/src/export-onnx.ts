@@ -1,4 +1,5 @@
 /** Export with the parity check, and the metadata a version records about its ONNX file. */
+import { rename, rm, writeFile } from 'node:fs/promises';
 import type { JsonObject } from '@quiver/core';
 import type * as tf from '@tensorflow/tfjs';
 import type { OnnxModelInfo } from './inspect.js';
@@ -8,6 +9,11 @@ import { type OnnxExport, type ToOnnxOptions, toOnnx } from './to-onnx.js';
 export interface ExportOnnxOptions extends ToOnnxOptions {
   /** The parity check's options, or `false` to skip it (default: checked, mismatch is an error). */
   parity?: ParityOptions | false;
+  /**
+   * Also write the model to this path. The file is written while the parity check runs and
+   * appears (renamed from a temporary file) only once the check has passed.
+   */
+  path?: string;
 }
 
 export interface CheckedOnnxExport extends OnnxExport {
@@ -20,10 +26,25 @@ export async function exportOnnx(
   model: tf.LayersModel,
   options: ExportOnnxOptions = {},
 ): Promise<CheckedOnnxExport> {
-  const { parity, ...convert } = options;
+  const { parity, path, ...convert } = options;
   const exported = toOnnx(model, convert);
-  if (parity === false) return exported;
-  return { ...exported, parity: await checkParity(model, exported, parity ?? {}) };
+  const temporary = path === undefined ? undefined : `${path}.${process.pid}.${Date.now()}.tmp`;
+  const written = temporary === undefined ? undefined : writeFile(temporary, exported.bytes);
+  try {
+    const report = parity === false ? undefined : await checkParity(model, exported, parity ?? {});
+    if (written && temporary && path) {
+      await written;
+      await rename(temporary, path);
+    }
+    return report ? { ...exported, parity: report } : exported;
+  } catch (error) {
+    if (written && temporary)
+      await written.then(
+        () => rm(temporary, { force: true }),
+        () => rm(temporary, { force: true }),
+      );
+    throw error;
+  }
 }
 
 /** Where the figures are not finite (a mismatch in warn mode), JSON cannot hold them. */

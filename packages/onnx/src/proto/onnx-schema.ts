@@ -284,7 +284,8 @@ export function encodeModel(model: ModelProto): Uint8Array {
     return { header: encodedHeader, raw: raw_data, size };
   });
   const graphSize = tensors.reduce((total, tensor) => total + fieldSize(tensor.size), graphHead.length);
-  const out = new Uint8Array(head.length + fieldSize(graphSize));
+  // Every byte is written below: no need to zero-fill (tens of MB for large models).
+  const out = Buffer.allocUnsafe(head.length + fieldSize(graphSize));
   out.set(head, 0);
   let at = head.length;
   out[at++] = MODEL_GRAPH_TAG;
