@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { downloadFile, HubApiError, type RepoDesignation } from '@huggingface/hub';
+import type { RepoDesignation } from '@huggingface/hub';
 import { QuiverError } from '../errors.js';
 import type { ReferenceHandler } from './reference-handler.js';
 import { retryingFetch } from './retrying-fetch.js';
@@ -77,11 +77,21 @@ export function hubConnection(options: { hubUrl?: string; token?: string } = {})
   return { hubUrl, ...(accessToken ? { accessToken } : {}) };
 }
 
+/** The HTTP status of an `@huggingface/hub` error (`HubApiError.statusCode`), if it is one. */
+function hubStatus(error: unknown): number | undefined {
+  const candidate = error as { statusCode?: unknown; url?: unknown } | null;
+  return error instanceof Error &&
+    typeof candidate?.statusCode === 'number' &&
+    typeof candidate.url === 'string'
+    ? candidate.statusCode
+    : undefined;
+}
+
 /** A Hub error as a QuiverError that names the status and what to do, never the token (scrubbed). */
 export function hubError(error: unknown, what: string, token = process.env.HF_TOKEN): QuiverError {
   if (error instanceof QuiverError) return error;
-  const status = error instanceof HubApiError ? error.statusCode : undefined;
-  const server = error instanceof HubApiError ? error.message : ((error as Error)?.message ?? String(error));
+  const status = hubStatus(error);
+  const server = (error as Error)?.message ?? String(error);
   const said = token ? server.split(token).join('<token>') : server;
   const [code, advice] =
     status === 401
@@ -109,6 +119,8 @@ async function open(location: HfLocation, uri: string): Promise<Readable> {
   const connection = hubConnection();
   let blob: Blob | null;
   try {
+    // Loaded on first use: most programs never read an hf:// reference.
+    const { downloadFile } = await import('@huggingface/hub');
     blob = await downloadFile({
       repo: location.repo,
       path: location.path,
