@@ -5,7 +5,7 @@
  * same run, alternating.
  */
 import '@tensorflow/tfjs-backend-wasm';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportOnnx } from '@quiver/onnx';
@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Measurement } from './support/figures.js';
 import { removeTree } from './support/files.js';
 import { alternate, median, progress } from './support/measure.js';
+import { saveLayersFiles } from './support/tfjs-save.js';
 
 const ROUNDS = 7;
 const PARITY_SAMPLES = 8;
@@ -32,19 +33,7 @@ function buildModel(): tf.LayersModel {
 /** Saving in the TF.js layers format, as `model.save` does with a file handler. */
 async function saveTfjs(model: tf.LayersModel, folder: string): Promise<number> {
   const start = performance.now();
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      await writeFile(join(folder, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
-      await writeFile(
-        join(folder, 'model.json'),
-        JSON.stringify({
-          modelTopology: artifacts.modelTopology,
-          weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-        }),
-      );
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-    }),
-  );
+  await saveLayersFiles(model, folder);
   return (performance.now() - start) / 1000;
 }
 

@@ -6,7 +6,7 @@
  * how long fit waited inside the Quiver callback per checkpoint.
  */
 import '@tensorflow/tfjs-backend-wasm';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { init } from '@quiver/core';
@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Measurement } from './support/figures.js';
 import { removeTree } from './support/files.js';
 import { median, progress } from './support/measure.js';
+import { saveLayersFiles } from './support/tfjs-save.js';
 
 const EPOCHS = 6;
 const SAMPLES = 128;
@@ -37,22 +38,7 @@ function buildModel(): tf.LayersModel {
 function handWrittenSaver(model: tf.LayersModel, folder: string): tf.CustomCallback {
   return new tf.CustomCallback({
     onEpochEnd: async (epoch) => {
-      const target = join(folder, `epoch-${epoch + 1}`);
-      await mkdir(target, { recursive: true });
-      await model.save(
-        tf.io.withSaveHandler(async (artifacts) => {
-          const weights = new Uint8Array(artifacts.weightData as ArrayBuffer);
-          await writeFile(join(target, 'weights.bin'), weights);
-          await writeFile(
-            join(target, 'model.json'),
-            JSON.stringify({
-              modelTopology: artifacts.modelTopology,
-              weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-            }),
-          );
-          return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-        }),
-      );
+      await saveLayersFiles(model, join(folder, `epoch-${epoch + 1}`));
     },
   });
 }

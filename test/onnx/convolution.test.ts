@@ -7,21 +7,12 @@ import { isQuiverError } from '@quiver/core';
 import { toOnnx } from '@quiver/onnx';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { expectParity, randomizeWeights, sequentialOf } from './support.js';
+import { errorOf, expectParity, randomizeWeights, sequentialOf } from './support.js';
 
 function check(inputShape: (number | null)[], layers: tf.layers.Layer[]): Promise<unknown> {
   const model = sequentialOf(inputShape as number[], layers);
   randomizeWeights(model);
   return expectParity(model);
-}
-
-function errorOf(work: () => unknown): unknown {
-  try {
-    work();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
 }
 
 /** Asserts that exporting `layer` after an input of `inputShape` is refused, naming `reason`. */

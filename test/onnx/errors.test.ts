@@ -10,6 +10,7 @@ import { logOnnx, supportedLayers, toOnnx } from '@quiver/onnx';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStore, type TestStore } from '../support/backends.js';
+import { errorOf } from './support.js';
 
 class Scale extends tf.layers.Layer {
   static className = 'ScaleByTwo';
@@ -18,15 +19,6 @@ class Scale extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(Scale);
-
-function errorOf(work: () => unknown): unknown {
-  try {
-    work();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
 
 describe('export refusals', () => {
   it('a custom layer names the layer, its class and the supported list', () => {

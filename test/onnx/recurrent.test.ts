@@ -8,7 +8,7 @@ import { isQuiverError } from '@quiver/core';
 import { toOnnx } from '@quiver/onnx';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { expectParity, randomizeWeights, sequentialOf } from './support.js';
+import { errorOf, expectParity, randomizeWeights, sequentialOf } from './support.js';
 
 const KINDS = ['SimpleRNN', 'LSTM', 'GRU'] as const;
 type Kind = (typeof KINDS)[number];
@@ -63,15 +63,6 @@ function modelOf(
   const model = tf.model({ inputs, outputs: named });
   randomizeWeights(model);
   return model;
-}
-
-function errorOf(work: () => unknown): unknown {
-  try {
-    work();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
 }
 
 /** Asserts that exporting `model` is refused with E_UNSUPPORTED_LAYER, naming `reason`. */

@@ -85,3 +85,13 @@ export function randomizeWeights(model: tf.LayersModel, seed = 7): void {
     );
   }
 }
+
+/** The error `work` throws (and a failure when it throws none). */
+export function errorOf(work: () => unknown): unknown {
+  try {
+    work();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}

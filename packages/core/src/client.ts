@@ -133,3 +133,19 @@ export class QuiverClient {
 export async function openClient(options: Partial<StoreSettings> = {}): Promise<QuiverClient> {
   return new QuiverClient(await openStore(options));
 }
+
+/**
+ * Runs `work` with a client on `store`, or, without one, on the store `QUIVER_DIR` /
+ * `QUIVER_DATABASE_URL` name, opened for it and closed afterwards.
+ */
+export async function withClient<T>(
+  store: Store | undefined,
+  work: (client: QuiverClient) => Promise<T>,
+): Promise<T> {
+  const client = store ? new QuiverClient(store) : await openClient();
+  try {
+    return await work(client);
+  } finally {
+    if (!store) await client.close();
+  }
+}

@@ -1,13 +1,6 @@
 /** Loads ONNX models from Quiver into onnxruntime-node by artifact or registry ref. */
 import { join } from 'node:path';
-import {
-  type ArtifactVersion,
-  openClient,
-  QuiverClient,
-  QuiverError,
-  type Run,
-  type Store,
-} from '@quiver/core';
+import { type ArtifactVersion, QuiverError, type Run, type Store, withClient } from '@quiver/core';
 import * as ort from 'onnxruntime-node';
 
 export interface LoadOnnxOptions {
@@ -49,15 +42,12 @@ export async function loadOnnxSession(
     const used = await options.run.useModel(ref, options.cacheDir ? { dir: options.cacheDir } : {});
     return ort.InferenceSession.create(join(used.path, await onnxEntry(used.version)), sessionOptions);
   }
-  const client = options.store ? new QuiverClient(options.store) : await openClient();
-  try {
+  return withClient(options.store, async (client) => {
     const version = await client.artifact(ref);
     const file = await onnxEntry(version);
     const dir = await version.download(
       options.cacheDir ?? join(client.store.settings.dir, 'cache', 'models', version.digest),
     );
-    return await ort.InferenceSession.create(join(dir, file), sessionOptions);
-  } finally {
-    if (!options.store) await client.close();
-  }
+    return ort.InferenceSession.create(join(dir, file), sessionOptions);
+  });
 }

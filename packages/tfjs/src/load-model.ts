@@ -4,25 +4,16 @@ import {
   Artifact,
   type ArtifactVersion,
   type JsonObject,
-  openClient,
-  QuiverClient,
+  type QuiverClient,
   QuiverError,
   type Store,
+  withClient,
 } from '@quiver/core';
 import * as tf from '@tensorflow/tfjs';
 
 /** Where to read from or write to: an open store, or (default) the one `QUIVER_DIR` names. */
 export interface StoreOption {
   store?: Store;
-}
-
-async function withClient<T>(options: StoreOption, work: (client: QuiverClient) => Promise<T>): Promise<T> {
-  const client = options.store ? new QuiverClient(options.store) : await openClient();
-  try {
-    return await work(client);
-  } finally {
-    if (!options.store) await client.close();
-  }
 }
 
 async function readEntry(client: QuiverClient, version: ArtifactVersion, path: string): Promise<Buffer> {
@@ -77,7 +68,7 @@ export async function readModelArtifacts(
  * compiled and `fit` resumes where it stopped.
  */
 export async function loadModel(ref: string, options: StoreOption = {}): Promise<tf.LayersModel> {
-  return withClient(options, async (client) => {
+  return withClient(options.store, async (client) => {
     const version = await client.artifact(ref);
     const artifacts = await readModelArtifacts(client, version);
     if (!artifacts.modelTopology) {
@@ -96,7 +87,7 @@ export async function loadWeights(
   model: tf.LayersModel,
   options: StoreOption = {},
 ): Promise<void> {
-  await withClient(options, async (client) => {
+  await withClient(options.store, async (client) => {
     const artifacts = await readModelArtifacts(client, await client.artifact(ref));
     const decoded = tf.io.decodeWeights(
       artifacts.weightData!,
@@ -160,7 +151,7 @@ export function quiverIO(target: string | QuiverSaveTarget, options: StoreOption
       })
         .addBytes('model.json', JSON.stringify(modelJson))
         .addBytes('weights.bin', new Uint8Array(weightData));
-      const version = await withClient(saveTarget, (client) =>
+      const version = await withClient(saveTarget.store, (client) =>
         client.commit(draft, { project, ...(entity ? { entity } : {}), aliases: saveTarget.aliases ?? [] }),
       );
       return {
@@ -172,7 +163,9 @@ export function quiverIO(target: string | QuiverSaveTarget, options: StoreOption
     },
     async load(): Promise<tf.io.ModelArtifacts> {
       const ref = saveTarget.artifact;
-      return withClient(saveTarget, async (client) => readModelArtifacts(client, await client.artifact(ref)));
+      return withClient(saveTarget.store, async (client) =>
+        readModelArtifacts(client, await client.artifact(ref)),
+      );
     },
   };
 }

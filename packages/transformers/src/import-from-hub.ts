@@ -10,12 +10,11 @@ import {
   formatHfUri,
   hubConnection,
   hubError,
-  openClient,
-  QuiverClient,
   QuiverError,
   type Run,
   retryingFetch,
   type Store,
+  withClient,
 } from '@quiver/core';
 
 export interface ImportFromHubOptions {
@@ -118,13 +117,7 @@ export async function importFromHub(
     },
   };
   if (options.run) return options.run.logArtifact(artifact, { aliases: options.aliases ?? [] });
-  const client = options.store ? new QuiverClient(options.store) : await openClient();
-  try {
-    return await client.commit(artifact, {
-      project: options.project as string,
-      aliases: options.aliases ?? [],
-    });
-  } finally {
-    if (!options.store) await client.close();
-  }
+  return withClient(options.store, (client) =>
+    client.commit(artifact, { project: options.project as string, aliases: options.aliases ?? [] }),
+  );
 }

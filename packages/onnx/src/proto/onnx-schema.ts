@@ -304,7 +304,7 @@ export function encodeModel(model: ModelProto): Uint8Array {
       at += tensor.raw.length;
     }
   }
-  return out;
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 /** Parses ONNX protobuf bytes; throws protobufjs's error when the bytes are not a ModelProto. */

@@ -8,11 +8,11 @@ import { join, resolve } from 'node:path';
 import {
   type ArtifactVersion,
   type JsonObject,
-  openClient,
-  QuiverClient,
+  type QuiverClient,
   QuiverError,
   type Run,
   type Store,
+  withClient,
 } from '@quiver/core';
 import {
   type CheckedOnnxExport,
@@ -433,18 +433,12 @@ async function fromOnnx(
 // The export
 // ---------------------------------------------------------------------------------------------
 
-/** The client of the options' store (or the run's, or QUIVER_DIR's); closed by `work`'s caller when owned. */
-async function withClient<T>(
+/** The client of the options' store (or the run's, or QUIVER_DIR's, opened for `work`). */
+function clientFor<T>(
   options: { store?: Store; run?: Run },
   work: (client: QuiverClient) => Promise<T>,
 ): Promise<T> {
-  const store = options.store ?? options.run?.store;
-  const client = store ? new QuiverClient(store) : await openClient();
-  try {
-    return await work(client);
-  } finally {
-    if (!store) await client.close();
-  }
+  return withClient(options.store ?? options.run?.store, work);
 }
 
 /** Resolves `ref` and downloads the version (verified) into the store's model cache. */
@@ -521,7 +515,7 @@ export async function exportForTransformersJs(
     );
   const tokenizerOption =
     options.tokenizer === undefined ? undefined : tokenizerFromOption(options.tokenizer);
-  return withClient(options, async (client) => {
+  return clientFor(options, async (client) => {
     const { version, dir: sourceDir } = await downloadVersion(client, ref, options.run);
     const paths = new Set((await version.entries()).map((entry) => entry.path));
     const modelJson = await readModelJson(sourceDir, paths);
