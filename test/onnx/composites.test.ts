@@ -94,7 +94,24 @@ describe('composite models', () => {
       ).toBeGreaterThan(1e-3);
       for (const [index, value] of expected.entries()) expect(probabilities[index]).toBeCloseTo(value, 5);
       await session.release();
+      // The parity check compares the logits through the softmax the graph left out.
+      const { exportOnnx } = await import('@quiver/onnx');
+      const checked = await exportOnnx(model, { logits: true, outputNames: ['logits'] });
+      expect(checked.softmaxOmitted).toEqual(['logits']);
+      expect(checked.parity?.passed).toBe(true);
     }
+  });
+
+  it('checks parity on a fixed batch (dynamicBatch: false) with that many samples', async () => {
+    const { exportOnnx } = await import('@quiver/onnx');
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 })] });
+    randomizeWeights(model);
+    const checked = await exportOnnx(model, {
+      dynamicBatch: false,
+      batchSize: 3,
+      parity: { sampleCount: 8 },
+    });
+    expect(checked.parity).toMatchObject({ passed: true, samples: 3 });
   });
 
   it('names several outputs of one layer apart (LSTM returnState)', async () => {

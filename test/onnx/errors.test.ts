@@ -53,6 +53,15 @@ describe('export refusals', () => {
     expect((error as Error).message).toContain('axis 1');
   });
 
+  it('a merge of inputs of different ranks (TF.js and ONNX broadcast them differently)', () => {
+    const a = tf.input({ shape: [4] });
+    const b = tf.input({ shape: [3, 4] });
+    const model = tf.model({ inputs: [a, b], outputs: tf.layers.add().apply([a, b]) as tf.SymbolicTensor });
+    const error = errorOf(() => toOnnx(model));
+    expect(isQuiverError(error, 'E_UNSUPPORTED_LAYER')).toBe(true);
+    expect((error as Error).message).toContain('different ranks');
+  });
+
   it('a nested model', () => {
     const inner = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 3 })] });
     const input = tf.input({ shape: [3] });

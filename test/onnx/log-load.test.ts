@@ -154,6 +154,12 @@ describe('logOnnx', () => {
       ['weights.bin', split.data.byteLength],
     ]);
     expect(version.metadata.onnx).toMatchObject({ externalData: ['weights.bin'] });
+    // The same model given as bytes, with the folder of its external data.
+    const asBytes = await init({ project: 'onnx', store });
+    const fromBytes = await logOnnx(asBytes, split.model, { name: 'large-bytes', externalDataDir: folder });
+    await asBytes.finish();
+    expect((await fromBytes.entries()).map((entry) => entry.path)).toEqual(['model.onnx', 'weights.bin']);
+    expect(readdirSync(folder).sort()).toEqual(['model.onnx', 'weights.bin']);
     const session = await loadOnnxSession('onnx/large', {}, { store });
     const values = await predictOnnx(session);
     expectClose(values);

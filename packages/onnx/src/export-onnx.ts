@@ -29,20 +29,27 @@ export async function exportOnnx(
   const { parity, path, ...convert } = options;
   const exported = toOnnx(model, convert);
   const temporary = path === undefined ? undefined : `${path}.${process.pid}.${Date.now()}.tmp`;
-  const written = temporary === undefined ? undefined : writeFile(temporary, exported.bytes);
+  // Settled either way so a failed write cannot go unhandled while the parity check runs.
+  const written =
+    temporary === undefined
+      ? undefined
+      : writeFile(temporary, exported.bytes).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
   try {
     const report = parity === false ? undefined : await checkParity(model, exported, parity ?? {});
     if (written && temporary && path) {
-      await written;
+      const failure = await written;
+      if (failure !== undefined) throw failure;
       await rename(temporary, path);
     }
     return report ? { ...exported, parity: report } : exported;
   } catch (error) {
-    if (written && temporary)
-      await written.then(
-        () => rm(temporary, { force: true }),
-        () => rm(temporary, { force: true }),
-      );
+    if (written && temporary) {
+      await written;
+      await rm(temporary, { force: true });
+    }
     throw error;
   }
 }

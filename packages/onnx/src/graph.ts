@@ -2,6 +2,7 @@
  * Builds an ONNX GraphProto node by node. Converters only talk to this class: it names values
  * uniquely, stores initializers as little-endian `raw_data`, and types attributes explicitly.
  */
+import { QuiverError } from '@quiver/core';
 import {
   type AttributeProto,
   AttributeType,
@@ -97,7 +98,14 @@ export class GraphBuilder {
 
   /** Reserves an exact name (graph inputs and outputs); throws when it is already taken. */
   reserve(name: string): string {
-    if (this.used.has(name)) throw new Error(`The ONNX value name "${name}" is used twice.`);
+    if (this.used.has(name))
+      throw new QuiverError(
+        'E_INVALID_OPTION',
+        `The ONNX value name "${name}" is used twice; give inputs and outputs distinct names.`,
+        {
+          details: { option: 'inputNames/outputNames', name },
+        },
+      );
     this.used.add(name);
     return name;
   }

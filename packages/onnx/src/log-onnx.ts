@@ -1,5 +1,5 @@
 /** Logs ONNX models exported anywhere: decoded, loaded by onnxruntime-node, then committed. */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { Artifact, type ArtifactVersion, type JsonObject, QuiverError, type Run } from '@quiver/core';
 import * as ort from 'onnxruntime-node';
@@ -92,11 +92,17 @@ export async function logOnnx(
         throw invalid(`The model's external data file ${location} is missing from ${dataDir}.`, { location });
     }
   }
-  // onnxruntime resolves external data relative to the model's path; with bytes it needs a path.
-  await assertLoads(
-    path ?? (info.externalData.length > 0 ? join(dataDir as string, fileName) : bytes),
-    label,
-  );
+  if (path || info.externalData.length === 0) await assertLoads(path ?? bytes, label);
+  else {
+    // onnxruntime resolves external data relative to the model's path: check bytes from beside it.
+    const probe = join(dataDir as string, `.quiver-probe-${process.pid}-${Date.now()}.onnx`);
+    await writeFile(probe, bytes);
+    try {
+      await assertLoads(probe, label);
+    } finally {
+      await rm(probe, { force: true });
+    }
+  }
 
   const artifact = new Artifact(options.name, 'model', {
     metadata: {

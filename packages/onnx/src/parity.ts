@@ -118,8 +118,7 @@ function compare(
   };
 }
 
-function sliceSamples(samples: tf.Tensor | tf.Tensor[], count: number | undefined): tf.Tensor[] {
-  const list = Array.isArray(samples) ? samples : [samples];
+function sliceSamples(list: tf.Tensor[], count: number | undefined): tf.Tensor[] {
   if (count === undefined) return list;
   return list.map((tensor) => tensor.slice(0, Math.min(count, tensor.shape[0] ?? count)));
 }
@@ -142,17 +141,31 @@ async function sessionFor(bytes: Uint8Array): Promise<ort.InferenceSession> {
  */
 export async function checkParity(
   model: tf.LayersModel,
-  exported: Pick<OnnxExport, 'bytes' | 'signature'>,
+  exported: Pick<OnnxExport, 'bytes' | 'signature'> & Partial<Pick<OnnxExport, 'softmaxOmitted'>>,
   options: ParityOptions = {},
 ): Promise<ParityReport> {
   const tolerance = { ...DEFAULT_TOLERANCE, ...options.tolerance };
   const inputSource = options.samples === undefined ? 'generated' : 'given';
-  const inputs =
+  // A graph with a fixed batch (dynamicBatch: false) takes exactly that many samples.
+  const fixedBatch = exported.signature.inputs[0]?.shape[0];
+  const count = typeof fixedBatch === 'number' ? fixedBatch : options.sampleCount;
+  const given =
     options.samples === undefined
-      ? generateInputs(model, options.sampleCount ?? 8, options.seed)
-      : sliceSamples(options.samples, options.sampleCount);
-  const session = await sessionFor(exported.bytes);
+      ? undefined
+      : Array.isArray(options.samples)
+        ? options.samples
+        : [options.samples];
+  if (given && given.length !== exported.signature.inputs.length)
+    throw new QuiverError(
+      'E_INVALID_OPTION',
+      `parity.samples has ${given.length} tensors but the model has ${exported.signature.inputs.length} inputs; pass one per input, in order.`,
+      { details: { option: 'parity.samples' } },
+    );
+  const inputs =
+    given === undefined ? generateInputs(model, count ?? 8, options.seed) : sliceSamples(given, count);
+  let session: ort.InferenceSession | undefined;
   try {
+    session = await sessionFor(exported.bytes);
     const feeds: Record<string, ort.Tensor> = {};
     exported.signature.inputs.forEach((signature, index) => {
       const tensor = inputs[index] as tf.Tensor;
@@ -173,8 +186,15 @@ export async function checkParity(
       const output = model.predict(inputs.length === 1 ? (inputs[0] as tf.Tensor) : inputs);
       return (Array.isArray(output) ? output : [output]).map((tensor) => tensor.dataSync() as Float32Array);
     });
+    const omitted = new Set(exported.softmaxOmitted ?? []);
     const outputs = exported.signature.outputs.map((signature, index) => {
-      const actual = results[signature.name]?.data as Float32Array | undefined;
+      const result = results[signature.name];
+      const logits = result?.data as Float32Array | undefined;
+      // Logits are compared as TF.js computes them: through the softmax the graph left out.
+      const actual =
+        logits && result && omitted.has(signature.name)
+          ? tf.tidy(() => tf.softmax(tf.tensor(logits, [...result.dims])).dataSync() as Float32Array)
+          : logits;
       return compare(
         signature.name,
         actual ?? new Float32Array(),
@@ -206,8 +226,7 @@ export async function checkParity(
     }
     return report;
   } finally {
-    if (options.samples === undefined) for (const tensor of inputs) tensor.dispose();
-    else if (options.sampleCount !== undefined) for (const tensor of inputs) tensor.dispose();
-    await session.release();
+    if (given === undefined || count !== undefined) for (const tensor of inputs) tensor.dispose();
+    await session?.release();
   }
 }

@@ -62,6 +62,8 @@ export interface OnnxExport {
   producer: { name: string; version: string };
   /** Trained parameters written as initializers. */
   parameterCount: number;
+  /** Outputs whose final softmax was left out (`logits: true`); parity applies it back. */
+  softmaxOmitted: string[];
 }
 
 /** IR version per opset, the lowest that can hold it (onnxruntime accepts IR ≤ 10+). */
@@ -139,6 +141,14 @@ function dtypeOf(dtype: string): OnnxDtype {
 
 function signatureShape(shape: Shape, batch: number | string, name: string): (number | string)[] {
   return shape.map((dim, index) => (index === 0 ? batch : (dim ?? `${name}_dim${index}`)));
+}
+
+/** True for a layer whose converter drops its softmax when asked for logits. */
+function endsWithSoftmax(layer: tf.layers.Layer): boolean {
+  return (
+    layer.getClassName() === 'Softmax' ||
+    (layer.getConfig() as { activation?: unknown }).activation === 'softmax'
+  );
 }
 
 /** Reads every weight of a layer once, with its TF.js name. */
@@ -237,6 +247,9 @@ export function toOnnx(model: tf.LayersModel, options: ToOnnxOptions = {}): Onnx
       names.set(tensor.id, produced[index] as string);
   }
 
+  const softmaxOmitted = model.outputs
+    .filter((tensor) => options.logits === true && endsWithSoftmax(tensor.sourceLayer))
+    .map((tensor) => outputNames[model.outputs.indexOf(tensor)] as string);
   const outputs: OnnxTensorSignature[] = model.outputs.map((tensor, index) => {
     const name = outputNames[index] as string;
     graph.nodeInto('Identity', [names.get(tensor.id) as string], [name]);
@@ -262,5 +275,6 @@ export function toOnnx(model: tf.LayersModel, options: ToOnnxOptions = {}): Onnx
     irVersion,
     producer,
     parameterCount: graph.parameterCount,
+    softmaxOmitted,
   };
 }

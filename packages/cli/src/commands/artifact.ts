@@ -27,13 +27,15 @@ function describeOnnx(onnx: Record<string, unknown>): string[] {
   ].filter((fact): fact is string => fact !== undefined);
   const lines = [`  onnx:     ${facts.join(', ')}`];
   const signature = (onnx.signature ?? {}) as OnnxSignatureLike;
+  const listed = (value: unknown): Array<{ name?: string; dtype?: string; shape?: unknown }> =>
+    Array.isArray(value) ? value.filter((item) => item !== null && typeof item === 'object') : [];
   const rows = [
-    ...(signature.inputs ?? []).map((tensor) => ['input', tensor]),
-    ...(signature.outputs ?? []).map((tensor) => ['output', tensor]),
-  ] as Array<[string, { name?: string; dtype?: string; shape?: Array<number | string> }]>;
+    ...listed(signature.inputs).map((tensor) => ['input', tensor]),
+    ...listed(signature.outputs).map((tensor) => ['output', tensor]),
+  ] as Array<[string, { name?: string; dtype?: string; shape?: unknown }]>;
   for (const [kind, tensor] of rows)
     lines.push(
-      `    ${kind.padEnd(6)} ${tensor.name ?? '?'}  ${tensor.dtype ?? '?'} [${(tensor.shape ?? []).join(', ')}]`,
+      `    ${kind.padEnd(6)} ${tensor.name ?? '?'}  ${tensor.dtype ?? '?'} [${Array.isArray(tensor.shape) ? tensor.shape.join(', ') : '?'}]`,
     );
   const parity = onnx.parity as
     | {

@@ -2,13 +2,30 @@
 import { attr } from '../graph.js';
 import { configValue, inputShape, type LayerContext, type LayerConverter, unsupported } from './types.js';
 
+/**
+ * TF.js expands lower-rank merge inputs at axis 1, ONNX broadcasts from the trailing axes: only
+ * inputs of one rank mean the same in both.
+ */
+function assertSameRank(context: LayerContext): void {
+  const ranks = new Set(context.inputShapes.map((shape) => shape.length));
+  if (ranks.size > 1)
+    throw unsupported(
+      context,
+      `inputs of different ranks (${[...ranks].join(', ')}); reshape them to one rank first`,
+    );
+}
+
 function variadic(op: string): LayerConverter {
-  return (context) => [context.graph.node(op, context.inputs, {}, context.hint())];
+  return (context) => {
+    assertSameRank(context);
+    return [context.graph.node(op, context.inputs, {}, context.hint())];
+  };
 }
 
 /** Chained binary operator (Mul has no variadic form). */
 function chained(op: string): LayerConverter {
   return (context) => {
+    assertSameRank(context);
     const [first, ...rest] = context.inputs;
     if (first === undefined || rest.length === 0)
       throw unsupported(context, 'a merge needs at least two inputs');
