@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { init, isQuiverError, type QuiverClient, type Run, type Store } from '@quiver/core';
 import { checkpointCallback } from '@quiver/tfjs';
 import { HubPusher, type HubPushOptions, hubCheckpoints, importFromHub } from '@quiver/transformers';
@@ -220,10 +221,20 @@ describe('failures', () => {
     expect(isQuiverError(error, 'E_HUB_CONFLICT'), String(error)).toBe(true);
   });
 
-  it('a token that is not a Hub token is refused before any request', async () => {
+  it('bad options are refused before any request (and before training, for the hook)', async () => {
     expect(() => new HubPusher(null, { repo: 'trainer/x', token: 'secret-123' })).toThrow(
       /does not start with "hf_"/,
     );
+    expect(() => hubCheckpoints({})).toThrow(/QUIVER_HUB_REPO/);
+    expect(() => hubCheckpoints({ repo: 'no-owner' })).toThrow(/"owner\/name"/);
+    const { run } = await setup();
+    const hub = pusher(run, 'trainer/x');
+    await expect(hub.onSave(checkpoint(1), { step: Number.NaN })).rejects.toMatchObject({
+      code: 'E_INVALID_STEP',
+    });
+    // The token stays inside the pusher.
+    expect(JSON.stringify(hub.options)).not.toContain(token);
+    expect(inspect(hub, { depth: 4 })).not.toContain(token);
   });
 
   it('retries 5xx answers and dropped connections', async () => {
@@ -265,6 +276,26 @@ describe('failures', () => {
 });
 
 describe('model card', () => {
+  it("carries the registry model's card, and leaves a card with unreadable metadata as it is", async () => {
+    const { repo, run } = await setup();
+    await client.registry.createModel({
+      model: `carded-${counter}`,
+      card: 'Registry card: trained on topics.',
+    });
+    const hub = pusher(run, repo, { strategy: 'end', card: { registryModel: `carded-${counter}` } });
+    await hub.onSave(checkpoint(1), { step: 1 });
+    await hub.finish();
+    expect(server.readFile(repo, 'README.md')!.toString()).toContain('Registry card: trained on topics.');
+
+    const broken = await setup();
+    const text = '---\nlicense: [unclosed\n---\n\n# Kept\n';
+    server.createRepo({ repo: broken.repo, files: { 'README.md': text } });
+    const second = pusher(broken.run, broken.repo, { strategy: 'end' });
+    await second.onSave(checkpoint(1), { step: 1 });
+    await second.finish();
+    expect(server.readFile(broken.repo, 'README.md')!.toString()).toBe(text);
+  });
+
   it('merges into an existing README: keeps its metadata and text, replaces only the Quiver section', async () => {
     const { repo, run } = await setup();
     server.createRepo({
@@ -347,6 +378,7 @@ describe('hf:// versions', () => {
   it('QUIVER_LOG_MODEL: end records only the final push, false records none; bad values name the variable', async () => {
     for (const [value, expected] of [
       ['end', [['final', 'step-2']]],
+      ['true', [['final', 'step-2']]],
       ['false', []],
     ] as const) {
       vi.stubEnv('QUIVER_LOG_MODEL', value);

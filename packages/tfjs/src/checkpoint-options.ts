@@ -87,7 +87,9 @@ const isCount = (value: unknown): value is number =>
 function parseLogModel(value: string, variable: string): LogModelPolicy {
   const normalised = value.toLowerCase();
   if (normalised === 'false' || normalised === 'none' || normalised === '0') return false;
-  if (normalised === 'checkpoint' || normalised === 'true') return 'all';
+  if (normalised === 'checkpoint') return 'all';
+  // As WANDB_LOG_MODEL: `true` is the older spelling of `end`.
+  if (normalised === 'true') return 'end';
   if (normalised === 'end' || normalised === 'best' || normalised === 'all') return normalised;
   return invalidEnv(variable, value, 'false, end, best or all (checkpoint means all)');
 }

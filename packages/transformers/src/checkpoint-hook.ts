@@ -1,6 +1,6 @@
 /** The Hub destination as a hook of the TF.js checkpoint callback. */
 import type { CheckpointHook } from '@quiver/tfjs';
-import type { HubPushOptions } from './hub-options.js';
+import { type HubPushOptions, resolveHubOptions, resolveHubToken } from './hub-options.js';
 import { HubPusher } from './hub-push.js';
 
 /**
@@ -14,6 +14,9 @@ import { HubPusher } from './hub-push.js';
 export function hubCheckpoints(
   options: HubPushOptions = {},
 ): CheckpointHook & { readonly pusher: HubPusher | undefined } {
+  // Bad options (no repo, an invalid strategy, a token that is not one) fail here, before training.
+  resolveHubOptions(options);
+  resolveHubToken(options);
   let pusher: HubPusher | undefined;
   return {
     name: 'huggingface-hub',

@@ -51,7 +51,8 @@ export type HubPushEvent =
 export interface ResolvedHubOptions {
   repo: string;
   hubUrl: string;
-  token: string | undefined;
+  /** Whether a token was given (the token itself stays inside the pusher, never in options). */
+  authenticated: boolean;
   branch: string;
   private: boolean;
   createRepo: boolean;
@@ -95,14 +96,30 @@ function booleanEnv(env: NodeJS.ProcessEnv, variable: string): boolean | undefin
 
 function logModelFrom(value: string, variable: string): HubLogModel {
   const normalised = value.trim().toLowerCase();
-  if (normalised === 'end') return 'end';
+  // As WANDB_LOG_MODEL: `true` is the older spelling of `end`.
+  if (normalised === 'end' || normalised === 'true') return 'end';
   // The TF.js callback's `all` and `best` log every (or every improving) checkpoint: each is pushed.
-  if (['checkpoint', 'all', 'best', 'true'].includes(normalised)) return 'checkpoint';
+  if (['checkpoint', 'all', 'best'].includes(normalised)) return 'checkpoint';
   if (['false', '0', ''].includes(normalised)) return false;
   throw envError(variable, value, 'end, checkpoint or false');
 }
 
 const REPO_NAME = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
+/** The token (`token` option, else `HF_TOKEN`; empty means none), checked to be an `hf_…` token. */
+export function resolveHubToken(
+  options: Pick<HubPushOptions, 'token'>,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const token = options.token ?? (env.HF_TOKEN || undefined);
+  if (token !== undefined && !token.startsWith('hf_'))
+    throw new QuiverError(
+      'E_INVALID_OPTION',
+      `The Hub token ${options.token !== undefined ? '(token option)' : '(HF_TOKEN)'} does not start with "hf_"; use an access token from your Hub settings.`,
+      { details: { option: options.token !== undefined ? 'token' : 'HF_TOKEN' } },
+    );
+  return token;
+}
 
 /** Resolves options against the environment; errors name the variable or option and what is allowed. */
 export function resolveHubOptions(
@@ -137,19 +154,13 @@ export function resolveHubOptions(
         : 'checkpoint';
   if (![false, 'end', 'checkpoint'].includes(logModel))
     throw optionError('logModel', logModel, "'end', 'checkpoint' or false");
-  const token = options.token ?? env.HF_TOKEN;
-  if (token !== undefined && !token.startsWith('hf_'))
-    throw new QuiverError(
-      'E_INVALID_OPTION',
-      `The Hub token ${options.token !== undefined ? '(token option)' : '(HF_TOKEN)'} does not start with "hf_"; use an access token from your Hub settings.`,
-      { details: { option: options.token !== undefined ? 'token' : 'HF_TOKEN' } },
-    );
+  const token = resolveHubToken(options, env);
   const onError = options.onError ?? 'warn';
   if (onError !== 'warn' && onError !== 'throw') throw optionError('onError', onError, "'warn' or 'throw'");
   return {
     repo,
     hubUrl: (options.hubUrl ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, ''),
-    token,
+    authenticated: token !== undefined,
     branch: options.branch ?? env.QUIVER_HUB_BRANCH ?? 'main',
     private: options.private ?? booleanEnv(env, 'QUIVER_HUB_PRIVATE') ?? false,
     createRepo: options.createRepo ?? true,

@@ -31,7 +31,12 @@ import {
   type Run,
   retryingFetch,
 } from '@quiver/core';
-import { type HubPushOptions, type ResolvedHubOptions, resolveHubOptions } from './hub-options.js';
+import {
+  type HubPushOptions,
+  type ResolvedHubOptions,
+  resolveHubOptions,
+  resolveHubToken,
+} from './hub-options.js';
 import { mergeModelCard } from './model-card.js';
 
 /** The files of one save: a folder, or a list of files (on disk or in memory). */
@@ -84,8 +89,11 @@ async function walk(dir: string, prefix = ''): Promise<SavedFile[]> {
   const files: SavedFile[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) files.push(...(await walk(join(dir, entry.name), path)));
-    else if (entry.isFile()) files.push(await onDisk(path, join(dir, entry.name)));
+    const full = join(dir, entry.name);
+    // Symbolic links are followed, as Artifact.addDir does.
+    const kind = entry.isSymbolicLink() ? await stat(full) : entry;
+    if (kind.isDirectory()) files.push(...(await walk(full, path)));
+    else if (kind.isFile()) files.push(await onDisk(path, full));
   }
   return files;
 }
@@ -136,7 +144,9 @@ async function sha256Of(content: Blob | URL): Promise<string> {
  * await hub.finish();
  */
 export class HubPusher {
+  /** The resolved options; the token is kept apart, never exposed. */
   readonly options: ResolvedHubOptions;
+  readonly #token: string | undefined;
   readonly pushes: HubPushResult[] = [];
   readonly skipped: Array<{ step: number; reason: string }> = [];
   readonly failures: Error[] = [];
@@ -153,6 +163,7 @@ export class HubPusher {
     options: HubPushOptions = {},
   ) {
     this.options = resolveHubOptions(options);
+    this.#token = resolveHubToken(options);
     this.repo = { type: 'model', name: this.options.repo };
     const onEvent = this.options.onEvent;
     this.fetch = retryingFetch({ onRetry: (info) => onEvent?.({ type: 'push-retry', ...info }) });
@@ -160,16 +171,16 @@ export class HubPusher {
 
   /** Where and as whom to call the Hub (the client refuses calls without a token up front). */
   private get credentials(): { hubUrl: string; accessToken: string; fetch: typeof fetch } {
-    if (!this.options.token)
+    if (!this.#token)
       throw new QuiverError(
         'E_HUB_UNAUTHORIZED',
         `Pushing to ${this.options.repo} needs a token: set HF_TOKEN or pass { token }.`,
       );
-    return { hubUrl: this.options.hubUrl, fetch: this.fetch, accessToken: this.options.token };
+    return { hubUrl: this.options.hubUrl, fetch: this.fetch, accessToken: this.#token };
   }
 
   private fail(error: unknown, what: string): QuiverError {
-    return hubError(error, what, this.options.token);
+    return hubError(error, what, this.#token);
   }
 
   /**
@@ -178,6 +189,11 @@ export class HubPusher {
    * flight is skipped, unless `alwaysPush` queues it.
    */
   async onSave(source: SaveSource, info: SaveInfo): Promise<void> {
+    if (!Number.isSafeInteger(info?.step) || info.step < 0)
+      throw new QuiverError(
+        'E_INVALID_STEP',
+        `onSave needs { step } as a whole number ≥ 0, got ${String(info?.step)}.`,
+      );
     const snapshot: Snapshot = { files: await collect(source), info };
     this.last = snapshot;
     if (this.options.strategy === 'end') return;
@@ -236,8 +252,16 @@ export class HubPusher {
       try {
         if (this.options.createRepo) {
           await createRepo({ repo: this.repo, private: this.options.private, ...this.credentials }).catch(
-            (error: unknown) => {
-              if (!(error instanceof HubApiError && error.statusCode === 409)) throw error;
+            async (error: unknown) => {
+              if (error instanceof HubApiError && error.statusCode === 409) return;
+              // The Hub may refuse creation (403) to a token that can still write an existing repo.
+              if (
+                error instanceof HubApiError &&
+                error.statusCode === 403 &&
+                (await repoExists({ repo: this.repo, ...this.credentials }))
+              )
+                return;
+              throw error;
             },
           );
         } else if (!(await repoExists({ repo: this.repo, ...this.credentials }))) {
@@ -273,6 +297,14 @@ export class HubPusher {
       throw error;
     });
     return blob ? blob.text() : null;
+  }
+
+  /** The card text of `card.registryModel` in the run's registry, if it has one. */
+  private async registryCard(): Promise<string | undefined> {
+    const model = this.options.card.registryModel;
+    if (!model || !this.run) return undefined;
+    const details = await new QuiverClient(this.run.store).registry.model({ model }).catch(() => undefined);
+    return details?.card || undefined;
   }
 
   private async existingPaths(folder: string): Promise<string[]> {
@@ -319,11 +351,15 @@ export class HubPusher {
       this.run !== null &&
       (this.options.logModel === 'checkpoint' || (this.options.logModel === 'end' && final));
     try {
-      const [existingCard, previousCheckpoint] = await Promise.all([
+      const [existingCard, previousCheckpoint, registryCard] = await Promise.all([
         this.existingCard(),
         folder === 'last-checkpoint' ? this.existingPaths(folder) : Promise.resolve([]),
+        this.registryCard(),
       ]);
-      const card = mergeModelCard(existingCard, this.options.card, {
+      const cardOptions = registryCard
+        ? { ...this.options.card, text: [registryCard, this.options.card.text].filter(Boolean).join('\n\n') }
+        : this.options.card;
+      const card = mergeModelCard(existingCard, cardOptions, {
         run: this.run
           ? { id: this.run.id, name: this.run.name, project: this.run.project }
           : { id: '-', name: '-', project: this.options.repo },
@@ -358,9 +394,10 @@ export class HubPusher {
         paths: written.map((file) => file.path),
         final,
       };
-      if (record) result.version = await this.recordPush(result, written, snapshot.info);
-      this.pushes.push(result);
+      // The commit has landed: finish() must not push this save again, even if recording fails.
       this.lastPushedStep = step;
+      this.pushes.push(result);
+      if (record) result.version = await this.recordPush(result, written, snapshot.info);
       this.options.onEvent?.({
         type: 'push-done',
         step,

@@ -3,10 +3,18 @@
  * registry: as `hf://` references pinned to the commit (default), or copied into the store.
  */
 import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { downloadFile, listFiles, modelInfo, type RepoDesignation } from '@huggingface/hub';
 import {
   Artifact,
   type ArtifactVersion,
+  assertEntryPath,
   formatHfUri,
   hubConnection,
   hubError,
@@ -61,6 +69,8 @@ export async function importFromHub(
   const requested = options.revision ?? 'main';
   const artifact = new Artifact(options.name ?? `hub-${repo.split('/').at(-1)}`, 'model');
   let commit: string;
+  // Copies stream into a scratch folder while they are hashed (never whole files in memory).
+  const scratch = options.copy ? await mkdtemp(join(tmpdir(), 'quiver-hub-import-')) : undefined;
   try {
     commit = (await modelInfo({ name: repo, revision: requested, additionalFields: ['sha'], ...connection }))
       .sha;
@@ -84,18 +94,19 @@ export async function importFromHub(
         : null;
       if (needsBytes && !blob)
         throw new QuiverError('E_HUB_NOT_FOUND', `${entry.path} vanished from ${repo}@${commit}.`);
-      const sha256 = entry.lfs?.oid ?? (await sha256Of(blob as Blob));
-      if (options.copy) {
-        const bytes = new Uint8Array(await (blob as Blob).arrayBuffer());
-        const actual = createHash('sha256').update(bytes).digest('hex');
-        if (actual !== sha256)
+      if (scratch) {
+        assertEntryPath(entry.path);
+        const target = join(scratch, String(artifact.entries.length));
+        const actual = await saveHashing(blob as Blob, target);
+        if (entry.lfs && actual !== entry.lfs.oid)
           throw new QuiverError(
             'E_CHECKSUM_MISMATCH',
-            `${entry.path} of ${repo}@${commit} does not match its LFS oid (sha256 ${actual}, expected ${sha256}); nothing was imported.`,
+            `${entry.path} of ${repo}@${commit} does not match its LFS oid (sha256 ${actual}, expected ${entry.lfs.oid}); nothing was imported.`,
             { details: { path: entry.path } },
           );
-        artifact.addBytes(entry.path, bytes);
+        artifact.addFile(target, { name: entry.path });
       } else {
+        const sha256 = entry.lfs?.oid ?? (await sha256Of(blob as Blob));
         artifact.addReference(formatHfUri(pinned), {
           name: entry.path,
           sha256,
@@ -103,21 +114,39 @@ export async function importFromHub(
         });
       }
     }
+    artifact.metadata = {
+      format: 'huggingface-hub',
+      hub: {
+        repo,
+        hubUrl: connection.hubUrl,
+        revision: commit,
+        requestedRevision: requested,
+        imported: options.copy ? 'copy' : 'reference',
+      },
+    };
+    if (options.run) return await options.run.logArtifact(artifact, { aliases: options.aliases ?? [] });
+    return await withClient(options.store, (client) =>
+      client.commit(artifact, { project: options.project as string, aliases: options.aliases ?? [] }),
+    );
   } catch (error) {
     throw hubError(error, `Importing ${repo}@${requested}`, connection.accessToken);
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
-  artifact.metadata = {
-    format: 'huggingface-hub',
-    hub: {
-      repo,
-      hubUrl: connection.hubUrl,
-      revision: commit,
-      requestedRevision: requested,
-      imported: options.copy ? 'copy' : 'reference',
-    },
-  };
-  if (options.run) return options.run.logArtifact(artifact, { aliases: options.aliases ?? [] });
-  return withClient(options.store, (client) =>
-    client.commit(artifact, { project: options.project as string, aliases: options.aliases ?? [] }),
+}
+
+/** Streams a downloaded file to `target`, returning its sha256. */
+async function saveHashing(blob: Blob, target: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(
+    Readable.fromWeb(blob.stream() as WebReadableStream<Uint8Array>),
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    }),
+    createWriteStream(target, { flags: 'wx' }),
   );
+  return hash.digest('hex');
 }

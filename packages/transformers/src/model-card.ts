@@ -15,8 +15,10 @@ export interface ModelCardOptions {
   /** `base_model`, e.g. the repo a model was fine-tuned from. */
   baseModel?: string;
   license?: string;
-  /** Extra text for the card (e.g. the registry's model card). */
+  /** Extra text for the card. */
   text?: string;
+  /** A registered model whose card text (from the run's registry) goes into the pushed card. */
+  registryModel?: string;
 }
 
 /** What the Quiver section reports about the pushed checkpoint. */
@@ -68,7 +70,13 @@ export function mergeModelCard(existing: string | null, options: ModelCardOption
   const match = existing ? FRONT_MATTER.exec(existing) : null;
   let metadata: Record<string, unknown> = {};
   if (match) {
-    const parsed: unknown = parse(match[1] ?? '');
+    let parsed: unknown;
+    try {
+      parsed = parse(match[1] ?? '');
+    } catch {
+      // Metadata Quiver cannot read is not rewritten: the card stays as its authors left it.
+      return existing as string;
+    }
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
       metadata = parsed as Record<string, unknown>;
   }

@@ -56,12 +56,18 @@ export function parseHfUri(uri: string): HfLocation {
   }
   const slash = rest.indexOf('/', at);
   if (slash < 0) throw invalid('no file path after the revision');
-  const revision = decodeURIComponent(rest.slice(at + 1, slash));
-  const path = rest
-    .slice(slash + 1)
-    .split('/')
-    .map(decodeURIComponent)
-    .join('/');
+  let revision: string;
+  let path: string;
+  try {
+    revision = decodeURIComponent(rest.slice(at + 1, slash));
+    path = rest
+      .slice(slash + 1)
+      .split('/')
+      .map(decodeURIComponent)
+      .join('/');
+  } catch {
+    throw invalid('a malformed %-escape');
+  }
   if (!/^[\w.-]+(\/[\w.-]+)?$/.test(repoPart)) throw invalid(`'${repoPart}' is not a repo name`);
   if (!revision || !path) throw invalid('empty revision or path');
   return { repo: { type, name: repoPart }, revision, path };

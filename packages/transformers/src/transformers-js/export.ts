@@ -294,7 +294,22 @@ async function readModelJson(dir: string, paths: Set<string>): Promise<tf.io.Mod
 }
 
 /** Loads the TF.js model of a model.json and its weight files (optimizer state left out). */
-async function loadTfjsModel(dir: string, json: tf.io.ModelJSON): Promise<tf.LayersModel> {
+async function loadTfjsModel(
+  dir: string,
+  json: tf.io.ModelJSON,
+  entries: ReadonlySet<string>,
+  ref: string,
+): Promise<tf.LayersModel> {
+  // Weight files are read only from the version's own entries (never a path outside it).
+  const stray = json.weightsManifest.flatMap((group) => group.paths).filter((path) => !entries.has(path));
+  if (stray.length > 0)
+    throw invalidModel(
+      ref,
+      `${ref}'s model.json names weight files that are not in the version: ${stray.join(', ')}.`,
+      {
+        missing: stray,
+      },
+    );
   const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
   const buffers = await Promise.all(
     json.weightsManifest.flatMap((group) => group.paths).map((path) => readFile(join(dir, path))),
@@ -531,7 +546,7 @@ export async function exportForTransformersJs(
 
     let model: OnnxModel;
     if (modelJson) {
-      const tfjsModel = await loadTfjsModel(sourceDir, modelJson);
+      const tfjsModel = await loadTfjsModel(sourceDir, modelJson, paths, version.ref);
       try {
         model = await fromTfjs(tfjsModel, version.ref, labels, tokenizer.vocabularySize, options);
       } finally {
