@@ -55,7 +55,7 @@ export async function run(): Promise<Measurement[]> {
         });
       } else {
         const hub = new HubPusher(qrun, { repo, token, hubUrl: server.url, strategy: 'end' });
-        await hub.onSave(folder, { step: round });
+        await hub.onSave(folder, { step: Math.max(round, 0) });
         await hub.finish();
       }
       const seconds = (performance.now() - started) / 1000;

@@ -3,16 +3,13 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import type { JsonObject } from '@quiver/core';
 import type * as tf from '@tensorflow/tfjs';
 import type { OnnxModelInfo } from './inspect.js';
-import { checkParity, type ParityOptions, type ParityReport } from './parity.js';
+import { type ParityOptions, type ParityReport, runParity } from './parity.js';
 import { type OnnxExport, type ToOnnxOptions, toOnnx } from './to-onnx.js';
 
 export interface ExportOnnxOptions extends ToOnnxOptions {
   /** The parity check's options, or `false` to skip it (default: checked, mismatch is an error). */
   parity?: ParityOptions | false;
-  /**
-   * Also write the model to this path. The file is written while the parity check runs and
-   * appears (renamed from a temporary file) only once the check has passed.
-   */
+  /** Also write the model to this path, once the parity check has passed (atomically renamed). */
   path?: string;
 }
 
@@ -27,29 +24,26 @@ export async function exportOnnx(
   options: ExportOnnxOptions = {},
 ): Promise<CheckedOnnxExport> {
   const { parity, path, ...convert } = options;
-  const exported = toOnnx(model, convert);
+  let exported = toOnnx(model, convert);
+  // Written under a temporary name first: a file at `path` appears only once parity has passed.
   const temporary = path === undefined ? undefined : `${path}.${process.pid}.${Date.now()}.tmp`;
-  // Settled either way so a failed write cannot go unhandled while the parity check runs.
-  const written =
-    temporary === undefined
-      ? undefined
-      : writeFile(temporary, exported.bytes).then(
-          () => undefined,
-          (error: unknown) => error,
-        );
   try {
-    const report = parity === false ? undefined : await checkParity(model, exported, parity ?? {});
-    if (written && temporary && path) {
-      const failure = await written;
-      if (failure !== undefined) throw failure;
+    let report: ParityReport | undefined;
+    let written = false;
+    if (parity !== false) {
+      // The bytes are ours: onnxruntime takes them to its worker (which writes the file meanwhile).
+      const checked = await runParity(model, exported, parity ?? {}, true, temporary);
+      exported = { ...exported, bytes: checked.bytes };
+      report = checked.report;
+      written = checked.written;
+    }
+    if (temporary !== undefined && path !== undefined) {
+      if (!written) await writeFile(temporary, exported.bytes);
       await rename(temporary, path);
     }
     return report ? { ...exported, parity: report } : exported;
   } catch (error) {
-    if (written && temporary) {
-      await written;
-      await rm(temporary, { force: true });
-    }
+    if (temporary !== undefined) await rm(temporary, { force: true });
     throw error;
   }
 }

@@ -5,6 +5,8 @@
 import { QuiverError } from '@quiver/core';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
+import { ownsBuffer, runOnWorker, type WorkerTensor } from './onnx-worker.js';
+import type { OnnxSignature } from './signature.js';
 import type { OnnxExport } from './to-onnx.js';
 
 export interface ParityTolerance {
@@ -124,15 +126,55 @@ function sliceSamples(list: tf.Tensor[], count: number | undefined): tf.Tensor[]
 }
 
 /**
- * A session for one parity run; the caller releases it. Graph optimisations run as in serving;
- * weight prepacking (a copy into GEMM-friendly layouts that pays off only over many runs) is off.
+ * Session options of a parity run. Graph optimisations run as in serving; weight prepacking (a
+ * copy into GEMM-friendly layouts that pays off only over many runs) is off.
  */
-async function sessionFor(bytes: Uint8Array): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, {
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-    extra: { session: { disable_prepacking: '1' } },
+const SESSION_OPTIONS = {
+  graphOptimizationLevel: 'all',
+  logSeverityLevel: 3,
+  extra: { session: { disable_prepacking: '1' } },
+} as const;
+
+/** The inputs as onnxruntime takes them, by graph input name. */
+function feedsOf(signature: OnnxSignature, inputs: tf.Tensor[]): Record<string, WorkerTensor> {
+  const feeds: Record<string, WorkerTensor> = {};
+  signature.inputs.forEach((input, index) => {
+    const tensor = inputs[index] as tf.Tensor;
+    const values = tensor.dataSync();
+    const dims = tensor.shape;
+    feeds[input.name] =
+      input.dtype === 'int64'
+        ? { type: 'int64', data: BigInt64Array.from(values, (value) => BigInt(Math.round(value))), dims }
+        : input.dtype === 'int32'
+          ? { type: 'int32', data: Int32Array.from(values), dims }
+          : { type: 'float32', data: Float32Array.from(values), dims };
   });
+  return feeds;
+}
+
+/** onnxruntime on this thread: create, run, release. */
+async function runInline(
+  bytes: Uint8Array,
+  feeds: Record<string, WorkerTensor>,
+): Promise<Record<string, WorkerTensor>> {
+  const session = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+  try {
+    const inputs = Object.fromEntries(
+      Object.entries(feeds).map(([name, feed]) => [
+        name,
+        new ort.Tensor(feed.type as 'float32', feed.data as Float32Array, feed.dims),
+      ]),
+    );
+    const results = await session.run(inputs);
+    return Object.fromEntries(
+      Object.entries(results).map(([name, tensor]) => [
+        name,
+        { type: tensor.type, data: tensor.data as Float32Array, dims: tensor.dims },
+      ]),
+    );
+  } finally {
+    await session.release();
+  }
 }
 
 /**
@@ -144,6 +186,21 @@ export async function checkParity(
   exported: Pick<OnnxExport, 'bytes' | 'signature'> & Partial<Pick<OnnxExport, 'softmaxOmitted'>>,
   options: ParityOptions = {},
 ): Promise<ParityReport> {
+  return (await runParity(model, exported, options, false)).report;
+}
+
+/**
+ * The parity check. With `transfer`, onnxruntime runs on a worker while TF.js predicts here, and
+ * `exported.bytes` is moved there and back: use the returned `bytes` afterwards (exportOnnx does).
+ * The worker also writes the bytes to `writePath` meanwhile (`written` says it did).
+ */
+export async function runParity(
+  model: tf.LayersModel,
+  exported: Pick<OnnxExport, 'bytes' | 'signature'> & Partial<Pick<OnnxExport, 'softmaxOmitted'>>,
+  options: ParityOptions,
+  transfer: boolean,
+  writePath?: string,
+): Promise<{ report: ParityReport; bytes: Uint8Array; written: boolean }> {
   const tolerance = { ...DEFAULT_TOLERANCE, ...options.tolerance };
   const inputSource = options.samples === undefined ? 'generated' : 'given';
   // A graph with a fixed batch (dynamicBatch: false) takes exactly that many samples.
@@ -163,70 +220,70 @@ export async function checkParity(
     );
   const inputs =
     given === undefined ? generateInputs(model, count ?? 8, options.seed) : sliceSamples(given, count);
-  let session: ort.InferenceSession | undefined;
-  try {
-    session = await sessionFor(exported.bytes);
-    const feeds: Record<string, ort.Tensor> = {};
-    exported.signature.inputs.forEach((signature, index) => {
-      const tensor = inputs[index] as tf.Tensor;
-      const data = tensor.dataSync();
-      feeds[signature.name] =
-        signature.dtype === 'int64'
-          ? new ort.Tensor(
-              'int64',
-              BigInt64Array.from(data, (value) => BigInt(Math.round(value))),
-              tensor.shape,
-            )
-          : signature.dtype === 'int32'
-            ? new ort.Tensor('int32', Int32Array.from(data), tensor.shape)
-            : new ort.Tensor('float32', Float32Array.from(data), tensor.shape);
-    });
-    const results = await session.run(feeds);
-    const predicted = tf.tidy(() => {
+  const predict = (): Float32Array[] =>
+    tf.tidy(() => {
       const output = model.predict(inputs.length === 1 ? (inputs[0] as tf.Tensor) : inputs);
       return (Array.isArray(output) ? output : [output]).map((tensor) => tensor.dataSync() as Float32Array);
     });
-    const omitted = new Set(exported.softmaxOmitted ?? []);
-    const outputs = exported.signature.outputs.map((signature, index) => {
-      const result = results[signature.name];
-      const logits = result?.data as Float32Array | undefined;
-      // Logits are compared as TF.js computes them: through the softmax the graph left out.
-      const actual =
-        logits && result && omitted.has(signature.name)
-          ? tf.tidy(() => tf.softmax(tf.tensor(logits, [...result.dims])).dataSync() as Float32Array)
-          : logits;
-      return compare(
-        signature.name,
-        actual ?? new Float32Array(),
-        predicted[index] ?? new Float32Array(),
-        tolerance,
-      );
-    });
-    const report: ParityReport = {
-      passed: outputs.every((output) => output.withinTolerance),
-      samples: inputs[0]?.shape[0] ?? 0,
-      inputSource,
-      tolerance,
-      outputs,
-      runtime: `onnxruntime-node ${ort.env.versions.common}`,
-    };
-    if (!report.passed) {
-      const failing = outputs.filter((output) => !output.withinTolerance);
-      const message =
-        `The ONNX export does not compute what the TF.js model computes: ${failing
-          .map(
-            (output) =>
-              `output "${output.name}" differs by up to ${output.maxAbsoluteDifference.toExponential(3)}`,
-          )
-          .join('; ')} (tolerance ${tolerance.absolute} absolute + ${tolerance.relative} relative). ` +
-        'Report the model to Quiver, or pass parity: { onMismatch: "warn" } to export anyway.';
-      if ((options.onMismatch ?? 'error') === 'error')
-        throw new QuiverError('E_PARITY_MISMATCH', message, { details: { outputs: failing } });
-      process.emitWarning(message, { code: 'QUIVER_ONNX_PARITY' });
+  let bytes = exported.bytes;
+  let written = false;
+  let results: Record<string, WorkerTensor>;
+  let predicted: Float32Array[];
+  try {
+    const feeds = feedsOf(exported.signature, inputs);
+    if (transfer && ownsBuffer(bytes)) {
+      const job = runOnWorker(bytes, SESSION_OPTIONS, feeds, writePath);
+      job.catch(() => undefined);
+      predicted = predict();
+      const done = await job;
+      bytes = done.bytes;
+      results = done.outputs;
+      if (done.writeError !== undefined) throw new Error(`Writing ${writePath} failed: ${done.writeError}`);
+      written = writePath !== undefined;
+    } else {
+      results = await runInline(bytes, feeds);
+      predicted = predict();
     }
-    return report;
   } finally {
     if (given === undefined || count !== undefined) for (const tensor of inputs) tensor.dispose();
-    await session?.release();
   }
+  const omitted = new Set(exported.softmaxOmitted ?? []);
+  const outputs = exported.signature.outputs.map((signature, index) => {
+    const result = results[signature.name];
+    const logits = result?.data as Float32Array | undefined;
+    // Logits are compared as TF.js computes them: through the softmax the graph left out.
+    const actual =
+      logits && result && omitted.has(signature.name)
+        ? tf.tidy(() => tf.softmax(tf.tensor(logits, [...result.dims])).dataSync() as Float32Array)
+        : logits;
+    return compare(
+      signature.name,
+      actual ?? new Float32Array(),
+      predicted[index] ?? new Float32Array(),
+      tolerance,
+    );
+  });
+  const report: ParityReport = {
+    passed: outputs.every((output) => output.withinTolerance),
+    samples: inputs[0]?.shape[0] ?? 0,
+    inputSource,
+    tolerance,
+    outputs,
+    runtime: `onnxruntime-node ${ort.env.versions.common}`,
+  };
+  if (!report.passed) {
+    const failing = outputs.filter((output) => !output.withinTolerance);
+    const message =
+      `The ONNX export does not compute what the TF.js model computes: ${failing
+        .map(
+          (output) =>
+            `output "${output.name}" differs by up to ${output.maxAbsoluteDifference.toExponential(3)}`,
+        )
+        .join('; ')} (tolerance ${tolerance.absolute} absolute + ${tolerance.relative} relative). ` +
+      'Report the model to Quiver, or pass parity: { onMismatch: "warn" } to export anyway.';
+    if ((options.onMismatch ?? 'error') === 'error')
+      throw new QuiverError('E_PARITY_MISMATCH', message, { details: { outputs: failing } });
+    process.emitWarning(message, { code: 'QUIVER_ONNX_PARITY' });
+  }
+  return { report, bytes, written };
 }

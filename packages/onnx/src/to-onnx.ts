@@ -157,8 +157,34 @@ function readWeights(layer: tf.layers.Layer): Weight[] {
   return tensors.map((tensor, index) => ({
     name: layer.weights[index]?.originalName ?? `${layer.name}/weight_${index}`,
     shape: tensor.shape,
-    data: tensor.dataSync() as Float32Array,
+    data: weightValues(tensor),
   }));
+}
+
+/** What the wasm and cpu backends expose of a tensor's storage (TF.js 4 internals). */
+interface BackendStorage {
+  wasm?: { HEAPU8: Uint8Array };
+  dataIdMap?: { get(dataId: object): { memoryOffset?: number } | undefined };
+  data?: { get(dataId: object): { values?: unknown } | undefined };
+}
+
+/**
+ * A weight's float32 values without copying them out of the backend when it is wasm or cpu (a
+ * 10M-parameter model would otherwise be copied once more before encoding), else `dataSync()`.
+ * The values are read-only and valid until the next TF.js operation: `toOnnx` runs none until it
+ * has encoded them.
+ */
+function weightValues(tensor: tf.Tensor): Float32Array {
+  if (tensor.dtype === 'float32') {
+    const backend = tf.engine().backend as unknown as BackendStorage;
+    const dataId = tensor.dataId as object;
+    const offset = backend.wasm && backend.dataIdMap?.get(dataId)?.memoryOffset;
+    if (backend.wasm && typeof offset === 'number')
+      return new Float32Array(backend.wasm.HEAPU8.buffer, offset, tensor.size);
+    const values = backend.data?.get(dataId)?.values;
+    if (values instanceof Float32Array && values.length === tensor.size) return values;
+  }
+  return tensor.dataSync() as Float32Array;
 }
 
 /**
