@@ -253,6 +253,17 @@ describe('failures', () => {
     expect(retries).toHaveLength(3);
   });
 
+  it('a commit whose answer was lost is not committed twice', async () => {
+    const { repo, run } = await setup();
+    server.dropNext({ match: { endpoint: 'commit', repo }, when: 'response' });
+    const hub = pusher(run, repo, { strategy: 'end' });
+    await hub.onSave(checkpoint(1), { step: 1 });
+    const result = await hub.finish();
+    expect(pushCommits(repo)).toHaveLength(1);
+    expect(result?.commit).toBe(pushCommits(repo)[0]?.oid);
+    expect(result?.version?.metadata).toMatchObject({ hub: { revision: result?.commit } });
+  });
+
   it("a failing background push warns (onError 'warn') or makes finish throw ('throw')", async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {

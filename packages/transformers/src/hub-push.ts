@@ -4,7 +4,7 @@
  * of `hf://` references (sha256 = the LFS oid) produced by the run. Pushes run in the background:
  * `onSave` returns once the files are opened, never after the upload.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import {
   createRepo,
   downloadFile,
   HubApiError,
+  listCommits,
   listFiles,
   type RepoDesignation,
   repoExists,
@@ -166,7 +167,11 @@ export class HubPusher {
     this.#token = resolveHubToken(options);
     this.repo = { type: 'model', name: this.options.repo };
     const onEvent = this.options.onEvent;
-    this.fetch = retryingFetch({ onRetry: (info) => onEvent?.({ type: 'push-retry', ...info }) });
+    this.fetch = retryingFetch({
+      onRetry: (info) => onEvent?.({ type: 'push-retry', ...info }),
+      // A commit whose connection dropped may have landed: push() checks the branch instead.
+      resendAfterDrop: (url, method) => !(method === 'POST' && /\/commit\//.test(url)),
+    });
   }
 
   /** Where and as whom to call the Hub (the client refuses calls without a token up front). */
@@ -299,6 +304,43 @@ export class HubPusher {
     return blob ? blob.text() : null;
   }
 
+  /**
+   * Commits once. A commit whose connection dropped may still have landed: the branch's newest
+   * commit tells (it carries this push's id); if it did not land, the commit is sent again.
+   */
+  private async commitOnce(
+    title: string,
+    operations: CommitOperation[],
+  ): Promise<{ oid: string; url: string }> {
+    const pushId = `Quiver-Push: ${randomUUID()}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const output = await commit({
+          repo: this.repo,
+          branch: this.options.branch,
+          title,
+          description: pushId,
+          operations,
+          ...this.credentials,
+        });
+        if (!output) throw new QuiverError('E_HUB_FAILED', `The commit to ${this.options.repo} was aborted.`);
+        return { oid: output.commit.oid, url: output.commit.url };
+      } catch (error) {
+        if (error instanceof HubApiError || error instanceof QuiverError || attempt >= 3) throw error;
+        for await (const head of listCommits({
+          repo: this.repo,
+          revision: this.options.branch,
+          batchSize: 1,
+          ...this.credentials,
+        })) {
+          if (head.message.includes(pushId))
+            return { oid: head.oid, url: `${this.options.hubUrl}/${this.options.repo}/commit/${head.oid}` };
+          break;
+        }
+      }
+    }
+  }
+
   /** The card text of `card.registryModel` in the run's registry, if it has one. */
   private async registryCard(): Promise<string | undefined> {
     const model = this.options.card.registryModel;
@@ -379,18 +421,14 @@ export class HubPusher {
         })),
         ...stale.map((path) => ({ operation: 'delete' as const, path })),
       ];
-      const output = await commit({
-        repo: this.repo,
-        branch: this.options.branch,
-        title: `${final ? 'End of training' : `Training in progress, step ${step}`} (Quiver)`,
+      const landed = await this.commitOnce(
+        `${final ? 'End of training' : `Training in progress, step ${step}`} (Quiver)`,
         operations,
-        ...this.credentials,
-      });
-      if (!output) throw new QuiverError('E_HUB_FAILED', `The commit to ${this.options.repo} was aborted.`);
+      );
       const result: HubPushResult = {
         step,
-        commit: output.commit.oid,
-        url: output.commit.url,
+        commit: landed.oid,
+        url: landed.url,
         paths: written.map((file) => file.path),
         final,
       };

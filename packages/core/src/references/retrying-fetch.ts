@@ -10,6 +10,11 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Called before each retry, e.g. to log it (never given credentials). */
   onRetry?: (info: { attempt: number; url: string; reason: string }) => void;
+  /**
+   * Whether a request whose connection dropped may be sent again (default: always). Say no for a
+   * request that may have taken effect before the drop and must not take effect twice.
+   */
+  resendAfterDrop?: (url: string, method: string) => boolean;
 }
 
 const RETRIED_STATUS = new Set([429, 500, 502, 503, 504]);
@@ -48,7 +53,9 @@ export function retryingFetch(options: RetryOptions = {}, base: typeof fetch = f
         reason = `HTTP ${response.status}`;
         await response.body?.cancel();
       } catch (error) {
-        if (last || init?.signal?.aborted) throw error;
+        const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+        if (last || init?.signal?.aborted || options.resendAfterDrop?.(urlOf(input), method) === false)
+          throw error;
         reason = (error as Error).message;
       }
       options.onRetry?.({ attempt, url: urlOf(input).split('?')[0] as string, reason });
