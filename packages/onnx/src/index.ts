@@ -17,5 +17,14 @@ export {
   type ParityReport,
   type ParityTolerance,
 } from './parity.js';
+export {
+  AttributeType,
+  DataType,
+  encodeModel as encodeOnnx,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  toNumber,
+} from './proto/onnx-schema.js';
 export type { OnnxDtype, OnnxSignature, OnnxTensorSignature } from './signature.js';
 export { DEFAULT_OPSET, type OnnxExport, SUPPORTED_OPSETS, type ToOnnxOptions, toOnnx } from './to-onnx.js';
