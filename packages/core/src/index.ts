@@ -2,6 +2,7 @@ export { Artifact, type ArtifactOptions, type DraftEntry } from './artifact.js';
 export type { CommitOptions, CommitProgress } from './artifact-commit.js';
 export type { ArtifactSummary, ArtifactVersionInfo } from './artifact-records.js';
 export { ArtifactVersion } from './artifact-version.js';
+export { hashChunks } from './blobs/copy-and-hash.js';
 export { openClient, QuiverClient, type RunDetails, withClient } from './client.js';
 export type { DownloadProgress, VerifyProblem, VerifyReport } from './download.js';
 export { assertEntryPath } from './entry-path.js';

@@ -4,7 +4,7 @@
  * of `hf://` references (sha256 = the LFS oid) produced by the run. Pushes run in the background:
  * `onSave` returns once the files are opened, never after the upload.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import {
   type ArtifactVersion,
   assertEntryPath,
   formatHfUri,
+  hashChunks,
   hubError,
   QuiverClient,
   QuiverError,
@@ -125,14 +126,13 @@ async function collect(source: SaveSource): Promise<SavedFile[]> {
   );
 }
 
+/** sha256 of a file to push, read from disk or memory. */
 async function sha256Of(content: Blob | URL): Promise<string> {
-  const hash = createHash('sha256');
   const chunks =
     content instanceof URL
       ? createReadStream(content)
       : (content.stream() as unknown as AsyncIterable<Uint8Array>);
-  for await (const chunk of chunks) hash.update(chunk as Uint8Array);
-  return hash.digest('hex');
+  return (await hashChunks(chunks)).sha256;
 }
 
 /**

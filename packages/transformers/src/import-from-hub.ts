@@ -16,6 +16,7 @@ import {
   type ArtifactVersion,
   assertEntryPath,
   formatHfUri,
+  hashChunks,
   hubConnection,
   hubError,
   QuiverError,
@@ -40,12 +41,6 @@ export interface ImportFromHubOptions {
   store?: Store;
   hubUrl?: string;
   token?: string;
-}
-
-async function sha256Of(blob: Blob): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of blob.stream() as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
-  return hash.digest('hex');
 }
 
 /**
@@ -106,7 +101,9 @@ export async function importFromHub(
           );
         artifact.addFile(target, { name: entry.path });
       } else {
-        const sha256 = entry.lfs?.oid ?? (await sha256Of(blob as Blob));
+        const sha256 =
+          entry.lfs?.oid ??
+          (await hashChunks((blob as Blob).stream() as unknown as AsyncIterable<Uint8Array>)).sha256;
         artifact.addReference(formatHfUri(pinned), {
           name: entry.path,
           sha256,

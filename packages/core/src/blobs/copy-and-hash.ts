@@ -67,6 +67,19 @@ export async function hashHandle(
   return { sha256: hash.digest('hex'), size };
 }
 
+/** sha256 and size of a stream of chunks (an HTTP body, a Blob's stream, a file stream). */
+export async function hashChunks(
+  chunks: AsyncIterable<Uint8Array>,
+): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
 /** sha256 of bytes in memory, as lowercase hex. */
 export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');

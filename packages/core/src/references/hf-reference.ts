@@ -4,12 +4,12 @@
  * `@huggingface/hub` client from `HF_ENDPOINT` (default the public Hub) with `HF_TOKEN`, which is
  * sent as a credential and never recorded.
  */
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { RepoDesignation } from '@huggingface/hub';
+import { hashChunks } from '../blobs/copy-and-hash.js';
 import { QuiverError } from '../errors.js';
 import type { ReferenceHandler } from './reference-handler.js';
 import { retryingFetch } from './retrying-fetch.js';
@@ -150,13 +150,7 @@ async function open(location: HfLocation, uri: string): Promise<Readable> {
 export const hfReferenceHandler: ReferenceHandler = {
   schemes: ['hf'],
   async describe(url) {
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of await open(parseHfUri(url.href), url.href)) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
-    return { sha256: hash.digest('hex'), size };
+    return hashChunks(await open(parseHfUri(url.href), url.href));
   },
   async download(url, target) {
     await pipeline(await open(parseHfUri(url.href), url.href), createWriteStream(target, { flags: 'wx' }));

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { fetch } from 'undici';
+import { hashChunks } from '../blobs/copy-and-hash.js';
 import { QuiverError } from '../errors.js';
 import type { ReferenceHandler } from './reference-handler.js';
 
@@ -30,20 +30,7 @@ async function get(uri: URL): Promise<Readable> {
 export const httpReferenceHandler: ReferenceHandler = {
   schemes: ['http', 'https'],
   async describe(uri) {
-    const body = await get(uri);
-    const hash = createHash('sha256');
-    let size = 0;
-    await pipeline(
-      body,
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          hash.update(chunk);
-          size += chunk.length;
-          done();
-        },
-      }),
-    );
-    return { sha256: hash.digest('hex'), size };
+    return hashChunks(await get(uri));
   },
   async download(uri, target) {
     await pipeline(await get(uri), createWriteStream(target, { flags: 'wx' }));
