@@ -42,7 +42,13 @@ export type QuiverErrorCode =
   | 'E_HUB_FORBIDDEN'
   | 'E_HUB_NOT_FOUND'
   | 'E_HUB_CONFLICT'
-  | 'E_HUB_FAILED';
+  | 'E_HUB_FAILED'
+  | 'E_PERMISSION_DENIED'
+  | 'E_READ_ONLY'
+  | 'E_DISK_FULL'
+  | 'E_IO'
+  | 'E_CORRUPT_MANIFEST'
+  | 'E_CONCURRENT_GC';
 
 /** Options for {@link QuiverError}. */
 export interface QuiverErrorOptions {

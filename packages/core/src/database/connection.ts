@@ -27,11 +27,21 @@ export interface DatabaseConnection {
   readTransaction<T>(work: (trx: Executor) => Promise<T>): Promise<T>;
   /** Locks one artifact row until the transaction ends (no-op on SQLite, already exclusive). */
   lockArtifact(trx: Executor, artifactId: number): Promise<void>;
+  /**
+   * Takes the blob lock until the transaction ends: `shared` for a commit (which checks that its
+   * blobs exist and records them), `exclusive` for `gc` removing blobs, so no commit can record a
+   * blob between gc's last look and its unlink. On SQLite a write transaction is already
+   * exclusive across processes, so this is a no-op there.
+   */
+  lockBlobs(trx: Executor, mode: 'shared' | 'exclusive'): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Where the metadata lives: a SQLite file, or a PostgreSQL URL. */
 export type DatabaseLocation = { sqliteFile: string } | { postgresUrl: string };
+
+/** The PostgreSQL advisory lock key of the blob lock ('quiver-blobs' folded into a bigint). */
+const BLOB_LOCK_KEY = 0x71756976657262n.toString();
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -102,6 +112,11 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
       if (dialect === 'postgres') {
         await trx.selectFrom('artifacts').select('id').where('id', '=', artifactId).forUpdate().execute();
       }
+    },
+    async lockBlobs(trx, mode) {
+      if (dialect !== 'postgres') return;
+      if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${BLOB_LOCK_KEY}::bigint)`.execute(trx);
+      else await sql`select pg_advisory_xact_lock(${BLOB_LOCK_KEY}::bigint)`.execute(trx);
     },
     close: () => db.destroy(),
   };
