@@ -3,8 +3,9 @@ import { setAliasesInTransaction } from './artifact-mutations.js';
 import { type ArtifactVersionInfo, versionById } from './artifact-records.js';
 import type { StagedBlob } from './blobs/blob-store.js';
 import type { Executor } from './database/connection.js';
-import { QuiverError } from './errors.js';
+import { isQuiverError, QuiverError } from './errors.js';
 import { CACHED_DIGEST_MIN_BYTES, cachedDigest, fileIdentity, rememberDigest } from './file-digest-cache.js';
+import { fileSystemError } from './fs-errors.js';
 import { type ManifestEntry, manifestDigest } from './manifest.js';
 import { mapLimited } from './map-limited.js';
 import { serializeJsonObject } from './metadata.js';
@@ -41,13 +42,31 @@ export interface CommitResult {
 
 const now = (): string => new Date().toISOString();
 
-function disappeared(entry: { source: string; path: string }, error: unknown): unknown {
-  if ((error as NodeJS.ErrnoException)?.code !== 'ENOENT') return error;
-  return new QuiverError(
-    'E_FILE_NOT_FOUND',
-    `The file ${entry.source} (entry '${entry.path}') disappeared before it was committed.`,
-    { cause: error },
-  );
+/**
+ * A typed error for a failure while staging an entry: which side failed (the source file, or the
+ * store's blob folder, which a full disk or a read-only mount hits) and that nothing was committed.
+ */
+function stagingError(store: Store, entry: { path: string; source?: string }, error: unknown): unknown {
+  if (error instanceof QuiverError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const failedPath = (error as NodeJS.ErrnoException)?.path;
+  const onStore =
+    code === 'ENOSPC' ||
+    code === 'EDQUOT' ||
+    code === 'EROFS' ||
+    (typeof failedPath === 'string' && failedPath.startsWith(store.blobs.root));
+  if (!onStore && code === 'ENOENT' && entry.source !== undefined) {
+    return new QuiverError(
+      'E_FILE_NOT_FOUND',
+      `The file ${entry.source} (entry '${entry.path}') disappeared before it was committed. Nothing was committed.`,
+      { cause: error, details: { path: entry.path } },
+    );
+  }
+  return fileSystemError(error, {
+    side: onStore ? 'store' : 'source',
+    path: onStore ? store.blobs.root : (entry.source ?? entry.path),
+    outcome: `Nothing was committed for '${entry.path}' or the rest of this version.`,
+  });
 }
 
 function draftEntrySize(entry: DraftEntry): number {
@@ -87,6 +106,22 @@ async function materialize(
   entry: DraftEntry,
   progress: (bytes: number) => void,
 ): Promise<{ manifest: ManifestEntry; staged?: StagedBlob }> {
+  try {
+    return await materializeEntry(store, entry, progress);
+  } catch (error) {
+    throw stagingError(
+      store,
+      entry.kind === 'file' ? { path: entry.path, source: entry.source } : entry,
+      error,
+    );
+  }
+}
+
+async function materializeEntry(
+  store: Store,
+  entry: DraftEntry,
+  progress: (bytes: number) => void,
+): Promise<{ manifest: ManifestEntry; staged?: StagedBlob }> {
   switch (entry.kind) {
     case 'bytes': {
       const staged = await store.blobs.stageBytes(entry.bytes);
@@ -96,19 +131,13 @@ async function materialize(
     case 'file': {
       if (entry.size < CACHED_DIGEST_MIN_BYTES) {
         // Small files: hashing them costs less than a digest-cache lookup.
-        const staged = await store.blobs
-          .stageFile(entry.source, { sizeHint: entry.size, onProgress: progress })
-          .catch((error: unknown) => {
-            throw disappeared(entry, error);
-          });
+        const staged = await store.blobs.stageFile(entry.source, {
+          sizeHint: entry.size,
+          onProgress: progress,
+        });
         return { manifest: { path: entry.path, sha256: staged.sha256, size: staged.size }, staged };
       }
-      let identity: ReturnType<typeof fileIdentity>;
-      try {
-        identity = fileIdentity(entry.source);
-      } catch (error) {
-        throw disappeared(entry, error);
-      }
+      const identity = fileIdentity(entry.source);
       const knownSha256 = await cachedDigest(store, entry.source, identity);
       const staged = await store.blobs.stageFile(entry.source, {
         ...(knownSha256 ? { knownSha256, knownSize: identity.size } : {}),
@@ -175,32 +204,105 @@ export async function commitArtifact(
   await assertTypeMatches(store.connection.db, { entity, project, name: artifact.name, type: artifact.type });
 
   const bytesTotal = entries.reduce((sum, entry) => sum + draftEntrySize(entry), 0);
+  const pin = store.blobs.pin();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const manifest = await stageEntries(store, entries, bytesTotal, options.onProgress, pin);
+        return await recordVersion(store, artifact, manifest, {
+          ...options,
+          entity,
+          project,
+          aliases,
+          tags,
+          metadata,
+        });
+      } catch (error) {
+        // gc removed a blob this commit had staged or reused before the commit held the blob
+        // lock: nothing was recorded; stage again (a file is read again, its copy reused or made).
+        // Stored entries are checked again while staging and fail with E_BLOB_MISSING if gone.
+        if (!isQuiverError(error, 'E_CONCURRENT_GC') || attempt >= MAX_GC_RETRIES) throw error;
+      }
+    }
+  } finally {
+    pin.release();
+  }
+}
+
+/** How often a commit stages again after a concurrent gc removed what it had staged. */
+const MAX_GC_RETRIES = 3;
+
+/** Hashes and stages every entry (four at a time) and makes the staged blobs durable. */
+async function stageEntries(
+  store: Store,
+  entries: readonly DraftEntry[],
+  bytesTotal: number,
+  onProgress: CommitOptions['onProgress'],
+  pin: ReturnType<Store['blobs']['pin']>,
+): Promise<ManifestEntry[]> {
   const progress: CommitProgress = { bytesDone: 0, bytesTotal, filesDone: 0, filesTotal: entries.length };
   const staged: StagedBlob[] = [];
-  let materialized: Array<{ manifest: ManifestEntry }>;
-  try {
-    materialized = await mapLimited(entries, 4, async (entry) => {
-      const result = await materialize(store, entry, (bytes) => {
-        progress.bytesDone += bytes;
-        options.onProgress?.({ ...progress });
-      });
-      if (result.staged) staged.push(result.staged);
-      progress.filesDone++;
-      return result;
+  const stage = async (entry: DraftEntry) => {
+    const result = await materialize(store, entry, (bytes) => {
+      progress.bytesDone += bytes;
+      onProgress?.({ ...progress });
     });
-    options.onProgress?.({ ...progress });
+    if (result.staged) staged.push(result.staged);
+    progress.filesDone++;
+    return result;
+  };
+  try {
+    const materialized = await mapLimited(entries, 4, stage);
+    // From here gc leaves these blobs alone. Stored content that was reused (not copied) may
+    // have been collected before the pin was written: stage those entries again.
+    pin.add(
+      materialized.filter((item) => item.manifest.ref === undefined).map((item) => item.manifest.sha256),
+    );
+    const reused = materialized
+      .map((item, index) => ({ item, index }))
+      .filter(({ item }) => item.manifest.ref === undefined && item.staged?.temporary === undefined);
+    const gone = new Set(await store.blobs.missing(reused.map(({ item }) => item.manifest)));
+    if (gone.size > 0) {
+      const again = reused.filter(({ item }) => gone.has(item.manifest.sha256));
+      progress.filesDone -= again.length;
+      const restaged = await mapLimited(again, 4, ({ index }) => stage(entries[index]!));
+      for (const [position, { index }] of again.entries()) materialized[index] = restaged[position]!;
+    }
+    onProgress?.({ ...progress });
     await store.blobs.publish(staged);
+    return materialized.map((item) => item.manifest);
   } catch (error) {
     await store.blobs.discard(staged);
     throw error;
   }
+}
 
-  const manifest = materialized.map((item) => item.manifest);
+/**
+ * One write transaction: with the blob lock held shared, checks that every blob of the manifest
+ * is stored (a concurrent gc may have removed one: `E_CONCURRENT_GC`, nothing recorded), then
+ * creates the version, its manifest, its aliases and tags — or finds the equal existing version.
+ */
+async function recordVersion(
+  store: Store,
+  artifact: Artifact,
+  manifest: ManifestEntry[],
+  options: CommitOptions & { entity: string; aliases: string[]; tags: string[]; metadata: string },
+): Promise<CommitResult> {
+  const { entity, project, aliases, tags, metadata } = options;
   const digest = manifestDigest(manifest);
   const size = manifest.reduce((sum, entry) => sum + entry.size, 0);
   const { connection } = store;
 
   const outcome = await connection.writeTransaction(async (trx) => {
+    await connection.lockBlobs(trx, 'shared');
+    const missing = await store.blobs.missing(manifest.filter((entry) => entry.ref === undefined));
+    if (missing.length > 0) {
+      throw new QuiverError(
+        'E_CONCURRENT_GC',
+        `${missing.length} blob(s) of this commit were removed by a concurrent 'quiver gc' before it was recorded. Nothing was committed; retry.`,
+        { details: { missing: missing.slice(0, 10) } },
+      );
+    }
     const createdAt = now();
     await trx
       .insertInto('artifacts')

@@ -1,6 +1,7 @@
 import type { Executor } from './database/connection.js';
 import { QuiverError } from './errors.js';
 import type { ManifestEntry } from './manifest.js';
+import { assertStoredManifest, isSha256 } from './manifest-validation.js';
 import type { JsonObject } from './metadata.js';
 import { type ArtifactRef, formatArtifactRef } from './ref.js';
 import type { Store } from './store.js';
@@ -105,29 +106,58 @@ export async function toVersionInfos(
       tags.set(row.version_id, [...(tags.get(row.version_id) ?? []), row.tag]);
     }
   }
-  return rows.map((row) => ({
+  return rows.map((row) => checkedVersion(row, aliases, tags));
+}
+
+/** Builds a version from its row, refusing values that cannot have been stored by Quiver. */
+function checkedVersion(
+  row: VersionRow,
+  aliases: ReadonlyMap<number, string[]>,
+  tags: ReadonlyMap<number, string[]>,
+): ArtifactVersionInfo {
+  const ref = formatArtifactRef({
+    entity: row.entity,
+    project: row.project,
+    name: row.name,
+    version: row.version,
+  });
+  const corrupt = (what: string): QuiverError =>
+    new QuiverError(
+      'E_CORRUPT_MANIFEST',
+      `The stored record of ${ref} is not trustworthy: ${what}. Run 'quiver verify' and re-log the artifact from its source.`,
+      { details: { ref } },
+    );
+  if (!isSha256(row.digest)) throw corrupt('its digest is not a sha256');
+  const size = Number(row.size);
+  if (!Number.isSafeInteger(size) || size < 0) throw corrupt(`its size (${String(row.size)}) is impossible`);
+  if (!Number.isSafeInteger(row.file_count) || row.file_count < 0)
+    throw corrupt(`its file count (${String(row.file_count)}) is impossible`);
+  let metadata: JsonObject;
+  try {
+    metadata = JSON.parse(row.metadata) as JsonObject;
+  } catch {
+    throw corrupt('its metadata is not readable JSON');
+  }
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
+    throw corrupt('its metadata is not a JSON object');
+  return {
     id: row.id,
     entity: row.entity,
     project: row.project,
     name: row.name,
     type: row.type,
     version: row.version,
-    ref: formatArtifactRef({
-      entity: row.entity,
-      project: row.project,
-      name: row.name,
-      version: row.version,
-    }),
+    ref,
     digest: row.digest,
     description: row.description,
-    metadata: JSON.parse(row.metadata) as JsonObject,
-    size: Number(row.size),
+    metadata,
+    size,
     fileCount: row.file_count,
     createdAt: row.created_at,
     producedBy: row.produced_by_run,
     aliases: aliases.get(row.id) ?? [],
     tags: tags.get(row.id) ?? [],
-  }));
+  };
 }
 
 /** Loads one committed version by id. */
@@ -184,20 +214,40 @@ export async function resolveArtifactRef(
   return (await toVersionInfos(db, [row]))[0]!;
 }
 
-/** The entries of a version, sorted by path. */
-export async function versionEntries(db: Executor, versionId: number): Promise<ManifestEntry[]> {
+/**
+ * The entries of a version, sorted by path, checked against the version before anyone uses them:
+ * every path, size and digest is validated again with the rules it was accepted under, and the
+ * sha256 over the entries must equal the version's digest (`E_CORRUPT_MANIFEST` otherwise), so a
+ * row changed in the database can neither escape a download folder nor pass other content off as
+ * this version's.
+ */
+export async function versionEntries(
+  db: Executor,
+  version: Pick<ArtifactVersionInfo, 'id' | 'ref' | 'digest' | 'fileCount'>,
+): Promise<ManifestEntry[]> {
   const rows = await db
     .selectFrom('manifest_entries')
     .selectAll()
-    .where('version_id', '=', versionId)
+    .where('version_id', '=', version.id)
     .orderBy('path')
     .execute();
-  return rows.map((row) => ({
+  const entries = rows.map((row) => ({
     path: row.path,
     sha256: row.sha256,
     size: Number(row.size),
-    ...(row.ref_uri ? { ref: row.ref_uri } : {}),
+    ...(row.ref_uri !== null ? { ref: row.ref_uri } : {}),
   }));
+  if (entries.length === 0) {
+    // A deleted version keeps its row but no entries.
+    const row = await db
+      .selectFrom('artifact_versions')
+      .select('state')
+      .where('id', '=', version.id)
+      .executeTakeFirst();
+    if (row?.state === 'deleted') return [];
+  }
+  assertStoredManifest(entries, version);
+  return entries;
 }
 
 /** Versions of one artifact, newest first. */

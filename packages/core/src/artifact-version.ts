@@ -56,7 +56,7 @@ export class ArtifactVersion implements ArtifactVersionInfo {
 
   /** The entries (path, sha256, size, and the URI of references), sorted by path. */
   entries(): Promise<ManifestEntry[]> {
-    return versionEntries(this.store.connection.db, this.id);
+    return versionEntries(this.store.connection.db, this);
   }
 
   /**

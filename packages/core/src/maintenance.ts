@@ -1,3 +1,6 @@
+import type { QuiverError } from './errors.js';
+import type { ManifestEntry } from './manifest.js';
+import { assertStoredManifest } from './manifest-validation.js';
 import type { Store } from './store.js';
 
 /** What `gc` removed (or, with `dryRun`, would remove). */
@@ -12,6 +15,9 @@ export interface GcReport {
 /** Default grace period: blobs and temp files younger than this are never collected. */
 export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
 
+/** How many candidates gc re-checks and removes under one hold of the blob lock. */
+const REMOVE_BATCH = 500;
+
 async function referencedDigests(store: Store): Promise<Set<string>> {
   const rows = await store.connection.db
     .selectFrom('manifest_entries')
@@ -23,9 +29,17 @@ async function referencedDigests(store: Store): Promise<Set<string>> {
 }
 
 /**
- * Removes blobs that no version references and abandoned temporary files, both older than the
- * grace period, so a commit in flight (which refreshes the time of every blob it reuses) is never
- * collected.
+ * Removes blobs that no version references and abandoned temporary files.
+ *
+ * Correct beside concurrent commits at any grace period: the first pass only nominates blobs
+ * (unreferenced and older than the grace period); each batch is then re-checked and removed in
+ * a write transaction holding the exclusive blob lock, which a commit holds shared while it
+ * checks that its blobs exist and records them. So a blob is removed only if, at a moment when no
+ * commit can record it, nothing references it and no commit has reused it within the grace
+ * period (staging refreshes a reused blob's time) and no commit in flight has pinned it. A commit
+ * pins its blobs once staged and stages again what vanished before the pin; one that still finds a
+ * blob missing under the lock records nothing and stages again, and never commits without its
+ * content.
  */
 export async function collectGarbage(
   store: Store,
@@ -36,11 +50,45 @@ export async function collectGarbage(
   const cutoff = Date.now() - graceMs;
   const referenced = await referencedDigests(store);
   const report: GcReport = { blobs: 0, bytes: 0, temporaries: 0, temporaryBytes: 0, dryRun };
+  const candidates: string[] = [];
   for await (const blob of store.blobs.list()) {
     if (referenced.has(blob.sha256) || blob.modifiedAt.getTime() > cutoff) continue;
-    report.blobs++;
-    report.bytes += blob.size;
-    if (!dryRun) await store.blobs.remove(blob.sha256);
+    if (dryRun) {
+      report.blobs++;
+      report.bytes += blob.size;
+    } else candidates.push(blob.sha256);
+  }
+  for (let offset = 0; offset < candidates.length; offset += REMOVE_BATCH) {
+    const batch = candidates.slice(offset, offset + REMOVE_BATCH);
+    const removed = await store.connection.writeTransaction(async (trx) => {
+      await store.connection.lockBlobs(trx, 'exclusive');
+      const stillReferenced = new Set(
+        (
+          await trx
+            .selectFrom('manifest_entries')
+            .select('sha256')
+            .distinct()
+            .where('ref_uri', 'is', null)
+            .where('sha256', 'in', batch)
+            .execute()
+        ).map((row) => row.sha256),
+      );
+      const pinned = await store.blobs.pinned(graceMs);
+      let blobs = 0;
+      let bytes = 0;
+      for (const sha256 of batch) {
+        if (stillReferenced.has(sha256) || pinned.has(sha256)) continue;
+        const blob = await store.blobs.info(sha256);
+        // Reused by a commit since the first pass (within the grace period): leave it.
+        if (!blob || blob.modifiedAt.getTime() > Date.now() - graceMs) continue;
+        await store.blobs.remove(sha256);
+        blobs++;
+        bytes += blob.size;
+      }
+      return { blobs, bytes };
+    });
+    report.blobs += removed.blobs;
+    report.bytes += removed.bytes;
   }
   if (!dryRun) {
     const removed = await store.blobs.removeStaleTemporaries(graceMs);
@@ -52,7 +100,7 @@ export async function collectGarbage(
 
 /** One problem `verify` found in the store. */
 export interface StoreProblem {
-  kind: 'corrupt-blob' | 'missing-blob';
+  kind: 'corrupt-blob' | 'missing-blob' | 'corrupt-manifest';
   sha256: string;
   /** Versions (`entity/project/name:vN`) and entry paths affected. */
   affected: Array<{ ref: string; path: string }>;
@@ -76,12 +124,26 @@ export async function verifyStore(
     .selectFrom('manifest_entries as e')
     .innerJoin('artifact_versions as v', 'v.id', 'e.version_id')
     .innerJoin('artifacts as a', 'a.id', 'v.artifact_id')
-    .select(['e.sha256', 'e.size', 'e.path', 'a.entity', 'a.project', 'a.name', 'v.version'])
-    .where('e.ref_uri', 'is', null)
+    .select([
+      'e.sha256',
+      'e.size',
+      'e.path',
+      'e.ref_uri',
+      'a.entity',
+      'a.project',
+      'a.name',
+      'v.id',
+      'v.version',
+      'v.digest',
+      'v.file_count',
+    ])
     .where('v.state', '=', 'committed')
     .execute();
+  const problems: StoreProblem[] = [];
+  problems.push(...manifestProblems(entries));
   const bySha = new Map<string, { size: number; affected: Array<{ ref: string; path: string }> }>();
   for (const entry of entries) {
+    if (entry.ref_uri !== null) continue;
     const item = bySha.get(entry.sha256) ?? { size: Number(entry.size), affected: [] };
     item.affected.push({
       ref: `${entry.entity}/${entry.project}/${entry.name}:v${entry.version}`,
@@ -89,7 +151,6 @@ export async function verifyStore(
     });
     bySha.set(entry.sha256, item);
   }
-  const problems: StoreProblem[] = [];
   const present = new Set<string>();
   let blobsChecked = 0;
   for await (const blob of store.blobs.list()) {
@@ -115,5 +176,64 @@ export async function verifyStore(
         detail: 'no stored content for this digest',
       });
   }
-  return { ok: problems.length === 0, blobsChecked, entriesChecked: entries.length, problems };
+  return {
+    ok: problems.length === 0,
+    blobsChecked,
+    entriesChecked: entries.filter((entry) => entry.ref_uri === null).length,
+    problems,
+  };
+}
+
+/** Every version whose stored manifest fails {@link assertStoredManifest} (a changed row). */
+function manifestProblems(
+  rows: ReadonlyArray<{
+    id: number;
+    entity: string;
+    project: string;
+    name: string;
+    version: number;
+    digest: string;
+    file_count: number;
+    path: string;
+    sha256: string;
+    size: number;
+    ref_uri: string | null;
+  }>,
+): StoreProblem[] {
+  const versions = new Map<
+    number,
+    { ref: string; digest: string; fileCount: number; entries: ManifestEntry[] }
+  >();
+  for (const row of rows) {
+    let version = versions.get(row.id);
+    if (!version) {
+      version = {
+        ref: `${row.entity}/${row.project}/${row.name}:v${row.version}`,
+        digest: row.digest,
+        fileCount: row.file_count,
+        entries: [],
+      };
+      versions.set(row.id, version);
+    }
+    version.entries.push({
+      path: row.path,
+      sha256: row.sha256,
+      size: Number(row.size),
+      ...(row.ref_uri !== null ? { ref: row.ref_uri } : {}),
+    });
+  }
+  const problems: StoreProblem[] = [];
+  for (const version of versions.values()) {
+    try {
+      assertStoredManifest(version.entries, version);
+    } catch (error) {
+      problems.push({
+        kind: 'corrupt-manifest',
+        sha256: version.digest,
+        affected: [{ ref: version.ref, path: String((error as QuiverError).details?.path ?? '') }],
+        detail: (error as Error).message,
+      });
+    }
+  }
+  return problems;
 }

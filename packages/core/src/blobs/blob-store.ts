@@ -38,6 +38,16 @@ export interface BlobStore {
   discard(blobs: readonly StagedBlob[]): Promise<void>;
   /** True when a blob with this digest (and size, when given) is stored. */
   has(sha256: string, size?: number): Promise<boolean>;
+  /** Which of `blobs` are not stored (with that size). */
+  missing(blobs: Iterable<{ sha256: string; size: number }>): Promise<string[]>;
+  /** Facts about one stored blob, or undefined when it is not stored. */
+  info(sha256: string): Promise<StoredBlob | undefined>;
+  /** Pins blobs that a commit in flight relies on, so `gc` leaves them until released. */
+  pin(): { add(digests: Iterable<string>): void; release(): void };
+  /** Every digest pinned by commits in flight (`graceMs` bounds how long a pin of another machine counts). */
+  pinned(graceMs: number): Promise<Set<string>>;
+  /** Refreshes a blob's time so that a concurrent `gc` within its grace period leaves it alone. */
+  touch(sha256: string): Promise<void>;
   /** Copies a blob to `target`, verifying its digest; the target appears only when it matches. */
   copyTo(
     sha256: string,

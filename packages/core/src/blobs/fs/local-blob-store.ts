@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
+  appendFileSync,
   chmodSync,
   closeSync,
   existsSync,
@@ -14,18 +15,21 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
-import { open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { QuiverError } from '../../errors.js';
 import type { BlobStore, StagedBlob, StoredBlob } from '../blob-store.js';
 import {
   copyAndHash,
+  copyVerified,
   copyWhileHashing,
   hashHandle,
   PARALLEL_COPY_MIN_BYTES,
   sha256Hex,
 } from '../copy-and-hash.js';
+import { blobReadError, targetFileError } from '../download-files.js';
 import { hashAndWriteInBackground } from './background-writer.js';
 
 const execFileAsync = promisify(execFile);
@@ -33,6 +37,37 @@ const SMALL_FILE_BYTES = 256 * 1024;
 /** Above this many unsynced files one `syncfs` is cheaper than one fsync each. */
 const FSYNC_EACH_LIMIT = 16;
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+/** Identifies this machine in temporary file names (a short hash: host names may hold '-'). */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
+/** A pin of another machine's commit counts for at least this long. */
+const PIN_MAX_AGE_MS = 60 * 60 * 1000;
+
+/** The blobs a commit in flight relies on; see {@link LocalBlobStore.pin}. */
+export interface BlobPin {
+  add(digests: Iterable<string>): void;
+  release(): void;
+}
+
+function ownedName(): string {
+  return `${Date.now()}-${process.pid}-${HOST_TAG}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Who wrote a temporary file: a process of this machine that is still running (its file is in
+ * flight), one that has ended (the file is abandoned), or unknown (another machine, or an older
+ * name without an owner).
+ */
+function temporaryOwner(name: string): 'alive' | 'dead' | 'unknown' {
+  const [, pid, host] = name.split('-');
+  if (host !== HOST_TAG || !pid || !/^[0-9]+$/.test(pid)) return 'unknown';
+  try {
+    process.kill(Number(pid), 0);
+    return 'alive';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'alive' : 'dead';
+  }
+}
 
 /**
  * Blobs in a local directory: `<root>/sha256/<2 hex>/<64 hex>`, read-only, each unique content
@@ -43,10 +78,14 @@ export class LocalBlobStore implements BlobStore {
   private readonly temporaryDir: string;
   private readonly knownDirs = new Set<string>();
 
+  private readonly pinDir: string;
+
   constructor(root: string) {
     this.root = root;
     this.temporaryDir = join(root, 'tmp');
+    this.pinDir = join(root, 'pins');
     mkdirSync(this.temporaryDir, { recursive: true });
+    mkdirSync(this.pinDir, { recursive: true });
     mkdirSync(join(root, 'sha256'), { recursive: true });
   }
 
@@ -57,8 +96,51 @@ export class LocalBlobStore implements BlobStore {
     return join(this.root, 'sha256', sha256.slice(0, 2), sha256);
   }
 
+  /** `<ms>-<pid>-<host tag>-<random>`: gc can tell a live writer's file from an abandoned one. */
   private temporaryPath(): string {
-    return join(this.temporaryDir, `${Date.now()}-${process.pid}-${randomBytes(6).toString('hex')}`);
+    return join(this.temporaryDir, ownedName());
+  }
+
+  /**
+   * Pins blobs for a commit in flight: their digests go to a file of this process under
+   * `<root>/pins/`, which `gc` reads while it holds the blob lock and whose blobs it leaves alone
+   * until `release()` (or until the process ends).
+   */
+  pin(): BlobPin {
+    const file = join(this.pinDir, ownedName());
+    let created = false;
+    return {
+      add(digests) {
+        const lines = [...digests].filter((digest) => SHA256_PATTERN.test(digest));
+        if (lines.length === 0) return;
+        appendFileSync(file, `${lines.join('\n')}\n`);
+        created = true;
+      },
+      release() {
+        if (created) unlinkIfPresent(file);
+      },
+    };
+  }
+
+  /** Every digest pinned by a commit in flight; pin files of ended processes are removed. */
+  async pinned(graceMs: number): Promise<Set<string>> {
+    const digests = new Set<string>();
+    const cutoff = Date.now() - Math.max(graceMs, PIN_MAX_AGE_MS);
+    for (const name of await readdir(this.pinDir).catch(() => [] as string[])) {
+      const path = join(this.pinDir, name);
+      const owner = temporaryOwner(name);
+      if (owner === 'dead') {
+        unlinkIfPresent(path);
+        continue;
+      }
+      if (owner === 'unknown') {
+        const stats = await stat(path).catch(() => undefined);
+        if (!stats || stats.mtimeMs < cutoff) continue;
+      }
+      const text = await readFile(path, 'utf8').catch(() => '');
+      for (const line of text.split('\n')) if (SHA256_PATTERN.test(line)) digests.add(line);
+    }
+    return digests;
   }
 
   /** Keeps an existing blob out of `gc`'s reach (its grace period counts from now) and drops a duplicate temp. */
@@ -169,9 +251,12 @@ export class LocalBlobStore implements BlobStore {
       let offset = 0;
       while (offset < bytes.length) offset += writeSync(descriptor, bytes, offset, bytes.length - offset);
       if (bytes.length > SMALL_FILE_BYTES) fsyncSync(descriptor);
-    } finally {
+    } catch (error) {
       closeSync(descriptor);
+      unlinkIfPresent(temporary);
+      throw error;
     }
+    closeSync(descriptor);
     return { sha256, size: bytes.length, temporary, synced: bytes.length > SMALL_FILE_BYTES };
   }
 
@@ -211,7 +296,16 @@ export class LocalBlobStore implements BlobStore {
         this.knownDirs.add(directory);
       }
       // Renaming over an existing blob (same digest, same bytes) is harmless.
-      renameSync(blob.temporary, target);
+      try {
+        renameSync(blob.temporary, target);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        throw new QuiverError(
+          'E_CONCURRENT_GC',
+          `A staged file (${blob.temporary}) was removed before it was stored, most likely by a 'quiver gc' run from another machine. Nothing was committed; retry the operation.`,
+          { details: { sha256: blob.sha256 }, cause: error },
+        );
+      }
       touchedDirs.add(directory);
     }
     if (touchedDirs.size > FSYNC_EACH_LIMIT) await this.syncFileSystem([...touchedDirs]);
@@ -240,6 +334,25 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
+  /** The digests (of `blobs`) that are not stored with the given size: one stat each, no hashing. */
+  async missing(blobs: Iterable<{ sha256: string; size: number }>): Promise<string[]> {
+    const absent: string[] = [];
+    for (const blob of blobs) {
+      try {
+        if (statSync(this.pathOf(blob.sha256)).size !== blob.size) absent.push(blob.sha256);
+      } catch {
+        absent.push(blob.sha256);
+      }
+    }
+    return absent;
+  }
+
+  /** Facts about one stored blob, or undefined when it is not stored. */
+  async info(sha256: string): Promise<StoredBlob | undefined> {
+    const stats = await stat(this.pathOf(sha256)).catch(() => undefined);
+    return stats ? { sha256, size: stats.size, modifiedAt: stats.mtime } : undefined;
+  }
+
   async copyTo(
     sha256: string,
     size: number,
@@ -247,53 +360,40 @@ export class LocalBlobStore implements BlobStore {
     options: { entryPath?: string; onProgress?: (bytes: number) => void } = {},
   ): Promise<void> {
     const entry = options.entryPath ?? sha256;
-    let source: Awaited<ReturnType<typeof open>>;
-    try {
-      source = await open(this.pathOf(sha256), 'r');
-    } catch {
-      throw new QuiverError(
-        'E_BLOB_MISSING',
-        `The stored content of '${entry}' (sha256 ${sha256}) is missing. Run 'quiver verify' to see every affected version.`,
-        {
-          details: { path: entry, sha256 },
+    const blob = this.pathOf(sha256);
+    const outcome = `Nothing was written for '${entry}'.`;
+    // A stored blob never changes, so a kernel copy and a hashing read of it see the same bytes.
+    await copyVerified(
+      blob,
+      { sha256, size },
+      target,
+      {
+        source: (error) => {
+          const code = (error as NodeJS.ErrnoException | undefined)?.code;
+          if (code !== 'ENOENT' && code !== 'ENOTDIR') return blobReadError(error, blob, outcome);
+          return new QuiverError(
+            'E_BLOB_MISSING',
+            `The stored content of '${entry}' (sha256 ${sha256}) is missing. Run 'quiver verify' to see every affected version.`,
+            { details: { path: entry, sha256 } },
+          );
         },
-      );
-    }
-    const temporary = join(dirname(target), `.${randomBytes(6).toString('hex')}.quiver-partial`);
-    let result: { sha256: string; size: number };
-    try {
-      if (size >= PARALLEL_COPY_MIN_BYTES) {
-        // A stored blob never changes, so the kernel copy and the hashing read see the same bytes.
-        await source.close();
-        result = await copyWhileHashing(
-          this.pathOf(sha256),
-          temporary,
-          options.onProgress ? { onProgress: options.onProgress } : {},
-        );
-        chmodSync(temporary, 0o644);
-      } else {
-        const output = await open(temporary, 'wx', 0o644);
-        try {
-          result = await copyAndHash(source, output, options.onProgress);
-        } finally {
-          await output.close();
-        }
-      }
-    } catch (error) {
-      await unlink(temporary).catch(() => undefined);
-      throw error;
-    } finally {
-      await source.close().catch(() => undefined);
-    }
-    if (result.sha256 !== sha256 || result.size !== size) {
-      await unlink(temporary).catch(() => undefined);
-      throw new QuiverError(
-        'E_CHECKSUM_MISMATCH',
-        `Checksum mismatch for '${entry}': expected sha256 ${sha256} (${size} bytes), read ${result.sha256} (${result.size} bytes). The stored copy is corrupt; nothing was written for this entry. Run 'quiver verify' and re-log the artifact from its source.`,
-        { details: { path: entry, expected: sha256, actual: result.sha256 } },
-      );
-    }
-    await rename(temporary, target);
+        target: (error) => targetFileError(error, target, outcome),
+        mismatch: (actual) =>
+          new QuiverError(
+            'E_CHECKSUM_MISMATCH',
+            `Checksum mismatch for '${entry}': expected sha256 ${sha256} (${size} bytes), read ${actual.sha256 ?? 'another size'} (${actual.size} bytes). The stored copy is corrupt; nothing was written for this entry. Run 'quiver verify' and re-log the artifact from its source.`,
+            {
+              details: {
+                path: entry,
+                expected: sha256,
+                actual: actual.sha256 ?? null,
+                actualSize: actual.size,
+              },
+            },
+          ),
+      },
+      options.onProgress,
+    );
   }
 
   async rehash(sha256: string): Promise<{ sha256: string; size: number } | undefined> {
@@ -334,7 +434,11 @@ export class LocalBlobStore implements BlobStore {
     for (const name of await readdir(this.temporaryDir)) {
       const path = join(this.temporaryDir, name);
       const stats = await stat(path).catch(() => undefined);
-      if (!stats || stats.mtimeMs > cutoff) continue;
+      if (!stats) continue;
+      // A running writer's file is in flight whatever its age (it removes it itself if it fails);
+      // an ended writer's file is abandoned whatever its age; others wait out the grace period.
+      const owner = temporaryOwner(name);
+      if (owner === 'alive' || (owner === 'unknown' && stats.mtimeMs > cutoff)) continue;
       await unlink(path).catch(() => undefined);
       files++;
       bytes += stats.size;
@@ -346,6 +450,14 @@ export class LocalBlobStore implements BlobStore {
   async touch(sha256: string): Promise<void> {
     const now = new Date();
     await utimes(this.pathOf(sha256), now, now).catch(() => undefined);
+  }
+}
+
+function unlinkIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
   }
 }
 
