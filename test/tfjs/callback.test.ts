@@ -55,8 +55,9 @@ describe('logModel × saveFreq', () => {
     ['end', 'epoch', [['best', 'epoch-3', 'final']]],
     ['all', 'epoch', [['epoch-1'], ['epoch-2'], ['epoch-3', 'final']]],
     [false, 3, []],
-    ['end', 3, [['best', 'final', 'step-12']]],
-    ['all', 3, [['step-3'], ['step-6'], ['step-9'], ['final', 'step-12']]],
+    // Steps are 0-based global batch indices, as the metrics rows' _step: every 3rd batch is 2, 5, …
+    ['end', 3, [['best', 'final', 'step-11']]],
+    ['all', 3, [['step-2'], ['step-5'], ['step-8'], ['final', 'step-11']]],
   ] as const)(
     'logModel %s, saveFreq %s → checkpoints %j (best aside)',
     async (logModel, saveFreq, expected) => {
@@ -81,26 +82,30 @@ describe('logModel × saveFreq', () => {
   );
 
   it.each(['epoch', 2] as const)(
-    'logModel best with saveFreq %s logs only improvements and moves best only forward',
+    'logModel best with saveFreq %s logs improvements (and the end state) and moves best only forward',
     async (saveFreq) => {
       const { versions } = await train({ logModel: 'best', saveFreq, monitor: 'loss' }, { epochs: 4 });
-      const scores = versions.map((version) => version.metadata.score as number);
+      const final = versions.at(-1)!;
+      expect(final.aliases).toContain('final');
+      // The end state is logged as `final` even when it is no improvement.
+      const improvements = final.aliases.includes('best') ? versions : versions.slice(0, -1);
+      const scores = improvements.map((version) => version.metadata.score as number);
       for (let index = 1; index < scores.length; index++)
         expect(scores[index]).toBeLessThan(scores[index - 1]!);
       expect(versions.filter((version) => version.aliases.includes('best'))).toHaveLength(1);
-      expect(versions.at(-1)!.aliases).toContain('best');
-      expect(versions.at(-1)!.aliases).toContain('final');
+      expect(improvements.at(-1)!.aliases).toContain('best');
     },
   );
 });
 
 describe('best selection with noisy metrics', () => {
   it.each([
-    ['val_loss', 'min', [1.0, 0.8, 0.85, 0.6, 0.65, 0.6], 0, [1, 2, 4], 4],
-    ['val_loss', 'auto', [1.0, 0.8, 0.85, 0.6, 0.65, 0.6], 0, [1, 2, 4], 4],
-    ['val_acc', 'max', [0.5, 0.7, 0.65, 0.9, 0.9, 0.85], 0, [1, 2, 4], 4],
-    ['val_acc', 'auto', [0.5, 0.7, 0.65, 0.9, 0.9, 0.85], 0, [1, 2, 4], 4],
-    ['val_loss', 'min', [1.0, 0.97, 0.9, 0.88, 0.7, 0.69], 0.05, [1, 3, 5], 5],
+    // Improvements, then the end state (epoch 6) as `final`.
+    ['val_loss', 'min', [1.0, 0.8, 0.85, 0.6, 0.65, 0.6], 0, [1, 2, 4, 6], 4],
+    ['val_loss', 'auto', [1.0, 0.8, 0.85, 0.6, 0.65, 0.6], 0, [1, 2, 4, 6], 4],
+    ['val_acc', 'max', [0.5, 0.7, 0.65, 0.9, 0.9, 0.85], 0, [1, 2, 4, 6], 4],
+    ['val_acc', 'auto', [0.5, 0.7, 0.65, 0.9, 0.9, 0.85], 0, [1, 2, 4, 6], 4],
+    ['val_loss', 'min', [1.0, 0.97, 0.9, 0.88, 0.7, 0.69], 0.05, [1, 3, 5, 6], 5],
   ] as const)(
     '%s mode %s over %j (minDelta %s) → checkpoints at epochs %j, best on %s',
     async (monitor, mode, values, minDelta, epochs, bestEpoch) => {
@@ -112,6 +117,7 @@ describe('best selection with noisy metrics', () => {
       const best = versions.find((version) => version.aliases.includes('best'))!;
       expect(best.metadata.epoch).toBe(bestEpoch);
       expect(best.metadata.score).toBe(values[bestEpoch - 1]);
+      expect(versions.find((version) => version.aliases.includes('final'))!.metadata.epoch).toBe(6);
     },
   );
 
@@ -249,7 +255,7 @@ describe('models, stopping, retention, failures', () => {
       breakStore(false);
       await expect(
         train({ logModel: 'all', onError: 'throw' }, { epochs: 3, after: [breaker] }),
-      ).rejects.toThrow(/ENOTDIR|not a directory/);
+      ).rejects.toThrow(/ENOTDIR|not a directory|a file stands where a folder is needed/);
     } finally {
       warn.mockRestore();
       try {

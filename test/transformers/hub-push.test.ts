@@ -115,24 +115,82 @@ describe('strategies', () => {
     ]);
   });
 
-  it('checkpoint: the latest checkpoint also in last-checkpoint/, replacing the previous one', async () => {
+  it('checkpoint: the latest checkpoint at the root and in last-checkpoint/, replacing the previous one in both', async () => {
     const { repo, run } = await setup();
+    server.createRepo({ repo, files: { LICENSE: 'MIT, added by hand' } });
     const hub = pusher(run, repo, { strategy: 'checkpoint' });
     await hub.onSave(checkpoint(1, { 'optimizer.bin': 'adam state' }), { step: 1 });
     await hub.flush();
     await hub.onSave(checkpoint(2), { step: 2 });
     await hub.finish();
+    // optimizer.bin of step 1 is gone from the root too; the file added by hand stays.
+    expect(treePaths(repo)).toEqual([
+      'LICENSE',
+      'README.md',
+      'config.json',
+      'last-checkpoint/config.json',
+      'last-checkpoint/weights.bin',
+      'weights.bin',
+    ]);
+    const second = pushCommits(repo)[1]!;
+    expect(second.deleted.sort()).toEqual(['last-checkpoint/optimizer.bin', 'optimizer.bin']);
+    expect(JSON.parse(server.readFile(repo, 'last-checkpoint/config.json')!.toString())).toEqual({ step: 2 });
+    expect(JSON.parse(server.readFile(repo, 'config.json')!.toString())).toEqual({ step: 2 });
+  });
+
+  it('checkpoint: a later run cleans what the earlier run left at the root (read from last-checkpoint/)', async () => {
+    const { repo, run } = await setup();
+    const first = pusher(run, repo, { strategy: 'checkpoint' });
+    await first.onSave(checkpoint(1, { 'tokenizer.json': '{}' }), { step: 1 });
+    await first.flush();
+    expect(treePaths(repo)).toContain('tokenizer.json');
+    const resumed = pusher(await init({ project: 'hub', store }), repo, { strategy: 'checkpoint' });
+    await resumed.onSave(checkpoint(2), { step: 2 });
+    await resumed.finish();
     expect(treePaths(repo)).toEqual([
       'README.md',
       'config.json',
       'last-checkpoint/config.json',
       'last-checkpoint/weights.bin',
-      'optimizer.bin',
       'weights.bin',
     ]);
-    const second = pushCommits(repo)[1]!;
-    expect(second.deleted).toEqual(['last-checkpoint/optimizer.bin']);
-    expect(JSON.parse(server.readFile(repo, 'last-checkpoint/config.json')!.toString())).toEqual({ step: 2 });
+    expect(pushCommits(repo).at(-1)!.deleted.sort()).toEqual([
+      'last-checkpoint/tokenizer.json',
+      'tokenizer.json',
+    ]);
+  });
+
+  it('every_save: root files an earlier save pushed and the latest save lacks are deleted', async () => {
+    const { repo, run } = await setup();
+    const hub = pusher(run, repo, { strategy: 'every_save' });
+    await hub.onSave(checkpoint(1, { 'optimizer.bin': 'adam state' }), { step: 1 });
+    await hub.flush();
+    await hub.onSave(checkpoint(2, { 'extra.txt': 'only at step 2' }), { step: 2 });
+    await hub.flush();
+    expect(treePaths(repo)).toEqual(['README.md', 'config.json', 'extra.txt', 'weights.bin']);
+    await hub.onSave(checkpoint(3), { step: 3 });
+    await hub.finish();
+    expect(treePaths(repo)).toEqual(['README.md', 'config.json', 'weights.bin']);
+    expect(pushCommits(repo).map((commit) => commit.deleted)).toEqual([[], ['optimizer.bin'], ['extra.txt']]);
+  });
+
+  it('the final push of a skipped save cleans the root as well', async () => {
+    const { repo, run } = await setup();
+    const held = server.delay({ ms: 60_000, match: { endpoint: 'commit' } });
+    const hub = pusher(run, repo, { strategy: 'checkpoint' });
+    await hub.onSave(checkpoint(1, { 'optimizer.bin': 'adam state' }), { step: 1 });
+    await held.reached;
+    await hub.onSave(checkpoint(2), { step: 2 }); // skipped: the push of step 1 is in flight
+    held.release();
+    await hub.finish();
+    expect(pushCommits(repo).map((commit) => commit.summary)).toEqual([
+      'Training in progress, step 1 (Quiver)',
+      'End of training (Quiver)',
+    ]);
+    expect(pushCommits(repo).at(-1)!.deleted).toEqual(['optimizer.bin']);
+    expect(treePaths(repo)).not.toContain('optimizer.bin');
+    // last-checkpoint/ stays the last checkpoint pushed (step 1), as the Trainer's end push leaves it.
+    expect(treePaths(repo)).toContain('last-checkpoint/optimizer.bin');
   });
 
   it('all_checkpoints: each checkpoint in its own checkpoint-<step>/ folder', async () => {
@@ -484,8 +542,9 @@ describe('the TF.js callback with hubCheckpoints', () => {
     // No push had landed when any epoch ended: training never waited for one.
     expect(commitsAtEpochEnd).toEqual([0, 0, 0, 0]);
     expect(hook.pusher?.skipped.length).toBeGreaterThanOrEqual(2);
+    // The checkpoint of epoch 1 has step 0: the _step of epoch 1's metrics row.
     expect(pushCommits(repo).map((commit) => commit.summary)).toEqual([
-      'Training in progress, step 1 (Quiver)',
+      'Training in progress, step 0 (Quiver)',
       'End of training (Quiver)',
     ]);
     expect(treePaths(repo)).toEqual([

@@ -23,7 +23,10 @@ type Logs = Record<string, number>;
 interface SavePoint {
   /** Epochs completed (1-based), or the epoch in progress for batch save points. */
   epoch: number;
-  /** Batches seen so far (the global step), or the epoch for epoch-only runs. */
+  /**
+   * The `_step` of the metrics row logged at the same point: the 0-based global batch index on the
+   * batch axis, else the 0-based epoch index.
+   */
   step: number;
   /** `epoch-<n>` or `step-<n>`. */
   label: string;
@@ -68,6 +71,8 @@ export class QuiverCheckpointCallback extends tf.CustomCallback {
   private globalStep = 0;
   private epochInProgress = 0;
   private lastSavedStep = -1;
+  /** The step of the checkpoint that `last` holds. */
+  private lastStoredStep = -1;
   private lastLogs: Logs = {};
   private failure: unknown;
   private warnedMissingMonitor = false;
@@ -142,6 +147,25 @@ export class QuiverCheckpointCallback extends tf.CustomCallback {
     this.tracker = new BestTracker(resolveMode(this.options.mode, this.monitor), this.options.minDelta);
     this.globalStep = 0;
     this.lastSavedStep = -1;
+    this.lastStoredStep = -1;
+  }
+
+  /**
+   * Whether steps count batches: when metrics or save points are per batch. Metrics rows and
+   * checkpoints then share the global batch index (0-based) as their step; otherwise both use the
+   * epoch index (0-based), so a checkpoint's `step` is the `_step` of its epoch's metrics row.
+   */
+  private get batchAxis(): boolean {
+    return (
+      this.options.logMetrics === 'batch' ||
+      typeof this.options.logMetrics === 'number' ||
+      typeof this.options.saveFreq === 'number'
+    );
+  }
+
+  /** The step of the state after the latest batch (batch axis) or of the epoch with this index. */
+  private stepOf(epochIndex: number): number {
+    return this.batchAxis ? Math.max(this.globalStep - 1, 0) : epochIndex;
   }
 
   private get artifactName(): string {
@@ -160,10 +184,11 @@ export class QuiverCheckpointCallback extends tf.CustomCallback {
     this.lastLogs = { ...this.lastLogs, ...logs };
     const saveEvery = this.options.saveFreq;
     if (typeof saveEvery === 'number' && this.globalStep % saveEvery === 0) {
+      const step = this.globalStep - 1;
       await this.savePoint({
         epoch: this.epochInProgress + 1,
-        step: this.globalStep,
-        label: `step-${this.globalStep}`,
+        step,
+        label: `step-${step}`,
         logs: this.lastLogs,
         final: false,
       });
@@ -171,14 +196,13 @@ export class QuiverCheckpointCallback extends tf.CustomCallback {
   }
 
   private async handleEpochEnd(epoch: number, logs: Logs): Promise<void> {
-    const batchAxis = this.options.logMetrics === 'batch' || typeof this.options.logMetrics === 'number';
-    const step = batchAxis ? Math.max(this.globalStep - 1, 0) : epoch;
+    const step = this.stepOf(epoch);
     if (this.options.logMetrics !== false) this.logMetrics({ ...logs, epoch: epoch + 1 }, step);
     this.lastLogs = { ...this.lastLogs, ...logs };
     if (this.options.saveFreq === 'epoch') {
       await this.savePoint({
         epoch: epoch + 1,
-        step: batchAxis ? this.globalStep : epoch + 1,
+        step,
         label: `epoch-${epoch + 1}`,
         logs,
         final: false,
@@ -261,6 +285,7 @@ export class QuiverCheckpointCallback extends tf.CustomCallback {
     const aliases = [point.label, ...(isBest ? ['best'] : []), ...(point.final ? ['final'] : [])];
     const version = await run.logArtifact(draft, { aliases });
     this.last = version;
+    this.lastStoredStep = point.step;
     if (isBest) this.best = version;
     for (const hook of this.hooks) await hook.afterCommit?.({ ...context, version, isBest });
     if (this.client)
@@ -276,25 +301,30 @@ export class QuiverCheckpointCallback extends tf.CustomCallback {
     const run = this.run;
     if (!run || run.disabled) return;
     const policy = this.options.logModel;
-    const endStep =
-      this.options.saveFreq === 'epoch' &&
-      !(this.options.logMetrics === 'batch' || typeof this.options.logMetrics === 'number')
-        ? this.epochInProgress + 1
-        : this.globalStep;
-    // 'end' logs its one checkpoint now; 'all' makes sure the state training ended in is logged.
-    if (policy === 'end' || (policy === 'all' && this.lastSavedStep !== endStep)) {
+    const endStep = this.stepOf(this.epochInProgress);
+    // `final` is the state training ended in. 'end' logs its one checkpoint now; 'all' and 'best'
+    // log the end state unless the last save point already was it (for 'best', content equal to
+    // the best checkpoint is deduplicated into it: that version then holds `final` too).
+    if (policy === 'end' || ((policy === 'all' || policy === 'best') && this.lastSavedStep !== endStep)) {
       await this.savePoint({
         epoch: this.epochInProgress + 1,
         step: endStep,
-        label:
-          this.options.saveFreq === 'epoch' ? `epoch-${this.epochInProgress + 1}` : `step-${this.globalStep}`,
+        label: this.options.saveFreq === 'epoch' ? `epoch-${this.epochInProgress + 1}` : `step-${endStep}`,
         logs: this.lastLogs,
         final: true,
       });
     }
     await this.queue.drain();
     try {
-      if (this.last && policy !== 'end' && this.client)
+      // The last save point was the end state: `final` goes on it. (If storing the end state
+      // failed, `last` is older and does not get `final`.)
+      if (
+        this.last &&
+        this.lastStoredStep === endStep &&
+        !this.last.aliases.includes('final') &&
+        policy !== 'end' &&
+        this.client
+      )
         this.last = await this.client.setAlias(this.last.ref, 'final');
       await this.linkIntoRegistry();
       for (const hook of this.hooks)

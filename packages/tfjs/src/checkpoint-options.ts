@@ -14,7 +14,11 @@ export type MetricsFrequency = 'epoch' | 'batch' | number | false;
 export interface QuiverCheckpointCallbackArgs {
   /** `QUIVER_LOG_METRICS`. Default `'epoch'`. */
   logMetrics?: MetricsFrequency;
-  /** `QUIVER_LOG_MODEL` (`false|end|best|all`; `checkpoint` means `all`). Default `'best'`. */
+  /**
+   * `QUIVER_LOG_MODEL` (`false|end|best|all`; `checkpoint` means `all`). Default `'best'`. With
+   * `'best'` and `'all'` the state training ended in is logged too, with alias `final` (content
+   * equal to an earlier checkpoint is deduplicated into that version, which then holds `final`).
+   */
   logModel?: LogModelPolicy;
   /** `QUIVER_SAVE_FREQ` (`epoch` or a number of batches). Default `'epoch'`. */
   saveFreq?: SaveFrequency;
@@ -28,7 +32,13 @@ export interface QuiverCheckpointCallbackArgs {
   saveWeightsOnly?: boolean;
   /** Store the optimizer state too, so `fit` can resume from a loaded checkpoint. Default false. */
   includeOptimizer?: boolean;
-  /** Retention: keep the `best` N by score and the `last` N; older versions are deleted unless aliased or linked. `QUIVER_KEEP_BEST`, `QUIVER_KEEP_LAST`. Default: keep all. */
+  /**
+   * Retention (`QUIVER_KEEP_BEST`, `QUIVER_KEEP_LAST`): keep the `best` N by score and the `last`
+   * N newest; other versions are deleted unless they hold an alias other than `latest`,
+   * `epoch-<n>` and `step-<n>`, or are linked in the registry. The best-so-far version (`best`)
+   * and the end-of-training version (`final`) are always kept in addition, so `{ last: 2 }` alone
+   * can keep three. Default: keep all.
+   */
   keep?: { best?: number; last?: number };
   /** Artifact name. Default `model-<run id>`. */
   artifactName?: string;

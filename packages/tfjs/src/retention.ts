@@ -13,8 +13,9 @@ function scoreOf(version: ArtifactVersion): number | undefined {
 
 /**
  * Deletes checkpoint versions outside the `last` N newest and the `best` N by score, unless they
- * hold an alias someone chose (`best`, `final`, `staging`, …) or are linked in the registry.
- * Returns the refs deleted.
+ * hold an alias someone chose (`best`, `final`, `staging`, …) or are linked in the registry: the
+ * versions holding `best` and `final` are always kept in addition to the N. Returns the refs
+ * deleted.
  */
 export async function pruneCheckpoints(
   client: QuiverClient,
@@ -24,7 +25,8 @@ export async function pruneCheckpoints(
 ): Promise<string[]> {
   if (keep.best === undefined && keep.last === undefined) return [];
   const versions = await client.versions(artifact.project, artifact.name, artifact.entity);
-  // The newest checkpoint always stays: it is `latest`, and `final` goes on it at the end.
+  // The newest checkpoint always stays: it is `latest`, and the end-of-training state (`final`)
+  // is the last one logged. `best` and `final` are chosen aliases, so they are kept in addition.
   const kept = new Set<number>(versions.slice(0, 1).map((version) => version.version));
   if (keep.last !== undefined) for (const version of versions.slice(0, keep.last)) kept.add(version.version);
   if (keep.best !== undefined) {

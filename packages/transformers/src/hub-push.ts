@@ -18,6 +18,7 @@ import {
   HubApiError,
   listCommits,
   listFiles,
+  pathsInfo,
   type RepoDesignation,
   repoExists,
 } from '@huggingface/hub';
@@ -86,6 +87,7 @@ interface Snapshot {
 }
 
 const README = 'README.md';
+const LAST_CHECKPOINT = 'last-checkpoint';
 
 async function walk(dir: string, prefix = ''): Promise<SavedFile[]> {
   const files: SavedFile[] = [];
@@ -157,6 +159,8 @@ export class HubPusher {
   private inFlight = 0;
   private last: Snapshot | undefined;
   private lastPushedStep: number | undefined;
+  /** The files of the save this pusher last pushed to the repo's root (README.md aside). */
+  private lastRootPaths: string[] = [];
   private repoReady: Promise<void> | undefined;
 
   constructor(
@@ -366,13 +370,47 @@ export class HubPusher {
     return paths;
   }
 
+  /** Which of `paths` are files in the repo now (the Hub refuses to delete a missing file). */
+  private async presentFiles(paths: string[]): Promise<string[]> {
+    if (paths.length === 0) return [];
+    try {
+      const found = await pathsInfo({
+        repo: this.repo,
+        paths,
+        revision: this.options.branch,
+        ...this.credentials,
+      });
+      const files = new Set(found.filter((entry) => entry.type === 'file').map((entry) => entry.path));
+      return paths.filter((path) => files.has(path));
+    } catch (error) {
+      if (error instanceof HubApiError && error.statusCode === 404) return [];
+      throw error;
+    }
+  }
+
+  /**
+   * Files at the root that belong to the save pushed before and that this save no longer has:
+   * the previous save is the one this pusher last pushed, and with `checkpoint` also the one in
+   * `last-checkpoint/` (so a later run cleans up after an earlier one). Files never pushed as
+   * part of a save (added by hand, `checkpoint-<step>/` folders) are not touched.
+   */
+  private async staleAtRoot(snapshot: Snapshot, previousCheckpoint: string[]): Promise<string[]> {
+    const current = new Set(snapshot.files.map((file) => file.path));
+    const candidates = new Set(this.lastRootPaths);
+    for (const path of previousCheckpoint) candidates.add(path.slice(`${LAST_CHECKPOINT}/`.length));
+    const gone = [...candidates]
+      .filter((path) => !current.has(path) && path !== README && path !== '.gitattributes')
+      .sort();
+    return this.presentFiles(gone);
+  }
+
   /** The files a push writes: the model at the root, plus the strategy's checkpoint folder. */
   private layout(snapshot: Snapshot, final: boolean): { folder?: string; files: SavedFile[] } {
     const root = snapshot.files;
     if (final) return { files: root };
     const folder =
       this.options.strategy === 'checkpoint'
-        ? 'last-checkpoint'
+        ? LAST_CHECKPOINT
         : this.options.strategy === 'all_checkpoints'
           ? `checkpoint-${snapshot.info.step}`
           : undefined;
@@ -393,11 +431,13 @@ export class HubPusher {
       this.run !== null &&
       (this.options.logModel === 'checkpoint' || (this.options.logModel === 'end' && final));
     try {
+      // The previous checkpoint (also read for a final push: it tells what the root holds).
       const [existingCard, previousCheckpoint, registryCard] = await Promise.all([
         this.existingCard(),
-        folder === 'last-checkpoint' ? this.existingPaths(folder) : Promise.resolve([]),
+        this.options.strategy === 'checkpoint' ? this.existingPaths(LAST_CHECKPOINT) : Promise.resolve([]),
         this.registryCard(),
       ]);
+      const staleRoot = await this.staleAtRoot(snapshot, previousCheckpoint);
       const cardOptions = registryCard
         ? { ...this.options.card, text: [registryCard, this.options.card.text].filter(Boolean).join('\n\n') }
         : this.options.card;
@@ -412,7 +452,13 @@ export class HubPusher {
         ...(record ? { artifact: `${this.run?.project}/${this.options.artifactName}` } : {}),
       });
       const written = [...files.filter((file) => file.path !== README), inMemory(README, card)];
-      const stale = previousCheckpoint.filter((path) => !written.some((file) => file.path === path));
+      // `last-checkpoint/` and the root each become exactly this save: files of the previous save
+      // that it no longer has are deleted in the same commit.
+      const staleCheckpoint =
+        folder === LAST_CHECKPOINT
+          ? previousCheckpoint.filter((path) => !written.some((file) => file.path === path))
+          : [];
+      const stale = [...staleCheckpoint, ...staleRoot];
       const operations: CommitOperation[] = [
         ...written.map((file) => ({
           operation: 'addOrUpdate' as const,
@@ -434,6 +480,7 @@ export class HubPusher {
       };
       // The commit has landed: finish() must not push this save again, even if recording fails.
       this.lastPushedStep = step;
+      this.lastRootPaths = snapshot.files.map((file) => file.path);
       this.pushes.push(result);
       if (record) result.version = await this.recordPush(result, written, snapshot.info);
       this.options.onEvent?.({
