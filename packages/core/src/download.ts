@@ -1,10 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
-import { hashHandle } from './blobs/copy-and-hash.js';
+import {
+  type Dirent,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { chunkBytesFor, hashHandle, SMALL_COPY_BYTES, sha256Hex } from './blobs/copy-and-hash.js';
+import { isPartialName, isStalePartial, partialPathFor, targetFileError } from './blobs/download-files.js';
 import { QuiverError } from './errors.js';
 import type { ManifestEntry } from './manifest.js';
+import { assertStoredEntry } from './manifest-validation.js';
 import { mapLimited } from './map-limited.js';
 import { referenceHandlerFor } from './references/index.js';
 import type { Store } from './store.js';
@@ -34,7 +44,23 @@ export interface VerifyReport {
   extra: string[];
 }
 
-async function digestOf(path: string): Promise<{ sha256: string; size: number } | undefined> {
+/** Options of {@link downloadEntries}. */
+export interface DownloadOptions {
+  onProgress?: (progress: DownloadProgress) => void;
+  /** The ref of the version downloaded, named in errors about its manifest. */
+  ref?: string;
+}
+
+/** Large files (streamed through their own buffers) copied at the same time. */
+const LARGE_FILE_CONCURRENCY = 4;
+/** Small files are copied synchronously; the event loop still gets a turn at least this often. */
+const YIELD_EVERY_MS = 20;
+const NOTHING_DOWNLOADED = 'Nothing was downloaded.';
+
+async function digestOf(
+  path: string,
+  sizeHint?: number,
+): Promise<{ sha256: string; size: number } | undefined> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'r');
@@ -43,62 +69,255 @@ async function digestOf(path: string): Promise<{ sha256: string; size: number } 
   }
   try {
     if (!(await handle.stat()).isFile()) return undefined;
-    return await hashHandle(handle);
+    return await hashHandle(handle, undefined, { chunkBytes: chunkBytesFor(sizeHint) });
+  } catch {
+    return undefined; // unreadable: not the entry's file
   } finally {
     await handle.close();
   }
 }
 
+function smallDigestOf(path: string): { sha256: string; size: number } | undefined {
+  try {
+    const bytes = readFileSync(path);
+    return { sha256: sha256Hex(bytes), size: bytes.length };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the regular file at `path` already holds the entry's bytes. */
+async function holdsEntry(path: string, entry: ManifestEntry): Promise<boolean> {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return false;
+  }
+  if (size !== entry.size) return false;
+  if (size <= SMALL_COPY_BYTES) return smallDigestOf(path)?.sha256 === entry.sha256;
+  const present = await digestOf(path, size);
+  return present?.sha256 === entry.sha256 && present.size === entry.size;
+}
+
 /**
- * Refuses a destination where an entry would be written through a symbolic link (which could point
- * outside the folder). Checked for every entry before anything is written.
+ * Creates `path` and its missing parents, one `mkdir` each. Not `mkdirSync(path, { recursive:
+ * true })`: Node's recursive mkdir retries forever when a folder exists but `mkdir` inside it
+ * answers ENOENT (anything under /proc, a dangling symbolic link), so `quiver get … /proc/x` hung.
  */
-function assertSafeDestination(root: string, entries: readonly ManifestEntry[]): void {
-  const checked = new Set<string>();
-  for (const entry of entries) {
-    const segments = entry.path.split('/');
-    let current = root;
-    for (let index = 0; index < segments.length; index++) {
-      current = join(current, segments[index]!);
-      if (checked.has(current)) continue;
-      checked.add(current);
-      let stats: ReturnType<typeof lstatSync> | undefined;
-      try {
-        stats = lstatSync(current);
-      } catch {
-        break; // does not exist yet: nothing below it can be a link
-      }
-      if (stats.isSymbolicLink()) {
+function createFolder(path: string, outcome: string): void {
+  const missing: string[] = [];
+  for (let current = path; ; ) {
+    let stats: ReturnType<typeof statSync>;
+    try {
+      stats = statSync(current);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const parent = dirname(current);
+      // ENOTDIR: a file further up, named by the check below.
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || parent === current)
+        throw targetFileError(error, current, outcome);
+      missing.push(current);
+      current = parent;
+      continue;
+    }
+    if (!stats.isDirectory())
+      throw new QuiverError(
+        'E_NOT_A_DIRECTORY',
+        `Cannot download into ${path}: ${current} is a file, not a folder. Remove it or choose another folder. ${outcome}`,
+        { details: { path: current, side: 'target' } },
+      );
+    break;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Created meanwhile by someone else: fine when it is a folder.
+      if (code === 'EEXIST' && isFolder(folder)) continue;
+      if (code === 'EEXIST')
         throw new QuiverError(
-          'E_UNSAFE_DESTINATION',
-          `Refusing to download '${entry.path}': ${current} is a symbolic link, so the file could land outside ${root}. Remove the link or download into an empty folder.`,
-          { details: { path: entry.path, link: current } },
+          'E_NOT_A_DIRECTORY',
+          `Cannot download into ${path}: ${folder} exists and is not a folder (a file or a dangling symbolic link). Remove it or choose another folder. ${outcome}`,
+          { details: { path: folder, side: 'target', errno: code }, cause: error },
         );
-      }
-      if (index < segments.length - 1 && !stats.isDirectory()) {
-        throw new QuiverError(
-          'E_UNSAFE_DESTINATION',
-          `Cannot download '${entry.path}': ${current} exists and is not a folder.`,
-          { details: { path: entry.path } },
-        );
-      }
-      if (index === segments.length - 1 && stats.isDirectory()) {
-        throw new QuiverError(
-          'E_UNSAFE_DESTINATION',
-          `Cannot download '${entry.path}': ${current} is a folder.`,
-          { details: { path: entry.path } },
-        );
-      }
+      throw targetFileError(error, folder, outcome);
     }
   }
 }
 
-async function downloadReference(entry: ManifestEntry, target: string): Promise<void> {
-  const { url, handler } = referenceHandlerFor(entry.ref!);
-  const temporary = join(dirname(target), `.${randomBytes(6).toString('hex')}.quiver-partial`);
+function isFolder(path: string): boolean {
   try {
-    await handler.download(url, temporary);
-    const actual = await digestOf(temporary);
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The target of an entry inside `root`, refused unless it is strictly inside it. */
+function confinedTarget(root: string, entry: ManifestEntry): string {
+  const target = join(root, ...entry.path.split('/'));
+  const inside = relative(root, target);
+  if (inside === '' || isAbsolute(inside) || inside === '..' || inside.startsWith(`..${sep}`))
+    throw new QuiverError(
+      'E_UNSAFE_DESTINATION',
+      `Refusing to download '${entry.path}': it would be written to ${target}, outside ${root}. The version's manifest is not trustworthy; run 'quiver verify'. ${NOTHING_DOWNLOADED}`,
+      { details: { path: entry.path, target } },
+    );
+  return target;
+}
+
+/** Checks what an untrusted list of entries could do to a folder: no duplicate, no file that is also a folder. */
+function assertNoConflicts(entries: readonly ManifestEntry[], ref: string): void {
+  const files = new Set<string>();
+  for (const entry of entries) {
+    if (files.has(entry.path)) throw conflict(ref, `the path '${entry.path}' is listed twice`, entry.path);
+    files.add(entry.path);
+  }
+  for (const path of files) {
+    for (let end = path.indexOf('/'); end > 0; end = path.indexOf('/', end + 1)) {
+      if (files.has(path.slice(0, end)))
+        throw conflict(ref, `'${path.slice(0, end)}' is both a file and a folder`, path);
+    }
+  }
+}
+
+function conflict(ref: string, reason: string, path: string): QuiverError {
+  return new QuiverError(
+    'E_CORRUPT_MANIFEST',
+    `The stored manifest of ${ref} is not trustworthy: ${reason}. ${NOTHING_DOWNLOADED} Run 'quiver verify' and re-log the artifact from its source.`,
+    { details: { ref, path } },
+  );
+}
+
+interface Folder {
+  path: string;
+  exists: boolean;
+  listing?: Map<string, Dirent>;
+}
+
+/** One entry to write: where, and whether a file of that name is already there. */
+interface Placement {
+  entry: ManifestEntry;
+  target: string;
+  occupied: boolean;
+}
+
+/**
+ * Looks at the destination once per distinct folder (one `readdir` each; no `lstat` per entry)
+ * and refuses, before anything is written, every entry that would be written through a symbolic
+ * link (which could point outside the folder), into a file, or over a folder or a special file.
+ * Returns the folders to create (parents first), what to write, and the partial files found.
+ */
+function planDestination(
+  root: string,
+  entries: readonly ManifestEntry[],
+): { create: string[]; placements: Placement[]; partials: string[] } {
+  const folders = new Map<string, Folder>([['', { path: root, exists: true }]]);
+  const create: string[] = [];
+  const partials: string[] = [];
+  const listingOf = (folder: Folder): Map<string, Dirent> => {
+    if (folder.listing) return folder.listing;
+    let dirents: Dirent[];
+    try {
+      dirents = readdirSync(folder.path, { withFileTypes: true });
+    } catch (error) {
+      throw targetFileError(error, folder.path, NOTHING_DOWNLOADED);
+    }
+    folder.listing = new Map();
+    for (const dirent of dirents) {
+      folder.listing.set(dirent.name, dirent);
+      if (isPartialName(dirent.name)) partials.push(join(folder.path, dirent.name));
+    }
+    return folder.listing;
+  };
+  const folderOf = (segments: readonly string[], count: number, entry: ManifestEntry): Folder => {
+    const key = segments.slice(0, count).join('/');
+    const known = folders.get(key);
+    if (known) return known;
+    const parent = folderOf(segments, count - 1, entry);
+    const path = join(parent.path, segments[count - 1]!);
+    const dirent = parent.exists ? listingOf(parent).get(segments[count - 1]!) : undefined;
+    if (dirent?.isSymbolicLink())
+      throw new QuiverError(
+        'E_UNSAFE_DESTINATION',
+        `Refusing to download '${entry.path}': ${path} is a symbolic link, so the file could land outside ${root}. Remove the link or download into an empty folder.`,
+        { details: { path: entry.path, link: path } },
+      );
+    if (dirent && !dirent.isDirectory())
+      throw new QuiverError(
+        'E_UNSAFE_DESTINATION',
+        `Cannot download '${entry.path}': ${path} exists and is not a folder. Remove it or download into an empty folder.`,
+        { details: { path: entry.path } },
+      );
+    const folder: Folder = { path, exists: dirent !== undefined };
+    if (!folder.exists) create.push(path);
+    folders.set(key, folder);
+    return folder;
+  };
+  const placements = entries.map((entry): Placement => {
+    const target = confinedTarget(root, entry);
+    const segments = entry.path.split('/');
+    const parent = folderOf(segments, segments.length - 1, entry);
+    const name = segments[segments.length - 1]!;
+    const dirent = parent.exists ? listingOf(parent).get(name) : undefined;
+    if (dirent?.isSymbolicLink())
+      throw new QuiverError(
+        'E_UNSAFE_DESTINATION',
+        `Refusing to download '${entry.path}': ${target} is a symbolic link, so the file could land outside ${root}. Remove the link or download into an empty folder.`,
+        { details: { path: entry.path, link: target } },
+      );
+    if (dirent?.isDirectory())
+      throw new QuiverError(
+        'E_UNSAFE_DESTINATION',
+        `Cannot download '${entry.path}': ${target} is a folder.`,
+        {
+          details: { path: entry.path },
+        },
+      );
+    if (dirent && !dirent.isFile())
+      throw new QuiverError(
+        'E_UNSAFE_DESTINATION',
+        `Cannot download '${entry.path}': ${target} is a special file (a pipe, socket or device), not a regular file. Remove it or download into an empty folder.`,
+        { details: { path: entry.path } },
+      );
+    return { entry, target, occupied: dirent !== undefined };
+  });
+  return { create, placements, partials };
+}
+
+/** Removes the partial files of downloads that were killed (see `download-files.ts`). */
+function removeStalePartials(partials: readonly string[]): void {
+  const now = Date.now();
+  for (const path of partials) {
+    const name = path.slice(path.lastIndexOf(sep) + 1);
+    const modifiedAt = (): number | undefined => {
+      try {
+        return lstatSync(path).mtimeMs;
+      } catch {
+        return undefined;
+      }
+    };
+    if (!isStalePartial(name, modifiedAt, now)) continue;
+    try {
+      unlinkSync(path);
+    } catch {
+      // removed by another download meanwhile, or not removable: the download itself will tell
+    }
+  }
+}
+
+async function downloadReference(entry: ManifestEntry, target: string, outcome: string): Promise<void> {
+  const { url, handler } = referenceHandlerFor(entry.ref!);
+  const temporary = partialPathFor(target);
+  try {
+    try {
+      await handler.download(url, temporary);
+    } catch (error) {
+      throw targetFileError(error, temporary, outcome);
+    }
+    const actual = await digestOf(temporary, entry.size);
     if (!actual || actual.sha256 !== entry.sha256 || actual.size !== entry.size) {
       throw new QuiverError(
         'E_CHECKSUM_MISMATCH',
@@ -106,9 +325,17 @@ async function downloadReference(entry: ManifestEntry, target: string): Promise<
         { details: { path: entry.path, expected: entry.sha256, actual: actual?.sha256 } },
       );
     }
-    await rename(temporary, target);
+    try {
+      await rename(temporary, target);
+    } catch (error) {
+      throw targetFileError(error, target, outcome);
+    }
   } catch (error) {
-    await unlink(temporary).catch(() => undefined);
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // never created, or already renamed
+    }
     throw error;
   }
 }
@@ -116,16 +343,40 @@ async function downloadReference(entry: ManifestEntry, target: string): Promise<
 /**
  * Writes a version's entries into `root`, verifying every byte. Files already present with the
  * right digest are kept; a corrupt blob leaves no file behind for its entry.
+ *
+ * The entries are not trusted (a store's rows or, later, a server's answer): each is validated
+ * again and every target confined to `root` before anything touches the disk. A failed download
+ * removes its own partial files; partial files of killed downloads in the folders written are
+ * removed too. Small files are copied synchronously in one read and one write each, folders are
+ * created once each: downloading many small files costs about what `cp -r` does.
  */
 export async function downloadEntries(
   store: Store,
   entries: readonly ManifestEntry[],
   root: string,
-  options: { onProgress?: (progress: DownloadProgress) => void } = {},
+  options: DownloadOptions = {},
 ): Promise<{ written: number; skipped: number }> {
-  mkdirSync(root, { recursive: true });
-  const realRoot = realpathSync(root);
-  assertSafeDestination(realRoot, entries);
+  const ref = options.ref ?? 'the version being downloaded';
+  for (const entry of entries) assertStoredEntry(entry, ref);
+  assertNoConflicts(entries, ref);
+  const requested = resolve(root);
+  createFolder(requested, NOTHING_DOWNLOADED);
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(requested);
+  } catch (error) {
+    throw targetFileError(error, requested, NOTHING_DOWNLOADED);
+  }
+  const { create, placements, partials } = planDestination(realRoot, entries);
+  removeStalePartials(partials);
+  for (const folder of create) {
+    try {
+      mkdirSync(folder);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && isFolder(folder)) continue;
+      throw targetFileError(error, folder, NOTHING_DOWNLOADED);
+    }
+  }
   const progress: DownloadProgress = {
     bytesDone: 0,
     bytesTotal: entries.reduce((sum, entry) => sum + entry.size, 0),
@@ -133,27 +384,31 @@ export async function downloadEntries(
     filesTotal: entries.length,
   };
   let skipped = 0;
-  await mapLimited(entries, 4, async (entry) => {
-    const target = join(realRoot, ...entry.path.split('/'));
-    mkdirSync(dirname(target), { recursive: true });
-    const present = await digestOf(target);
-    if (present && present.sha256 === entry.sha256 && present.size === entry.size) {
+  let lastYield = performance.now();
+  await mapLimited(placements, LARGE_FILE_CONCURRENCY, async ({ entry, target, occupied }) => {
+    const outcome = `Nothing was written for '${entry.path}'; the files downloaded before it were kept (run the download again to finish it).`;
+    if (occupied && (await holdsEntry(target, entry))) {
       skipped++;
       progress.bytesDone += entry.size;
     } else if (entry.ref) {
-      await downloadReference(entry, target);
+      await downloadReference(entry, target, outcome);
       progress.bytesDone += entry.size;
     } else {
       await store.blobs.copyTo(entry.sha256, entry.size, target, {
         entryPath: entry.path,
         onProgress: (bytes) => {
           progress.bytesDone += bytes;
-          options.onProgress?.({ ...progress });
+          if (entry.size > SMALL_COPY_BYTES) options.onProgress?.({ ...progress });
         },
       });
     }
     progress.filesDone++;
     options.onProgress?.({ ...progress });
+    // Small files complete without waiting on I/O: let timers, signals and other work in.
+    if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
   });
   return { written: entries.length - skipped, skipped };
 }
@@ -169,10 +424,16 @@ function listFiles(root: string, prefix = ''): string[] {
 }
 
 /** Compares a folder with a version's manifest: every entry present, of the right size and sha256. */
-export async function verifyEntries(entries: readonly ManifestEntry[], root: string): Promise<VerifyReport> {
+export async function verifyEntries(
+  entries: readonly ManifestEntry[],
+  root: string,
+  options: { ref?: string } = {},
+): Promise<VerifyReport> {
+  const ref = options.ref ?? 'the version being verified';
+  for (const entry of entries) assertStoredEntry(entry, ref);
   const problems: VerifyProblem[] = [];
   await mapLimited(entries, 4, async (entry) => {
-    const path = join(root, ...entry.path.split('/'));
+    const path = confinedTarget(root, entry);
     let stats: ReturnType<typeof lstatSync>;
     try {
       stats = lstatSync(path);
@@ -193,7 +454,7 @@ export async function verifyEntries(entries: readonly ManifestEntry[], root: str
       });
       return;
     }
-    const actual = await digestOf(path);
+    const actual = entry.size <= SMALL_COPY_BYTES ? smallDigestOf(path) : await digestOf(path, entry.size);
     if (actual?.sha256 !== entry.sha256)
       problems.push({
         path: entry.path,

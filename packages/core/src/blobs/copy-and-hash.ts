@@ -1,6 +1,16 @@
 import { createHash, type Hash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { copyFile, type FileHandle, open } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { chmod, copyFile, type FileHandle, open, rename } from 'node:fs/promises';
+import { partialPathFor } from './download-files.js';
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
@@ -12,38 +22,74 @@ async function writeAll(handle: FileHandle, buffer: Buffer, length: number): Pro
   }
 }
 
+/** Options of {@link copyAndHash} and {@link hashHandle}. */
+export interface CopyOptions {
+  /**
+   * Size of each read (default 8 MiB). Give the file's size when it is smaller: allocating
+   * 8 MiB buffers per small file costs more than copying it (garbage collection, page faults).
+   */
+  chunkBytes?: number;
+  /** Turns an error of reading the source into the error to throw (e.g. a typed one). */
+  mapReadError?: (error: unknown) => unknown;
+  /** Turns an error of writing the target into the error to throw. */
+  mapWriteError?: (error: unknown) => unknown;
+}
+
+/** The chunk size for a file of `size` bytes: the file in one read when small, 8 MiB at most. */
+export function chunkBytesFor(size: number | undefined): number {
+  if (size === undefined || !Number.isSafeInteger(size) || size < 0) return CHUNK_BYTES;
+  // One byte more than the file, so that the read which finds the end needs no second buffer.
+  return Math.min(CHUNK_BYTES, Math.max(64 * 1024, size + 1));
+}
+
+const identity = (error: unknown): unknown => error;
+
 /**
  * Copies `source` into `target` while hashing it with sha256, reading each byte once. Three
  * buffers rotate so that reading the next chunk (thread pool), hashing this one (here) and writing
- * the previous one (thread pool) all happen at the same time.
+ * the previous one (thread pool) all happen at the same time. On failure, nothing is left running.
  */
 export async function copyAndHash(
   source: FileHandle,
   target: FileHandle,
   onProgress?: (bytes: number) => void,
+  options: CopyOptions = {},
 ): Promise<{ sha256: string; size: number }> {
+  const chunk = options.chunkBytes ?? CHUNK_BYTES;
+  const mapRead = options.mapReadError ?? identity;
+  const mapWrite = options.mapWriteError ?? identity;
+  const read = (buffer: Buffer) =>
+    source.read(buffer, 0, chunk, null).catch((error: unknown) => {
+      throw mapRead(error);
+    });
+  const write = (buffer: Buffer, length: number) =>
+    writeAll(target, buffer, length).catch((error: unknown) => {
+      throw mapWrite(error);
+    });
   const hash: Hash = createHash('sha256');
-  const buffers = [
-    Buffer.allocUnsafe(CHUNK_BYTES),
-    Buffer.allocUnsafe(CHUNK_BYTES),
-    Buffer.allocUnsafe(CHUNK_BYTES),
-  ];
+  const buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
   let pendingWrite: Promise<void> = Promise.resolve();
-  let pendingRead = source.read(buffers[0]!, 0, CHUNK_BYTES, null);
+  let pendingRead = read(buffers[0]!);
   let size = 0;
-  for (let index = 0; ; index++) {
-    const { bytesRead } = await pendingRead;
-    if (bytesRead === 0) break;
-    const buffer = buffers[index % 3]!;
-    // The buffer after this one was last written two chunks ago; that write has completed.
-    pendingRead = source.read(buffers[(index + 1) % 3]!, 0, CHUNK_BYTES, null);
-    hash.update(buffer.subarray(0, bytesRead));
+  try {
+    for (let index = 0; ; index++) {
+      const { bytesRead } = await pendingRead;
+      if (bytesRead === 0) break;
+      const buffer = buffers[index % 3]!;
+      // The buffer after this one was last written two chunks ago; that write has completed.
+      pendingRead = read(buffers[(index + 1) % 3]!);
+      hash.update(buffer.subarray(0, bytesRead));
+      await pendingWrite;
+      pendingWrite = write(buffer, bytesRead);
+      size += bytesRead;
+      onProgress?.(bytesRead);
+    }
     await pendingWrite;
-    pendingWrite = writeAll(target, buffer, bytesRead);
-    size += bytesRead;
-    onProgress?.(bytesRead);
+  } catch (error) {
+    // Let the other operation in flight finish before the caller closes the handles.
+    await Promise.allSettled([pendingRead, pendingWrite]);
+    throw error;
   }
-  await pendingWrite;
   return { sha256: hash.digest('hex'), size };
 }
 
@@ -51,15 +97,22 @@ export async function copyAndHash(
 export async function hashHandle(
   source: FileHandle,
   onProgress?: (bytes: number) => void,
+  options: Pick<CopyOptions, 'chunkBytes' | 'mapReadError'> = {},
 ): Promise<{ sha256: string; size: number }> {
+  const chunk = options.chunkBytes ?? CHUNK_BYTES;
+  const mapRead = options.mapReadError ?? identity;
+  const read = (buffer: Buffer) =>
+    source.read(buffer, 0, chunk, null).catch((error: unknown) => {
+      throw mapRead(error);
+    });
   const hash = createHash('sha256');
-  const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
-  let pendingRead = source.read(buffers[0]!, 0, CHUNK_BYTES, null);
+  const buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
+  let pendingRead = read(buffers[0]!);
   let size = 0;
   for (let index = 0; ; index++) {
     const { bytesRead } = await pendingRead;
     if (bytesRead === 0) break;
-    pendingRead = source.read(buffers[(index + 1) % 2]!, 0, CHUNK_BYTES, null);
+    pendingRead = read(buffers[(index + 1) % 2]!);
     hash.update(buffers[index % 2]!.subarray(0, bytesRead));
     size += bytesRead;
     onProgress?.(bytesRead);
@@ -93,21 +146,190 @@ export const PARALLEL_COPY_MIN_BYTES = 32 * 1024 * 1024;
  * JavaScript) while this thread reads and hashes the source: on two cores the copy costs about
  * nothing beyond the hash. Returns the digest of what was *read*; the caller must know the source
  * did not change meanwhile (a stored blob never does; a user's file is checked by `stat`).
+ * Both halves finish before it returns or throws; a failed read is reported before a failed copy
+ * (`mapReadError` / `mapWriteError` turn them into typed errors).
  */
 export async function copyWhileHashing(
   sourcePath: string,
   targetPath: string,
-  options: { onProgress?: (bytes: number) => void; afterCopy?: () => Promise<void> } = {},
+  options: {
+    onProgress?: (bytes: number) => void;
+    afterCopy?: () => Promise<void>;
+    mapReadError?: (error: unknown) => unknown;
+    mapWriteError?: (error: unknown) => unknown;
+  } = {},
 ): Promise<{ sha256: string; size: number }> {
-  const source = await open(sourcePath, 'r');
+  const mapRead = options.mapReadError ?? identity;
+  const mapWrite = options.mapWriteError ?? identity;
+  let source: FileHandle;
+  try {
+    source = await open(sourcePath, 'r');
+  } catch (error) {
+    throw mapRead(error);
+  }
   try {
     // `afterCopy` (e.g. an fsync of the copy) overlaps the rest of the hashing.
-    const copied = copyFile(sourcePath, targetPath, constants.COPYFILE_EXCL).then(() =>
-      options.afterCopy?.(),
-    );
-    const [, digest] = await Promise.all([copied, hashHandle(source, options.onProgress)]);
-    return digest;
+    const copied = copyFile(sourcePath, targetPath, constants.COPYFILE_EXCL)
+      .then(() => options.afterCopy?.())
+      .catch((error: unknown) => {
+        throw mapWrite(error);
+      });
+    const [copy, digest] = await Promise.allSettled([
+      copied,
+      hashHandle(source, options.onProgress, { mapReadError: mapRead }),
+    ]);
+    if (digest.status === 'rejected') throw digest.reason;
+    if (copy.status === 'rejected') throw copy.reason;
+    return digest.value;
   } finally {
     await source.close();
+  }
+}
+
+/** Files up to this size are copied out of the store in one read and one write. */
+export const SMALL_COPY_BYTES = 256 * 1024;
+
+/** How {@link copyVerified} reports what went wrong; every callback returns the error to throw. */
+export interface VerifiedCopyErrors {
+  /** Reading the source failed (`ENOENT` included: the caller knows what a missing source means). */
+  source(error: unknown): unknown;
+  /** Writing, renaming or creating the target (or its partial file) failed. */
+  target(error: unknown): unknown;
+  /** The bytes read are not the expected ones; nothing was written. */
+  mismatch(actual: { sha256: string | undefined; size: number }): unknown;
+}
+
+/**
+ * Copies the file `sourcePath`, expected to hold `size` bytes hashing to `sha256`, to `target`:
+ * the bytes go to a partial file beside the target (see `download-files.ts`) that is renamed over
+ * the target only once every byte matched. On any failure the partial file is removed before
+ * this returns. Small files are read whole, hashed and written in one call each (no buffers of
+ * 8 MiB, no thread-pool hops); large ones stream (see {@link copyAndHash} and
+ * {@link copyWhileHashing}).
+ */
+export async function copyVerified(
+  sourcePath: string,
+  expected: { sha256: string; size: number },
+  target: string,
+  errors: VerifiedCopyErrors,
+  onProgress?: (bytes: number) => void,
+): Promise<void> {
+  const temporary = partialPathFor(target);
+  if (expected.size <= SMALL_COPY_BYTES) {
+    const bytes = readSmallFile(sourcePath, expected.size, errors);
+    const sha256 = sha256Hex(bytes);
+    if (sha256 !== expected.sha256) throw errors.mismatch({ sha256, size: bytes.length });
+    try {
+      writeFileSync(temporary, bytes, { flag: 'wx', mode: 0o644 });
+      renameSync(temporary, target);
+    } catch (error) {
+      removeQuietly(temporary);
+      throw errors.target(error);
+    }
+    onProgress?.(bytes.length);
+    return;
+  }
+  let result: { sha256: string; size: number };
+  try {
+    if (expected.size >= PARALLEL_COPY_MIN_BYTES) {
+      result = await copyWhileHashing(sourcePath, temporary, {
+        ...(onProgress ? { onProgress } : {}),
+        // The copy keeps the source's mode (a blob is read-only); the download is the user's file.
+        afterCopy: () => chmod(temporary, 0o644),
+        mapReadError: errors.source,
+        mapWriteError: errors.target,
+      });
+    } else {
+      result = await copyStreaming(sourcePath, temporary, expected.size, errors, onProgress);
+    }
+  } catch (error) {
+    removeQuietly(temporary);
+    throw error;
+  }
+  if (result.sha256 !== expected.sha256 || result.size !== expected.size) {
+    removeQuietly(temporary);
+    throw errors.mismatch(result);
+  }
+  try {
+    await rename(temporary, target);
+  } catch (error) {
+    removeQuietly(temporary);
+    throw errors.target(error);
+  }
+}
+
+async function copyStreaming(
+  sourcePath: string,
+  temporary: string,
+  size: number,
+  errors: VerifiedCopyErrors,
+  onProgress?: (bytes: number) => void,
+): Promise<{ sha256: string; size: number }> {
+  let source: FileHandle;
+  try {
+    source = await open(sourcePath, 'r');
+  } catch (error) {
+    throw errors.source(error);
+  }
+  try {
+    let output: FileHandle;
+    try {
+      output = await open(temporary, 'wx', 0o644);
+    } catch (error) {
+      throw errors.target(error);
+    }
+    try {
+      return await copyAndHash(source, output, onProgress, {
+        chunkBytes: chunkBytesFor(size),
+        mapReadError: errors.source,
+        mapWriteError: errors.target,
+      });
+    } finally {
+      await output.close();
+    }
+  } finally {
+    await source.close();
+  }
+}
+
+/** Reads a file expected to hold `size` bytes; a file of another size is a mismatch, read no further. */
+function readSmallFile(path: string, size: number, errors: VerifiedCopyErrors): Buffer {
+  let descriptor: number;
+  try {
+    descriptor = openSync(path, 'r');
+  } catch (error) {
+    throw errors.source(error);
+  }
+  try {
+    let actualSize: number;
+    try {
+      actualSize = fstatSync(descriptor).size;
+    } catch (error) {
+      throw errors.source(error);
+    }
+    if (actualSize !== size) throw errors.mismatch({ sha256: undefined, size: actualSize });
+    const bytes = Buffer.allocUnsafe(size);
+    let offset = 0;
+    while (offset < size) {
+      let bytesRead: number;
+      try {
+        bytesRead = readSync(descriptor, bytes, offset, size - offset, offset);
+      } catch (error) {
+        throw errors.source(error);
+      }
+      if (bytesRead === 0) throw errors.mismatch({ sha256: undefined, size: offset });
+      offset += bytesRead;
+    }
+    return bytes;
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone, or never created
   }
 }
