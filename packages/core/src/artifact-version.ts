@@ -2,9 +2,11 @@ import { resolve } from 'node:path';
 import { Artifact } from './artifact.js';
 import { type ArtifactVersionInfo, versionEntries } from './artifact-records.js';
 import { type DownloadProgress, downloadEntries, type VerifyReport, verifyEntries } from './download.js';
+import { readEntry } from './entry-read.js';
+import { QuiverError } from './errors.js';
 import type { ManifestEntry } from './manifest.js';
 import type { JsonObject } from './metadata.js';
-import type { Store } from './store.js';
+import { openStore, type Store } from './store.js';
 
 /**
  * A committed, immutable artifact version. Get one from `run.logArtifact`, `run.useArtifact` or
@@ -54,9 +56,46 @@ export class ArtifactVersion implements ArtifactVersionInfo {
     this.deduplicated = deduplicated;
   }
 
+  /**
+   * Runs `work` on this version's store, or — when that store was closed (say by `run.finish()`
+   * after `run.logArtifact` returned this version) — on the same store opened again for the call
+   * and closed after it, so a version stays usable for as long as a program holds it.
+   */
+  private async withStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
+    if (!this.store.closed) return work(this.store);
+    const store = await openStore(this.store.settings);
+    try {
+      return await work(store);
+    } finally {
+      await store.close();
+    }
+  }
+
   /** The entries (path, sha256, size, and the URI of references), sorted by path. */
   entries(): Promise<ManifestEntry[]> {
-    return versionEntries(this.store.connection.db, this);
+    return this.withStore((store) => versionEntries(store.connection.db, this));
+  }
+
+  /**
+   * The bytes of one entry, read into memory and verified against its sha256 and size
+   * (`E_CHECKSUM_MISMATCH`, `E_BLOB_MISSING`, or `E_NOT_FOUND` when the version has no such entry).
+   */
+  async read(path: string): Promise<Uint8Array> {
+    return this.withStore(async (store) => {
+      const entries = await versionEntries(store.connection.db, this);
+      const entry = entries.find((candidate) => candidate.path === path);
+      if (!entry) {
+        throw new QuiverError(
+          'E_NOT_FOUND',
+          `${this.ref} has no entry '${path}' (entries: ${entries
+            .slice(0, 20)
+            .map((item) => item.path)
+            .join(', ')}${entries.length > 20 ? ', …' : ''}).`,
+          { details: { ref: this.ref, path } },
+        );
+      }
+      return readEntry(store, entry);
+    });
   }
 
   /**
@@ -68,7 +107,9 @@ export class ArtifactVersion implements ArtifactVersionInfo {
     options: { onProgress?: (progress: DownloadProgress) => void } = {},
   ): Promise<string> {
     const target = resolve(dir ?? `artifacts/${this.name}-v${this.version}`);
-    await downloadEntries(this.store, await this.entries(), target, options);
+    await this.withStore(async (store) =>
+      downloadEntries(store, await versionEntries(store.connection.db, this), target, options),
+    );
     return target;
   }
 

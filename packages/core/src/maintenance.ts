@@ -141,13 +141,17 @@ export async function verifyStore(
     .execute();
   const problems: StoreProblem[] = [];
   problems.push(...manifestProblems(entries));
-  const bySha = new Map<string, { size: number; affected: Array<{ ref: string; path: string }> }>();
+  const bySha = new Map<
+    string,
+    { size: number; affected: Array<{ ref: string; path: string; size: number }> }
+  >();
   for (const entry of entries) {
     if (entry.ref_uri !== null) continue;
     const item = bySha.get(entry.sha256) ?? { size: Number(entry.size), affected: [] };
     item.affected.push({
       ref: `${entry.entity}/${entry.project}/${entry.name}:v${entry.version}`,
       path: entry.path,
+      size: Number(entry.size),
     });
     bySha.set(entry.sha256, item);
   }
@@ -162,8 +166,18 @@ export async function verifyStore(
       problems.push({
         kind: 'corrupt-blob',
         sha256: blob.sha256,
-        affected: bySha.get(blob.sha256)?.affected ?? [],
+        affected: (bySha.get(blob.sha256)?.affected ?? []).map(({ ref, path }) => ({ ref, path })),
         detail: `content hashes to ${actual?.sha256 ?? 'nothing (unreadable)'}`,
+      });
+      continue;
+    }
+    const wrongSize = (bySha.get(blob.sha256)?.affected ?? []).filter((item) => item.size !== actual.size);
+    if (wrongSize.length > 0) {
+      problems.push({
+        kind: 'corrupt-manifest',
+        sha256: blob.sha256,
+        affected: wrongSize.map(({ ref, path }) => ({ ref, path })),
+        detail: `entries record ${[...new Set(wrongSize.map((item) => item.size))].join(', ')} bytes for content of ${actual.size} bytes`,
       });
     }
   }
@@ -172,7 +186,7 @@ export async function verifyStore(
       problems.push({
         kind: 'missing-blob',
         sha256,
-        affected: item.affected,
+        affected: item.affected.map(({ ref, path }) => ({ ref, path })),
         detail: 'no stored content for this digest',
       });
   }

@@ -4,7 +4,12 @@ import { type ManifestEntry, manifestDigest } from './manifest.js';
 
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
-function corrupt(ref: string, reason: string, details: Record<string, unknown>, cause?: unknown): QuiverError {
+function corrupt(
+  ref: string,
+  reason: string,
+  details: Record<string, unknown>,
+  cause?: unknown,
+): QuiverError {
   return new QuiverError(
     'E_CORRUPT_MANIFEST',
     `The stored manifest of ${ref} is not trustworthy: ${reason}. Nothing was written. Run 'quiver verify' and re-log the artifact from its source.`,
@@ -26,7 +31,12 @@ export function assertStoredEntry(entry: ManifestEntry, ref: string): void {
   try {
     assertEntryPath(entry.path);
   } catch (error) {
-    throw corrupt(ref, `an entry has an unsafe path (${(error as Error).message})`, { path: entry.path }, error);
+    throw corrupt(
+      ref,
+      `an entry has an unsafe path (${(error as Error).message})`,
+      { path: entry.path },
+      error,
+    );
   }
   if (!isSha256(entry.sha256))
     throw corrupt(ref, `the entry '${entry.path}' has no valid sha256 digest`, { path: entry.path });
@@ -39,7 +49,12 @@ export function assertStoredEntry(entry: ManifestEntry, ref: string): void {
     try {
       parsed = new URL(entry.ref);
     } catch (error) {
-      throw corrupt(ref, `the entry '${entry.path}' has a reference that is not a URL`, { path: entry.path }, error);
+      throw corrupt(
+        ref,
+        `the entry '${entry.path}' has a reference that is not a URL`,
+        { path: entry.path },
+        error,
+      );
     }
     if (parsed.username || parsed.password)
       throw corrupt(ref, `the entry '${entry.path}' has a reference with credentials in it`, {
@@ -73,10 +88,14 @@ export function assertStoredManifest(
     }
   }
   if (version.fileCount !== undefined && version.fileCount !== entries.length)
-    throw corrupt(version.ref, `it lists ${entries.length} entries where the version records ${version.fileCount}`, {
-      expected: version.fileCount,
-      actual: entries.length,
-    });
+    throw corrupt(
+      version.ref,
+      `it lists ${entries.length} entries where the version records ${version.fileCount}`,
+      {
+        expected: version.fileCount,
+        actual: entries.length,
+      },
+    );
   const actual = manifestDigest(entries);
   if (actual !== version.digest)
     throw corrupt(version.ref, 'its entries do not hash to the version digest (a row was changed)', {

@@ -11,6 +11,8 @@ export interface Store {
   readonly connection: DatabaseConnection;
   readonly blobs: LocalBlobStore;
   readonly host: string;
+  /** True once `close()` was called; objects that outlive the store reopen one when needed. */
+  readonly closed: boolean;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,9 @@ export async function openStore(options: Partial<StoreSettings> = {}): Promise<S
     connection,
     blobs,
     host: hostname(),
+    get closed() {
+      return closed;
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import {
   Artifact,
   type ArtifactVersion,
+  isQuiverError,
   type JsonObject,
   type QuiverClient,
   QuiverError,
@@ -16,23 +15,18 @@ export interface StoreOption {
   store?: Store;
 }
 
-async function readEntry(client: QuiverClient, version: ArtifactVersion, path: string): Promise<Buffer> {
-  const entry = (await version.entries()).find((candidate) => candidate.path === path);
-  if (!entry) {
+async function readEntry(version: ArtifactVersion, path: string): Promise<Buffer> {
+  try {
+    const bytes = await version.read(path);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  } catch (error) {
+    if (!isQuiverError(error, 'E_NOT_FOUND')) throw error;
     throw new QuiverError(
       'E_NOT_FOUND',
       `${version.ref} has no '${path}': it is not a TF.js layers checkpoint (entries: ${(await version.entries()).map((item) => item.path).join(', ')}).`,
+      { cause: error },
     );
   }
-  const bytes = await readFile(client.store.blobs.pathOf(entry.sha256));
-  if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) {
-    throw new QuiverError(
-      'E_CHECKSUM_MISMATCH',
-      `Checksum mismatch for '${path}' of ${version.ref}; run 'quiver verify'.`,
-      { details: { path } },
-    );
-  }
-  return bytes;
 }
 
 /** Reads the TF.js artifacts (topology, weights, training config) of a version, verified. */
@@ -42,12 +36,10 @@ export async function readModelArtifacts(
 ): Promise<tf.io.ModelArtifacts> {
   const paths = new Set((await version.entries()).map((entry) => entry.path));
   const manifestPath = paths.has('model.json') ? 'model.json' : 'weights.json';
-  const json = JSON.parse(
-    (await readEntry(client, version, manifestPath)).toString('utf8'),
-  ) as tf.io.ModelJSON;
+  const json = JSON.parse((await readEntry(version, manifestPath)).toString('utf8')) as tf.io.ModelJSON;
   const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
   const buffers = await Promise.all(
-    json.weightsManifest.flatMap((group) => group.paths).map((path) => readEntry(client, version, path)),
+    json.weightsManifest.flatMap((group) => group.paths).map((path) => readEntry(version, path)),
   );
   const joined = Buffer.concat(buffers);
   const weightData = joined.buffer.slice(

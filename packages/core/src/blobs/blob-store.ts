@@ -40,6 +40,8 @@ export interface BlobStore {
   has(sha256: string, size?: number): Promise<boolean>;
   /** Which of `blobs` are not stored (with that size). */
   missing(blobs: Iterable<{ sha256: string; size: number }>): Promise<string[]>;
+  /** Reads a whole blob into memory, verified against its digest and size. */
+  read(sha256: string, size: number, options?: { entryPath?: string }): Promise<Uint8Array>;
   /** Facts about one stored blob, or undefined when it is not stored. */
   info(sha256: string): Promise<StoredBlob | undefined>;
   /** Pins blobs that a commit in flight relies on, so `gc` leaves them until released. */

@@ -347,6 +347,31 @@ export class LocalBlobStore implements BlobStore {
     return absent;
   }
 
+  /** Reads a whole blob into memory, verified against its digest and size. */
+  async read(sha256: string, size: number, options: { entryPath?: string } = {}): Promise<Uint8Array> {
+    const entry = options.entryPath ?? sha256;
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.pathOf(sha256));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      throw new QuiverError(
+        'E_BLOB_MISSING',
+        `The stored content of '${entry}' (sha256 ${sha256}) is missing. Run 'quiver verify' to see every affected version.`,
+        { details: { path: entry, sha256 }, cause: error },
+      );
+    }
+    const actual = sha256Hex(bytes);
+    if (actual !== sha256 || bytes.length !== size) {
+      throw new QuiverError(
+        'E_CHECKSUM_MISMATCH',
+        `Checksum mismatch for '${entry}': expected sha256 ${sha256} (${size} bytes), read ${actual} (${bytes.length} bytes). The stored copy is corrupt. Run 'quiver verify' and re-log the artifact from its source.`,
+        { details: { path: entry, expected: sha256, actual } },
+      );
+    }
+    return bytes;
+  }
+
   /** Facts about one stored blob, or undefined when it is not stored. */
   async info(sha256: string): Promise<StoredBlob | undefined> {
     const stats = await stat(this.pathOf(sha256)).catch(() => undefined);
