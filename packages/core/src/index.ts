@@ -1,3 +1,12 @@
+/**
+ * The Quiver SDK: runs with metrics ({@link init}, {@link Run}), versioned content-addressed
+ * artifacts with aliases and tags ({@link Artifact}, {@link ArtifactVersion}), lineage, and the model
+ * registry, on an embedded store (SQLite + a local blob directory) or PostgreSQL. Outside a run,
+ * {@link openClient} gives a {@link QuiverClient}; refs are parsed by {@link parseRef}; every error is
+ * a {@link QuiverError} with a stable code.
+ *
+ * @packageDocumentation
+ */
 export { Artifact, type ArtifactOptions, type DraftEntry } from './artifact.js';
 export type { CommitOptions, CommitProgress } from './artifact-commit.js';
 export type { ArtifactSummary, ArtifactVersionInfo } from './artifact-records.js';

@@ -1,3 +1,10 @@
+/**
+ * TF.js → ONNX with parity checks ({@link toOnnx}, {@link exportOnnx}), ONNX files on every checkpoint
+ * ({@link onnxCheckpoints}), logging ONNX models exported elsewhere ({@link logOnnx}), and serving
+ * them with onnxruntime-node ({@link loadOnnxSession}).
+ *
+ * @packageDocumentation
+ */
 export { type OnnxCheckpointOptions, type OnnxExportContext, onnxCheckpoints } from './checkpoint-hook.js';
 export { SUPPORTED_ACTIVATIONS, supportedLayers } from './converters/index.js';
 export {

@@ -1,3 +1,10 @@
+/**
+ * The TF.js `model.fit` / `model.fitDataset` checkpoint callback ({@link checkpointCallback}), by
+ * options or `QUIVER_*` variables, and loading checkpoints back ({@link loadModel}, {@link loadWeights},
+ * {@link quiverIO}).
+ *
+ * @packageDocumentation
+ */
 export { checkpointCallback, QuiverCheckpointCallback } from './checkpoint-callback.js';
 export type { CheckpointDraft, CheckpointHook, CommittedCheckpoint } from './checkpoint-hook.js';
 export {

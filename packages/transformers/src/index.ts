@@ -1,3 +1,11 @@
+/**
+ * Hugging Face workflows: checkpoint pushes to Hub repos by the Trainer's strategies
+ * ({@link HubPusher}, {@link hubCheckpoints}), Hub revisions into the registry ({@link importFromHub}),
+ * and registered TF.js models as transformers.js pipelines ({@link exportForTransformersJs},
+ * {@link loadPipeline}). The Hub stand-in for tests is in `@quiver/transformers/testing`.
+ *
+ * @packageDocumentation
+ */
 export { hubCheckpoints } from './checkpoint-hook.js';
 export {
   HUB_STRATEGIES,
