@@ -24,6 +24,7 @@ import {
   init,
   isQuiverError,
   type JsonObject,
+  openClient,
   QuiverClient,
   type QuiverErrorCode,
   type QuiverMode,
@@ -64,6 +65,8 @@ interface BadInputCase {
   watch?: (ctx: Context) => string[];
   /** Environment variables set for the action (every other QUIVER_* variable is unset). */
   env?: Record<string, string>;
+  /** Text that must appear nowhere in the error (message, details, cause): a secret, a ref the user never typed. */
+  absent?: readonly string[];
 }
 
 const long = (length: number, char = 'x'): string => char.repeat(length);
@@ -87,6 +90,19 @@ class Point {
   ) {}
 }
 
+/** Metadata nested `levels` levels deep: {d: {d: … {}}} (the top-level object is level 1). */
+const nested = (levels: number): JsonObject => {
+  let value: JsonObject = {};
+  for (let level = 1; level < levels; level++) value = { d: value };
+  return value;
+};
+
+/** The store's settings as an explicit option, so an open call on either backend reaches the same store. */
+const storeOptions = (ctx: Context): { dir: string; databaseUrl?: string } => ({
+  dir: ctx.testStore.dir,
+  ...(ctx.testStore.env.QUIVER_DATABASE_URL ? { databaseUrl: ctx.testStore.env.QUIVER_DATABASE_URL } : {}),
+});
+
 const circular = (): JsonObject => {
   const value: Record<string, unknown> = { epoch: 3 };
   value.self = value;
@@ -97,6 +113,8 @@ const NAME_RULE = "use 1–128 letters, digits, '.', '_' or '-', starting with a
 const TYPE_RULE = "use 1–64 lowercase letters, digits, '_' or '-', starting with a letter";
 const ALIAS_RULE = "use 1–64 letters, digits, '.', '_' or '-'";
 const REF_GRAMMAR = 'Expected [entity/]project/name[:vN|:alias]';
+const VERSION_SHAPED = 'versions are v<N>';
+const CREDENTIALS_ADVICE = 'put credentials in headers or environment variables';
 
 const CASES: BadInputCase[] = [
   // ── names ────────────────────────────────────────────────────────────────────────────────────
@@ -218,6 +236,26 @@ const CASES: BadInputCase[] = [
     message: ["'v3' looks like a version number", "choose a name such as 'best'"],
     act: (ctx) => ctx.client.setAlias(SEED_REF, 'v3'),
   },
+  ...['v-1', 'v1.5', 'V3', 'v03', 'v1e3'].map(
+    (alias): BadInputCase => ({
+      name: `alias: ${alias}, shaped like a version (setAlias)`,
+      code: 'E_INVALID_ALIAS',
+      message: [`'${alias}' looks like a version number`, VERSION_SHAPED, 'aliases cannot look like them'],
+      act: (ctx) => ctx.client.setAlias(SEED_REF, alias),
+    }),
+  ),
+  {
+    name: 'alias: v1.5, shaped like a version (logArtifact)',
+    code: 'E_INVALID_ALIAS',
+    message: ["'v1.5' looks like a version number", VERSION_SHAPED],
+    act: (ctx) => ctx.run.logArtifact(withBytes(), { aliases: ['v1.5'] }),
+  },
+  {
+    name: 'alias: v-1, shaped like a version (registry link)',
+    code: 'E_INVALID_ALIAS',
+    message: ["'v-1' looks like a version number", VERSION_SHAPED],
+    act: (ctx) => ctx.client.registry.link(SEED_REF, { model: 'seed' }, { create: true, aliases: ['v-1'] }),
+  },
   {
     name: 'alias: latest set by hand (setAlias)',
     code: 'E_ALIAS_RESERVED',
@@ -292,6 +330,28 @@ const CASES: BadInputCase[] = [
     message: ["'p/n:v01'", "'v01'", 'leading zero'],
     act: (ctx) => ctx.client.artifact('p/n:v01'),
   },
+  {
+    name: 'ref: p/n:v99999999999999999999 (beyond the safe integer range)',
+    code: 'E_INVALID_REF',
+    message: ["'p/n:v99999999999999999999'", 'is too large', 'up to v9007199254740991'],
+    absent: ['v100000000000000000000'],
+    act: (ctx) => ctx.client.artifact('p/n:v99999999999999999999'),
+  },
+  {
+    name: 'ref: seed:v9007199254740993, just beyond the safe range (useArtifact)',
+    code: 'E_INVALID_REF',
+    message: [`'${SEED_REF}:v9007199254740993'`, 'is too large'],
+    absent: ['9007199254740992'],
+    act: (ctx) => ctx.run.useArtifact(`${SEED_REF}:v9007199254740993`),
+  },
+  ...['v-1', 'V3', 'v1.5'].map(
+    (selector): BadInputCase => ({
+      name: `ref: ${SEED_REF}:${selector} (shaped like a version, not read as an alias)`,
+      code: 'E_INVALID_REF',
+      message: [`'${SEED_REF}:${selector}'`, 'looks like a version but is not one', VERSION_SHAPED],
+      act: (ctx) => ctx.client.artifact(`${SEED_REF}:${selector}`),
+    }),
+  ),
   {
     name: 'ref: p/n:bad alias',
     code: 'E_INVALID_REF',
@@ -419,6 +479,33 @@ const CASES: BadInputCase[] = [
     act: () => new Artifact('x', 'model', { metadata: asJson({ origin: new Point(1, 2) }) }),
   },
   {
+    name: 'metadata: nested 30,000 levels deep',
+    code: 'E_INVALID_METADATA',
+    message: ['Invalid metadata at d.d.d', 'nested more than 100 levels deep', 'artifact file'],
+    act: () => new Artifact('x', 'model', { metadata: nested(30_000) }),
+  },
+  {
+    name: 'metadata: nested 101 levels deep (setter)',
+    code: 'E_INVALID_METADATA',
+    message: ['nested more than 100 levels deep'],
+    act: () => {
+      draft().metadata = nested(101);
+    },
+  },
+  {
+    name: 'metadata: JSON text nested 30,000 levels deep',
+    code: 'E_INVALID_METADATA',
+    message: ['nested more than 100 levels deep'],
+    act: () =>
+      new Artifact('x', 'model', { metadata: asJson(`${'{"d":'.repeat(29_999)}{}${'}'.repeat(29_999)}`) }),
+  },
+  {
+    name: 'config: nested 30,000 levels deep (init)',
+    code: 'E_INVALID_METADATA',
+    message: ['Invalid config at d.d.d', 'nested more than 100 levels deep'],
+    act: (ctx) => initOnStore(ctx, { project: PROJECT, config: nested(30_000) }),
+  },
+  {
     name: 'metadata: larger than 1 MiB',
     code: 'E_INVALID_METADATA',
     message: ['bytes serialised', 'the limit is 1048576', 'artifact file instead'],
@@ -509,6 +596,37 @@ const CASES: BadInputCase[] = [
       } catch {
         // Once addReference refuses the scheme itself, reach the commit the way newDraft() does.
         artifact.addStored('y', long(64, '0'), 1, 'ftp://x/y');
+      }
+      return ctx.run.logArtifact(artifact);
+    },
+  },
+  {
+    name: "addReference('http://user:secret@host/…'): credentials in the URL",
+    code: 'E_INVALID_REF',
+    message: ['http://***@127.0.0.1:9/data.csv', CREDENTIALS_ADVICE, 'not in the URL'],
+    absent: ['secret', 'user:'],
+    act: () => draft().addReference('http://user:secret@127.0.0.1:9/data.csv'),
+  },
+  {
+    name: "addReference('https://token@host/…'): a token in the URL",
+    code: 'E_INVALID_REF',
+    message: ['https://***@example.com/data.csv', CREDENTIALS_ADVICE],
+    absent: ['hf_s3cr3tT0ken'],
+    act: () =>
+      draft().addReference('https://hf_s3cr3tT0ken@example.com/data.csv', { sha256: long(64, '0'), size: 1 }),
+  },
+  {
+    name: 'logArtifact of a draft holding a reference with credentials (checked at commit)',
+    code: 'E_INVALID_REF',
+    message: ['http://***@127.0.0.1:9/y', CREDENTIALS_ADVICE],
+    absent: ['secret'],
+    act: (ctx) => {
+      const artifact = withBytes();
+      try {
+        artifact.addReference('http://user:secret@127.0.0.1:9/y');
+      } catch {
+        // addReference refuses it; reach the commit the way newDraft() does.
+        artifact.addStored('y', long(64, '0'), 1, 'http://user:secret@127.0.0.1:9/y');
       }
       return ctx.run.logArtifact(artifact);
     },
@@ -619,6 +737,20 @@ const CASES: BadInputCase[] = [
     env: { QUIVER_MODE: 'bogus' },
     message: ['QUIVER_MODE="bogus"', 'use one of local, disabled'],
     act: (ctx) => initOnStore(ctx, { project: PROJECT }),
+  },
+  {
+    name: 'env: QUIVER_MODE=bogus (openClient, as the CLI opens the store)',
+    code: 'E_INVALID_ENV',
+    env: { QUIVER_MODE: 'bogus' },
+    message: ['QUIVER_MODE="bogus"', 'use one of local, disabled'],
+    act: (ctx) => openClient(storeOptions(ctx)),
+  },
+  {
+    name: 'env: QUIVER_MODE=online (openClient)',
+    code: 'E_INVALID_ENV',
+    env: { QUIVER_MODE: 'online' },
+    message: ['QUIVER_MODE="online"', 'needs the Quiver server'],
+    act: (ctx) => openClient(storeOptions(ctx)),
   },
   {
     name: 'env: QUIVER_MODE=online (not in this version)',
@@ -798,6 +930,7 @@ async function withEnvironment<T>(
 /** Releases whatever an action returned when it wrongly succeeded (a run keeps a heartbeat timer). */
 async function release(value: unknown, ctx: Context): Promise<void> {
   if (value instanceof Run && value !== ctx.run) await value.finish().catch(() => undefined);
+  if (value instanceof QuiverClient && value !== ctx.client) await value.close().catch(() => undefined);
 }
 
 function describeOutcome(outcome: { error?: unknown; value?: unknown; threw: boolean }): string {
@@ -873,6 +1006,12 @@ describe.each(testBackends())('bad input on %s', (backend) => {
       const expected = typeof c.message === 'function' ? c.message(ctx) : c.message;
       for (const part of expected) expect.soft(error.message, `message of ${error.code}`).toContain(part);
       expect.soft(error.message).not.toMatch(/undefined|\[object Object\]/);
+      const everything = [
+        error.message,
+        JSON.stringify(error.details),
+        String((error.cause as Error | undefined)?.message ?? ''),
+      ].join('\n');
+      for (const text of c.absent ?? []) expect.soft(everything, `error text`).not.toContain(text);
     }
     // (3) the store, and any folder the action was pointed at, are unchanged
     const after = await snapshot(ctx, watch);

@@ -1,5 +1,5 @@
 import { QuiverError } from './errors.js';
-import { assertAlias, assertName, LATEST_ALIAS, parseVersionName } from './names.js';
+import { assertAlias, assertName, isVersionShaped, LATEST_ALIAS, parseVersionName } from './names.js';
 
 /** The reserved name that starts a registry ref. */
 export const REGISTRY_KEYWORD = 'registry';
@@ -51,9 +51,20 @@ function part<T>(ref: string, label: string, check: () => T): T {
 function parseSelector(ref: string, selector: string | undefined): RefSelector {
   if (selector === undefined) return { alias: LATEST_ALIAS };
   if (selector === '') invalid(ref, 'nothing follows ":"; give vN or an alias, or leave out the ":".');
-  const version = parseVersionName(selector);
+  let version: number | undefined;
+  try {
+    version = parseVersionName(selector);
+  } catch (error) {
+    if (error instanceof QuiverError) invalid(ref, error.message);
+    throw error;
+  }
   if (version !== undefined) return { version };
   if (/^v\d+$/.test(selector)) invalid(ref, `the version '${selector}' has a leading zero.`);
+  if (isVersionShaped(selector))
+    invalid(
+      ref,
+      `'${selector}' looks like a version but is not one: versions are v<N> (v0, v1, v2, … with no sign, decimals, exponent or leading zero), and aliases cannot look like versions.`,
+    );
   return { alias: part(ref, 'alias', () => assertAlias(selector, { allowLatest: true })) };
 }
 
@@ -66,6 +77,11 @@ function parseSelector(ref: string, selector: string | undefined): RefSelector {
  * registry-ref = [entity "/"] "registry" "/" [registry "/"] model [":" selector]
  * selector     = "v" digits | alias          ; none means "latest"
  * ```
+ *
+ * A version is `v0`, `v1`, … up to `v9007199254740991` (`Number.MAX_SAFE_INTEGER`); a larger one is
+ * refused, never rounded. A selector that looks like a version without being one (`v-1`, `v1.5`,
+ * `V3`, `v03`; see `isVersionShaped` in names.ts) is refused too rather than read as an alias.
+ * Every error quotes the ref exactly as given.
  *
  * `registry` is reserved as a project and entity name, so the two never collide.
  */

@@ -78,11 +78,19 @@ export function resolveMode(explicit: QuiverMode | undefined, env: Environment =
   return value as QuiverMode;
 }
 
-/** The store's settings: explicit options, then `QUIVER_DIR` / `QUIVER_DATABASE_URL` / `QUIVER_ENTITY`, then defaults. */
+/**
+ * The store's settings: explicit options, then `QUIVER_DIR` / `QUIVER_DATABASE_URL` / `QUIVER_ENTITY`, then defaults.
+ *
+ * `QUIVER_MODE` is checked here as well (unless `options.mode` is given, which wins), so every way
+ * of opening a store — `init`, `openClient`, the CLI — refuses a mode it does not know with
+ * `E_INVALID_ENV`, like any other bad variable, instead of ignoring it. `disabled` is accepted:
+ * it turns runs into no-ops but does not stop anyone reading a store.
+ */
 export function resolveStoreSettings(
-  options: Partial<StoreSettings> = {},
+  options: Partial<StoreSettings> & { mode?: QuiverMode } = {},
   env: Environment = process.env,
 ): StoreSettings {
+  resolveMode(options.mode, env);
   const dir = resolve(options.dir ?? readEnv(env, 'QUIVER_DIR') ?? envPaths('quiver', { suffix: '' }).data);
   const databaseUrl = options.databaseUrl ?? readEnv(env, 'QUIVER_DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -98,6 +106,77 @@ export function resolveStoreSettings(
   const entity = options.entity ?? envName(env, 'QUIVER_ENTITY', 'entity') ?? defaultEntity();
   const actor = options.actor ?? readEnv(env, 'QUIVER_ACTOR') ?? userName();
   return { dir, ...(databaseUrl ? { databaseUrl } : {}), entity: assertName(entity, 'entity'), actor };
+}
+
+/** Bounds of a whole number read from text; both inclusive. */
+export interface WholeNumberBounds {
+  /** The smallest value accepted (default 0). */
+  min?: number;
+  /** The largest value accepted (default and at most `Number.MAX_SAFE_INTEGER`). */
+  max?: number;
+}
+
+function boundsOf(bounds: WholeNumberBounds): { min: number; max: number } {
+  const min = bounds.min ?? 0;
+  const max = Math.min(bounds.max ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  return { min, max };
+}
+
+function describeBounds({ min, max }: { min: number; max: number }): string {
+  return max === Number.MAX_SAFE_INTEGER ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`;
+}
+
+/**
+ * Parses a whole number written as text — an environment variable, a CLI option — or returns
+ * undefined when the text is not one: only ASCII digits (surrounding spaces ignored), no sign,
+ * decimals, exponent, hex, `NaN` or `Infinity`, and within `bounds` (never beyond
+ * `Number.MAX_SAFE_INTEGER`, so a number is never silently rounded).
+ */
+export function parseWholeNumber(text: string, bounds: WholeNumberBounds = {}): number | undefined {
+  const trimmed = text.trim();
+  if (!/^[0-9]+$/.test(trimmed)) return undefined;
+  const value = Number(trimmed);
+  const { min, max } = boundsOf(bounds);
+  return Number.isSafeInteger(value) && value >= min && value <= max ? value : undefined;
+}
+
+/** A whole-number environment variable (unset or empty: undefined); anything else is `E_INVALID_ENV` naming it. */
+export function envWholeNumber(
+  env: Environment,
+  variable: string,
+  bounds: WholeNumberBounds = {},
+): number | undefined {
+  const raw = readEnv(env, variable);
+  if (raw === undefined) return undefined;
+  const value = parseWholeNumber(raw, bounds);
+  return value ?? invalidEnv(variable, raw, `use ${describeBounds(boundsOf(bounds))}`);
+}
+
+/**
+ * A whole-number option given as a number or as text (a CLI flag); anything else — NaN, a
+ * fraction, a negative below `min`, a value beyond `max` or the safe integer range — is
+ * `E_INVALID_OPTION` naming the option and the accepted range.
+ */
+export function wholeNumberOption(name: string, value: unknown, bounds: WholeNumberBounds = {}): number {
+  const range = boundsOf(bounds);
+  const parsed =
+    typeof value === 'string'
+      ? parseWholeNumber(value, range)
+      : typeof value === 'number' && Number.isSafeInteger(value) && value >= range.min && value <= range.max
+        ? value
+        : undefined;
+  if (parsed !== undefined) return parsed;
+  const shown =
+    typeof value === 'string'
+      ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+      : typeof value === 'number'
+        ? String(value)
+        : value === undefined
+          ? '(no value)'
+          : `(a ${value === null ? 'null' : typeof value})`;
+  throw new QuiverError('E_INVALID_OPTION', `${name} ${shown} is not valid: use ${describeBounds(range)}.`, {
+    details: { option: name, value },
+  });
 }
 
 function userName(): string {

@@ -149,6 +149,8 @@ async function open(location: HfLocation, uri: string): Promise<Readable> {
 /** The `hf` scheme: downloads through `@huggingface/hub`; describing reads and hashes the file once. */
 export const hfReferenceHandler: ReferenceHandler = {
   schemes: ['hf'],
+  // `hf://gpt2@main/config.json`: before '@' is the repo, not a user (a `:password` is still refused).
+  userPartIsNotCredential: true,
   async describe(url) {
     return hashChunks(await open(parseHfUri(url.href), url.href));
   },

@@ -5,19 +5,25 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { fetch } from 'undici';
 import { hashChunks } from '../blobs/copy-and-hash.js';
 import { QuiverError } from '../errors.js';
-import type { ReferenceHandler } from './reference-handler.js';
+import { type ReferenceHandler, redactUri } from './reference-handler.js';
 
 async function get(uri: URL): Promise<Readable> {
+  // Messages show the URL redacted: referenceHandlerFor refuses URLs with credentials, and this
+  // handler never repeats any it is handed directly.
+  const shown = redactUri(uri.href);
   const response = await fetch(uri, { redirect: 'follow' }).catch((error: unknown) => {
-    throw new QuiverError('E_REFERENCE_FAILED', `Cannot reach ${uri.href}: ${(error as Error).message}`, {
-      cause: error,
+    const reason = String((error as Error)?.message ?? error)
+      .split(uri.href)
+      .join(shown);
+    throw new QuiverError('E_REFERENCE_FAILED', `Cannot reach ${shown}: ${reason}`, {
+      ...(uri.username || uri.password ? {} : { cause: error }),
     });
   });
   if (!response.ok || !response.body) {
     await response.body?.cancel();
     throw new QuiverError(
       'E_REFERENCE_FAILED',
-      `GET ${uri.href} answered HTTP ${response.status}; check the URL and its access.`,
+      `GET ${shown} answered HTTP ${response.status}; check the URL and its access.`,
       {
         details: { status: response.status },
       },

@@ -12,6 +12,13 @@ export interface ReferenceDescription {
  */
 export interface ReferenceHandler {
   readonly schemes: readonly string[];
+  /**
+   * Set when the part before `@` in this scheme's authority is not a user name — `hf://gpt2@main/…`,
+   * where it is the repo and `@` starts the revision. Otherwise (the default) a URI with `user@` or
+   * `user:password@` is refused, since reference URIs are stored and printed. A password is
+   * refused whatever this says.
+   */
+  readonly userPartIsNotCredential?: boolean;
   /** Reads the object once to record its size and sha256. */
   describe(uri: URL): Promise<ReferenceDescription>;
   /** Writes the object's bytes to `target` (the caller verifies the digest). */
@@ -25,7 +32,30 @@ export function registerReferenceHandler(handler: ReferenceHandler): void {
   for (const scheme of handler.schemes) handlers.set(scheme.toLowerCase(), handler);
 }
 
-/** The handler for a URI, or a typed error listing the schemes that are supported. */
+/** `uri` with any `user:password@` (or `token@`) replaced by `***@`, and the query left out, for messages. */
+export function redactUri(uri: string): string {
+  const text = String(uri);
+  const withoutQuery = text.replace(/[?#].*$/s, (rest) => (rest.startsWith('?') ? '?…' : rest));
+  return withoutQuery.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/]*@/, '$1***@');
+}
+
+function refuseCredentials(uri: string, url: URL, handler: ReferenceHandler): void {
+  const hasUser = url.username !== '' && !handler.userPartIsNotCredential;
+  if (!hasUser && url.password === '') return;
+  const shown = redactUri(uri);
+  throw new QuiverError(
+    'E_INVALID_REF',
+    `The reference ${shown} has credentials in its URL (the part before '@'). Reference URLs are stored in the manifest and printed, so put credentials in headers or environment variables (e.g. a token the handler reads, such as HF_TOKEN), not in the URL, and reference the URL without them.`,
+    { details: { uri: shown } },
+  );
+}
+
+/**
+ * The handler for a URI, or a typed error listing the schemes that are supported. Every reference
+ * goes through here (when it is added, when it is committed, when it is downloaded), so this is
+ * also where a URI with credentials in it (`http://user:secret@host/…`, `https://token@host/…`) is
+ * refused (`E_INVALID_REF`); the error shows the URI with the credentials replaced by `***`.
+ */
 export function referenceHandlerFor(uri: string): { url: URL; handler: ReferenceHandler } {
   let url: URL;
   try {
@@ -33,8 +63,8 @@ export function referenceHandlerFor(uri: string): { url: URL; handler: Reference
   } catch (error) {
     throw new QuiverError(
       'E_REFERENCE_SCHEME',
-      `'${uri}' is not a URI; give one such as file:///data/train.csv or https://host/file.`,
-      { cause: error },
+      `'${redactUri(uri)}' is not a URI; give one such as file:///data/train.csv or https://host/file.`,
+      { cause: new Error((error as Error).message.replace(String(uri), redactUri(uri))) },
     );
   }
   const scheme = url.protocol.replace(/:$/, '').toLowerCase();
@@ -46,5 +76,6 @@ export function referenceHandlerFor(uri: string): { url: URL; handler: Reference
       { details: { scheme } },
     );
   }
+  refuseCredentials(uri, url, handler);
   return { url, handler };
 }
