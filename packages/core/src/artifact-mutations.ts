@@ -51,7 +51,7 @@ export async function setAlias(store: Store, ref: string, alias: string): Promis
 
 /** Removes `alias` from the version `ref` resolves to. */
 export async function removeAlias(store: Store, ref: string, alias: string): Promise<ArtifactVersionInfo> {
-  const checked = assertAlias(alias);
+  const checked = assertAlias(alias, { allowVersionShaped: true });
   const target = await resolveVersion(store, ref);
   if (!target.aliases.includes(checked)) {
     throw new QuiverError('E_NOT_FOUND', `${target.ref} does not hold the alias '${checked}'.`, {

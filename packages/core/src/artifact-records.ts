@@ -2,7 +2,7 @@ import type { Executor } from './database/connection.js';
 import { QuiverError } from './errors.js';
 import type { ManifestEntry } from './manifest.js';
 import { assertStoredManifest, isSha256 } from './manifest-validation.js';
-import type { JsonObject } from './metadata.js';
+import { type JsonObject, parseStoredJsonObject } from './metadata.js';
 import { type ArtifactRef, formatArtifactRef } from './ref.js';
 import type { Store } from './store.js';
 
@@ -134,12 +134,10 @@ function checkedVersion(
     throw corrupt(`its file count (${String(row.file_count)}) is impossible`);
   let metadata: JsonObject;
   try {
-    metadata = JSON.parse(row.metadata) as JsonObject;
-  } catch {
-    throw corrupt('its metadata is not readable JSON');
+    metadata = parseStoredJsonObject(row.metadata, 'metadata');
+  } catch (error) {
+    throw corrupt(`its metadata is not usable (${(error as Error).message})`);
   }
-  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
-    throw corrupt('its metadata is not a JSON object');
   return {
     id: row.id,
     entity: row.entity,

@@ -145,6 +145,7 @@ export async function init(options: InitOptions = {}): Promise<Run | DisabledRun
   const store =
     options.store ??
     (await openStore({
+      ...(options.mode !== undefined ? { mode: options.mode } : {}),
       ...(options.dir !== undefined ? { dir: options.dir } : {}),
       ...(explicitEntity ? { entity: explicitEntity } : {}),
     }));

@@ -89,7 +89,10 @@ export function isVersionShaped(value: string): boolean {
  * Checks an alias a user sets. `latest` is managed by Quiver, and version names (`v3`) and names
  * that look like them (`v-1`, `v1.5`, `V3`, `v03`; see {@link isVersionShaped}) are not aliases.
  */
-export function assertAlias(value: unknown, options: { allowLatest?: boolean } = {}): string {
+export function assertAlias(
+  value: unknown,
+  options: { allowLatest?: boolean; allowVersionShaped?: boolean } = {},
+): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 64 || !NAME_PATTERN.test(value)) {
     throw new QuiverError(
       'E_INVALID_ALIAS',
@@ -97,7 +100,8 @@ export function assertAlias(value: unknown, options: { allowLatest?: boolean } =
       { details: { value } },
     );
   }
-  if (isVersionShaped(value)) {
+  // Removing one that an older Quiver accepted stays possible (`allowVersionShaped`).
+  if (isVersionShaped(value) && !options.allowVersionShaped) {
     throw new QuiverError(
       'E_INVALID_ALIAS',
       `'${value}' looks like a version number, so it cannot be an alias: versions are v<N> (v0, v1, v2, …) and aliases cannot look like them; choose a name such as 'best' or 'v2-candidate'.`,

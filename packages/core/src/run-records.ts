@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { RunTable } from './database/schema.js';
 import { QuiverError } from './errors.js';
-import type { JsonObject } from './metadata.js';
+import { type JsonObject, parseStoredJsonObject } from './metadata.js';
 import type { Store } from './store.js';
 
 /** A run's state. `crashed` is derived: the process died (or stopped sending heartbeats) without finishing. */
@@ -71,8 +71,8 @@ export function toRunInfo(row: RunRow, host: string): RunInfo {
     group: row.group_name,
     tags: JSON.parse(row.tags) as string[],
     notes: row.notes,
-    config: JSON.parse(row.config) as JsonObject,
-    summary: JSON.parse(row.summary) as Record<string, MetricSummary>,
+    config: parseStoredJsonObject(row.config, 'config'),
+    summary: parseStoredJsonObject(row.summary, 'summary') as unknown as Record<string, MetricSummary>,
     state: observedState(row, host),
     exitCode: row.exit_code,
     host: row.host,

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LocalBlobStore } from './blobs/fs/local-blob-store.js';
 import { type DatabaseConnection, openDatabase } from './database/connection.js';
-import { resolveStoreSettings, type StoreSettings, sqliteFileOf } from './settings.js';
+import { type QuiverMode, resolveStoreSettings, type StoreSettings, sqliteFileOf } from './settings.js';
 
 /** An open store: the metadata database and the blob directory. */
 export interface Store {
@@ -20,7 +20,9 @@ export interface Store {
  * Opens the store described by `options` and the environment (`QUIVER_DIR`,
  * `QUIVER_DATABASE_URL`, `QUIVER_ENTITY`), creating it on first use.
  */
-export async function openStore(options: Partial<StoreSettings> = {}): Promise<Store> {
+export async function openStore(
+  options: Partial<StoreSettings> & { mode?: QuiverMode } = {},
+): Promise<Store> {
   const settings = resolveStoreSettings(options);
   mkdirSync(settings.dir, { recursive: true });
   const connection = await openDatabase(

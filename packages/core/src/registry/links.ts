@@ -285,7 +285,7 @@ export async function removeRegistryAlias(
   alias: string,
   options: { force?: boolean } = {},
 ): Promise<RegistryVersionInfo> {
-  const checked = assertAlias(alias);
+  const checked = assertAlias(alias, { allowVersionShaped: true });
   return registryTransaction(store, async (trx, log) => {
     const { registry, model } = await findModel(trx, store, locator);
     const target = await resolveRegistryRef(
