@@ -80,6 +80,8 @@ describe('checkpoint options', () => {
     ['QUIVER_MONITOR_MODE', 'up', 'auto, min or max'],
     ['QUIVER_KEEP_BEST', '-1', 'whole number'],
     ['QUIVER_KEEP_LAST', 'many', 'whole number'],
+    ['QUIVER_KEEP_LAST', '99999999999999999999', 'whole number from 0 to 9007199254740991'],
+    ['QUIVER_SAVE_FREQ', '99999999999999999999', 'positive whole number'],
     ['QUIVER_LOG_METRICS', 'often', 'epoch or batch'],
   ])('%s=%s is an error naming the variable and the allowed values', (variable, value, allowed) => {
     const error = errorOf(() => resolveCheckpointOptions({}, { [variable]: value }));

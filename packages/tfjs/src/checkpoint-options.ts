@@ -106,13 +106,14 @@ function parseLogModel(value: string, variable: string): LogModelPolicy {
 
 function parseFrequency(value: string, variable: string, words: readonly string[]): string | number {
   if (words.includes(value)) return value;
-  if (/^[1-9][0-9]*$/.test(value)) return Number(value);
+  if (/^[1-9][0-9]*$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
   if (variable === 'QUIVER_LOG_METRICS' && value === 'false') return 'false';
   return invalidEnv(variable, value, `${words.join(' or ')} or a positive whole number of batches`);
 }
 
 function parseCount(value: string, variable: string): number {
-  if (!/^[0-9]+$/.test(value)) invalidEnv(variable, value, 'a whole number ≥ 0');
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value)))
+    invalidEnv(variable, value, `a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`);
   return Number(value);
 }
 
