@@ -1,4 +1,5 @@
 import { isQuiverError } from '@quiver/core';
+import { commandPath, UsageError } from './usage.js';
 
 /** Where and how a command prints. `--json` output is one JSON document on stdout. */
 export interface Output {
@@ -21,17 +22,39 @@ export function createOutput(json: boolean): Output {
   };
 }
 
-/** Prints an error the way the CLI always does and returns the exit code. */
+/** `scheme://user:password@host` → `scheme://***@host`: credentials never reach the terminal or logs. */
+export function redactCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'`]+@/gi, '$1***@');
+}
+
+function write(stream: NodeJS.WriteStream, text: string): void {
+  stream.write(redactCredentials(text));
+}
+
+/**
+ * Prints an error the way the CLI always does and returns the exit code: with `--json` one
+ * `{ "error": { code, message, details } }` document on stdout, otherwise `error [CODE]: message`
+ * on stderr. Usage errors ({@link UsageError}) exit 2, every other failure 1.
+ */
 export function reportError(error: unknown, json: boolean): number {
-  if (isQuiverError(error)) {
-    if (json) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
-    else process.stderr.write(`error [${error.code}]: ${error.message}\n`);
-    return 1;
+  if (isQuiverError(error) || error instanceof UsageError) {
+    if (json) write(process.stdout, `${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
+    else {
+      write(process.stderr, `error [${error.code}]: ${error.message}\n`);
+      if (error instanceof UsageError && error.command)
+        write(process.stderr, `usage: ${commandPath(error.command)} ${error.command.usage()}\n`);
+    }
+    return error instanceof UsageError ? 2 : 1;
   }
   const message = error instanceof Error ? error.message : String(error);
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'E_INTERNAL', message } }, null, 2)}\n`);
+  if (json)
+    write(
+      process.stdout,
+      `${JSON.stringify({ error: { code: 'E_INTERNAL', message, details: {} } }, null, 2)}\n`,
+    );
   else
-    process.stderr.write(
+    write(
+      process.stderr,
       `error: ${message}\n${error instanceof Error && process.env.QUIVER_DEBUG ? `${error.stack}\n` : ''}`,
     );
   return 1;

@@ -1,8 +1,10 @@
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Artifact, type ArtifactVersion, type JsonObject, parseArtifactRef, QuiverError } from '@quiver/core';
 import { Command } from 'commander';
 import { type CommonOptions, runWithClient, withCommonOptions } from '../context.js';
-import { formatBytes, table } from '../output.js';
+import { ensureFolder, removeCreated } from '../folders.js';
+import { formatBytes, redactCredentials, table } from '../output.js';
 import { byteProgress } from '../progress.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -89,8 +91,9 @@ export function describeVersion(
 
 function parseMetadata(text: string | undefined): JsonObject | undefined {
   if (text === undefined) return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(text) as JsonObject;
+    value = JSON.parse(text);
   } catch (error) {
     throw new QuiverError(
       'E_INVALID_METADATA',
@@ -98,6 +101,35 @@ function parseMetadata(text: string | undefined): JsonObject | undefined {
       { cause: error },
     );
   }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new QuiverError(
+      'E_INVALID_METADATA',
+      `--metadata must be a JSON object, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}. Pass an object such as '{"epoch": 3}'.`,
+    );
+  return value as JsonObject;
+}
+
+/** `https://…`, `hf://…`, `file://…`: a reference to store by URL, not a local path. */
+const URL_LIKE = /^[a-z][a-z0-9+.-]+:\/\//i;
+
+/**
+ * Refuses a reference URL with a user name or password in it: versions, lineage and every
+ * listing print references, so the secret would be stored and shown. The message never quotes it.
+ */
+function assertNoCredentials(uri: string): void {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return; // addReference reports a malformed URL
+  }
+  if (url.username === '' && url.password === '') return;
+  const shown = redactCredentials(uri);
+  throw new QuiverError(
+    'E_INVALID_REF',
+    `The reference ${shown} has credentials in it; Quiver stores and prints references, so it refuses them. Remove the user and password from the URL and use one that needs none (for the Hub, set HF_TOKEN).`,
+    { details: { uri: shown } },
+  );
 }
 
 interface PutOptions extends CommonOptions {
@@ -117,14 +149,22 @@ export function getCommand(name: string): Command {
     .action(async (ref: string, dir: string | undefined, options: CommonOptions) =>
       runWithClient(options, async (client, output) => {
         const version = await client.artifact(ref);
+        // The target is made (and checked writable) here, one folder at a time: a target that
+        // cannot exist, such as one under /proc, fails at once instead of hanging, and a file in
+        // the way or a read-only file system is reported before any byte moves.
+        const target = resolve(dir ?? `artifacts/${version.name}-v${version.version}`);
+        const created = ensureFolder(target, 'target', { writable: true });
         const bar = byteProgress(`get ${version.ref}`, !output.json);
         try {
-          const target = await version.download(dir, { onProgress: (progress) => bar.update(progress) });
+          await version.download(target, { onProgress: (progress) => bar.update(progress) });
           output.result(
             { ref: version.ref, dir: target, files: version.fileCount, size: version.size },
             (value) =>
               `${value.ref} → ${value.dir} (${value.files} files, ${formatBytes(value.size)}, verified)`,
           );
+        } catch (error) {
+          removeCreated(created); // the folders this get made, if the failed download left them empty
+          throw error;
         } finally {
           bar.stop();
         }
@@ -139,7 +179,7 @@ export function artifactCommand(): Command {
   withCommonOptions(artifact.command('put'))
     .description('log files or folders as a new version of an artifact')
     .argument('<target>', '[entity/]project/name')
-    .argument('<paths...>', 'files or folders to add')
+    .argument('<paths...>', 'files or folders to add, or reference URLs (https://…, hf://…, file://…)')
     .option('--type <type>', 'artifact type', 'model')
     .option('--alias <alias>', 'alias for the new version (repeatable)', collect)
     .option('--tag <tag>', 'tag for the new version (repeatable)', collect)
@@ -159,6 +199,11 @@ export function artifactCommand(): Command {
           ...(metadata !== undefined ? { metadata } : {}),
         });
         for (const path of paths) {
+          if (URL_LIKE.test(path)) {
+            assertNoCredentials(path);
+            draft.addReference(path);
+            continue;
+          }
           let isDirectory = false;
           try {
             isDirectory = statSync(path).isDirectory();

@@ -13,6 +13,7 @@ import {
 } from '@quiver/core';
 import { Command } from 'commander';
 import { type CommonOptions, runWithClient, withCommonOptions } from '../context.js';
+import { fileError } from '../folders.js';
 import { table } from '../output.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -30,12 +31,6 @@ interface RegistryOption extends CommonOptions {
 export function modelLocator(text: string, registry: string | undefined): ModelLocator {
   if (!text.includes('/')) return { model: text, ...(registry ? { registry } : {}) };
   const parsed = parseRef(text);
-  if (parsed.kind === 'registry' && registry !== undefined && registry !== parsed.registry) {
-    throw new QuiverError(
-      'E_INVALID_OPTION',
-      `'${text}' names the registry '${parsed.registry}' but --registry says '${registry}'; give one of them.`,
-    );
-  }
   if (parsed.kind === 'registry' && registry !== undefined && registry !== parsed.registry) {
     throw new QuiverError(
       'E_INVALID_OPTION',
@@ -61,6 +56,16 @@ export function modelLocator(text: string, registry: string | undefined): ModelL
 }
 
 function versionRef(locator: ModelLocator, version: string | undefined): RegistryRef {
+  if (
+    version !== undefined &&
+    /^v?\d+$/.test(version) &&
+    !Number.isSafeInteger(Number(version.replace(/^v/, '')))
+  )
+    throw new QuiverError(
+      'E_INVALID_REF',
+      `The version '${version}' is beyond the largest version number (${Number.MAX_SAFE_INTEGER}); give vN with a smaller N, or an alias.`,
+      { details: { version } },
+    );
   const selector = version === undefined ? 'latest' : /^\d+$/.test(version) ? `v${version}` : version;
   const parsed = parseRef(`registry/${locator.registry ?? 'model'}/${locator.model}:${selector}`);
   if (parsed.kind !== 'registry') throw new QuiverError('E_INVALID_REF', `Cannot name version '${version}'.`);
@@ -98,8 +103,17 @@ function describeEvent(event: RegistryEvent): string {
   return `#${event.sequence}  ${event.at}  ${event.actor}  ${event.action}  ${show(event.before)} → ${show(event.after)}`;
 }
 
+/** A card file's text; a file that cannot be read is a typed error naming it. */
+function readCard(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw fileError(error, 'source', path);
+  }
+}
+
 function readCardInput(options: { file?: string; edit?: boolean }, current: string): string | undefined {
-  if (options.file) return readFileSync(options.file, 'utf8');
+  if (options.file) return readCard(options.file);
   if (!options.edit) return undefined;
   const folder = mkdtempSync(join(tmpdir(), 'quiver-card-'));
   const file = join(folder, 'CARD.md');
@@ -131,7 +145,7 @@ function modelCommands(): Command {
       runWithClient(options, async (client, output) => {
         const created = await client.registry.createModel({
           ...modelLocator(name, options.registry),
-          ...(options.card ? { card: readFileSync(options.card, 'utf8') } : {}),
+          ...(options.card ? { card: readCard(options.card) } : {}),
           tags: options.tag ?? [],
         });
         output.result(created, (value) => `created ${value.ref}`);

@@ -1,30 +1,24 @@
-import { QuiverError } from '@quiver/core';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { type CommonOptions, runWithClient, withCommonOptions } from '../context.js';
 import { formatBytes } from '../output.js';
+import { parseDuration, wholeNumber } from '../usage.js';
 
-/** `30m`, `2h`, `1d`, `0` → milliseconds. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!match)
-    throw new QuiverError(
-      'E_INVALID_OPTION',
-      `--grace '${text}' is not a duration; use e.g. 0, 90s, 30m, 2h or 1d.`,
-    );
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-    (match[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'
-  ];
-  return Number(match[1]) * factor;
-}
+/** The deepest lineage walk `--depth` accepts. */
+export const MAX_LINEAGE_DEPTH = 1000;
 
 export function lineageCommand(): Command {
   return withCommonOptions(new Command('lineage'))
     .description('show which runs produced and used a version, and what they produced and used, both ways')
     .argument('<ref>', '[entity/]project/name[:vN|:alias]')
-    .option('--depth <hops>', 'hops to walk each way', '3')
-    .action(async (ref: string, options: CommonOptions & { depth: string }) =>
+    .option(
+      '--depth <hops>',
+      `hops to walk each way, 0 to ${MAX_LINEAGE_DEPTH}`,
+      wholeNumber('--depth', 0, MAX_LINEAGE_DEPTH),
+      3,
+    )
+    .action(async (ref: string, options: CommonOptions & { depth: number }) =>
       runWithClient(options, async (client, output) => {
-        const graph = await client.lineage(ref, Number(options.depth));
+        const graph = await client.lineage(ref, options.depth);
         const label = new Map(
           graph.nodes.map((node) => [
             node.id,
@@ -78,12 +72,16 @@ export function gcCommand(): Command {
     .description(
       'remove blobs no version references and abandoned temporary files older than the grace period',
     )
-    .option('--grace <duration>', 'leave anything younger than this', '1h')
+    .addOption(
+      new Option('--grace <duration>', 'leave anything younger than this (0 to 36500d; units ms, s, m, h, d)')
+        .argParser((text: string) => parseDuration(text))
+        .default(parseDuration('1h'), '1h'),
+    )
     .option('--dry-run', 'only report what would be removed')
-    .action(async (options: CommonOptions & { grace: string; dryRun?: boolean }) =>
+    .action(async (options: CommonOptions & { grace: number; dryRun?: boolean }) =>
       runWithClient(options, async (client, output) => {
         const report = await client.gc({
-          graceMs: parseDuration(options.grace),
+          graceMs: options.grace,
           dryRun: options.dryRun === true,
         });
         output.result(
