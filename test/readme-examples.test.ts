@@ -229,23 +229,18 @@ const EXAMPLES: Record<string, Example[]> = {
       },
     },
     {
-      title: 'Checkpoints from TF.js: the callback logs on improvement, links best, loads production',
+      title: 'Checkpoints from TF.js: the callback logs on improvement, links best as staging, loads it',
       firstLine: "import { checkpointCallback, loadModel } from '@quiver/tfjs';",
       preamble: TFJS_RUN + TFJS_MODEL,
-      defect: {
-        reason:
-          "registryModel: 'digits' links the best checkpoint with no alias, so 'registry/digits:production' does not exist when loadModel runs (production is set by `quiver registry alias set … --force`, a step the block does not show)",
-        stderr: /Cannot resolve 'registry\/digits:production': no version holds the alias 'production'/,
-      },
       async check({ client }) {
-        // What the block did before loadModel failed: checkpoints on improvement, best linked.
+        // Checkpoints on improvement; best linked into the registry with alias staging (loaded).
         const versions = await checkpointsOf(client, 'digits');
         expect(versions.length).toBeGreaterThan(0);
         const best = versions.find((version) => version.aliases.includes('best'))!;
         expect(best.metadata.monitor).toBe('val_loss');
         const [model] = await client.registry.models();
         expect(model?.name).toBe('digits');
-        expect((await client.registry.version('registry/digits:latest')).source.ref).toBe(best.ref);
+        expect((await client.registry.version('registry/digits:staging')).source.ref).toBe(best.ref);
       },
     },
     {
@@ -318,11 +313,6 @@ await run.finish();
       title: 'the callback keeps best with the optimizer state; loadModel loads it back',
       firstLine: "import { init } from '@quiver/core';",
       preamble: TFJS_MODEL,
-      defect: {
-        reason:
-          "'digits/model-<run id>:best' is a placeholder, not a ref: the block cannot know the run id as written (e.g. `checkpointCallback(...).artifactName`, `run.id`, or the registry ref it mentions would)",
-        stderr: /Invalid ref 'digits\/model-<run id>:best'/,
-      },
       async check({ client }) {
         const versions = await checkpointsOf(client, 'digits');
         const best = versions.find((version) => version.aliases.includes('best'))!;

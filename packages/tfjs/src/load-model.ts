@@ -29,9 +29,12 @@ async function readEntry(version: ArtifactVersion, path: string): Promise<Buffer
   }
 }
 
-/** Reads the TF.js artifacts (topology, weights, training config) of a version, verified. */
+/**
+ * Reads the TF.js artifacts (topology, weights, training config) of a version, verified. The
+ * client argument is kept for compatibility; the version reads through its own store.
+ */
 export async function readModelArtifacts(
-  client: QuiverClient,
+  _client: QuiverClient,
   version: ArtifactVersion,
 ): Promise<tf.io.ModelArtifacts> {
   const paths = new Set((await version.entries()).map((entry) => entry.path));
