@@ -51,3 +51,36 @@ describe('client.versions accepts refs', () => {
     await expect(client.versions('mnist', 'ml/p')).rejects.toMatchObject({ code: 'E_INVALID_NAME' });
   });
 });
+
+// The registry's model methods take the model as a ref text too, like the version methods do.
+describe('client.registry accepts model refs', () => {
+  it('model, tag, card, history, link and removeAlias by ref text, as by locator', async () => {
+    await using testStore = await createTestStore('sqlite');
+    const client = await testStore.client();
+    const run = await init({ project: 'mnist', store: client.store });
+    await run.logArtifact(new Artifact('mlp', 'model').addBytes('weights.bin', 'a'));
+    await run.finish();
+    await client.registry.link('mnist/mlp:v0', 'registry/digits', { create: true, aliases: ['staging'] });
+    expect((await client.registry.model('registry/digits')).name).toBe('digits');
+    expect((await client.registry.model('digits')).name).toBe('digits');
+    await client.registry.tag('registry/digits', ['vision']);
+    await client.registry.updateCard('registry/digits', '# Digits');
+    expect((await client.registry.model({ model: 'digits' })).tags).toEqual(['vision']);
+    expect((await client.registry.version('registry/digits:staging')).version).toBe(0);
+    await client.registry.removeAlias('registry/digits:staging');
+    await expect(client.registry.version('registry/digits:staging')).rejects.toMatchObject({
+      code: 'E_NOT_FOUND',
+    });
+    await client.registry.setAlias('registry/digits:v0', 'staging');
+    await client.registry.removeAlias('registry/digits', 'staging');
+    expect((await client.registry.history('registry/digits')).map((event) => event.action)).toContain(
+      'alias-remove',
+    );
+    await expect(client.registry.model('registry/digits:v0')).rejects.toMatchObject({
+      code: 'E_INVALID_REF',
+    });
+    await expect(client.registry.removeAlias('registry/digits')).rejects.toMatchObject({
+      code: 'E_INVALID_REF',
+    });
+  });
+});

@@ -58,7 +58,11 @@ export type {
   RegisteredModelDetails,
 } from './registry/registered-models.js';
 export type { CreateRegistryOptions, RegistryInfo } from './registry/registries.js';
-export { RegistryClient, type RegistryVersionSelector } from './registry/registry-client.js';
+export {
+  type ModelSelector,
+  RegistryClient,
+  type RegistryVersionSelector,
+} from './registry/registry-client.js';
 export type { ModelLocator, RegisteredModelInfo, RegistryVersionInfo } from './registry/registry-records.js';
 export type { ResolvedRef } from './resolve-ref.js';
 export { type LogArtifactOptions, Run, type UsedModel } from './run.js';

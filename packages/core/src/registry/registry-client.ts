@@ -56,8 +56,30 @@ function toRegistryRef(selector: RegistryVersionSelector): RegistryRef {
   return ref;
 }
 
+/** A registered model: a ref text (`registry/digits`, `digits`, `me/registry/datasets/x`) or a locator. */
+export type ModelSelector = string | ModelLocator;
+
+function toLocator(selector: ModelSelector): ModelLocator {
+  if (typeof selector !== 'string') return selector;
+  const ref = toRegistryRef(selector);
+  if (selector.includes(':')) {
+    throw new QuiverError(
+      'E_INVALID_REF',
+      `'${selector}' names a version of a model; give the model alone (e.g. registry/${ref.model}).`,
+      { details: { ref: selector } },
+    );
+  }
+  return {
+    model: ref.model,
+    registry: ref.registry,
+    ...(ref.entity !== undefined ? { entity: ref.entity } : {}),
+  };
+}
+
 /**
- * The model registry, through `client.registry`.
+ * The model registry, through `client.registry`. Methods about a registered model take it as a
+ * ref text (`'registry/digits'`) or a {@link ModelLocator}; methods about a version take a
+ * registry ref (`'registry/digits:production'`).
  *
  * @example
  * await client.registry.link('vision/mlp:best', { model: 'digits' }, { create: true, aliases: ['staging'] });
@@ -82,33 +104,33 @@ export class RegistryClient {
     return listModels(this.store, options);
   }
 
-  model(locator: ModelLocator): Promise<RegisteredModelDetails> {
-    return showModel(this.store, locator);
+  model(locator: ModelSelector): Promise<RegisteredModelDetails> {
+    return showModel(this.store, toLocator(locator));
   }
 
-  rename(locator: ModelLocator, name: string): Promise<RegisteredModelInfo> {
-    return renameModel(this.store, locator, name);
+  rename(locator: ModelSelector, name: string): Promise<RegisteredModelInfo> {
+    return renameModel(this.store, toLocator(locator), name);
   }
 
-  updateCard(locator: ModelLocator, card: string): Promise<RegisteredModelInfo> {
-    return updateCard(this.store, locator, card);
+  updateCard(locator: ModelSelector, card: string): Promise<RegisteredModelInfo> {
+    return updateCard(this.store, toLocator(locator), card);
   }
 
   tag(
-    locator: ModelLocator,
+    locator: ModelSelector,
     add: readonly string[],
     remove: readonly string[] = [],
   ): Promise<RegisteredModelInfo> {
-    return tagModel(this.store, locator, add, remove);
+    return tagModel(this.store, toLocator(locator), add, remove);
   }
 
-  deleteModel(locator: ModelLocator, options: { force?: boolean } = {}): Promise<RegisteredModelInfo> {
-    return deleteModel(this.store, locator, options);
+  deleteModel(locator: ModelSelector, options: { force?: boolean } = {}): Promise<RegisteredModelInfo> {
+    return deleteModel(this.store, toLocator(locator), options);
   }
 
   /** Links an artifact version (any ref) into a registered model. */
-  link(sourceRef: string, target: ModelLocator, options: LinkOptions = {}): Promise<LinkResult> {
-    return linkVersion(this.store, sourceRef, target, options);
+  link(sourceRef: string, target: ModelSelector, options: LinkOptions = {}): Promise<LinkResult> {
+    return linkVersion(this.store, sourceRef, toLocator(target), options);
   }
 
   unlink(selector: RegistryVersionSelector, options: { force?: boolean } = {}): Promise<RegistryVersionInfo> {
@@ -128,17 +150,34 @@ export class RegistryClient {
     return setRegistryAlias(this.store, toRegistryRef(selector), alias, options);
   }
 
+  /**
+   * Removes an alias from a registered model: `removeAlias('registry/digits', 'staging')`, or with
+   * the alias in the ref as `setAlias` takes it: `removeAlias('registry/digits:staging')`.
+   */
   removeAlias(
-    locator: ModelLocator,
-    alias: string,
+    locator: ModelSelector,
+    alias?: string,
     options: { force?: boolean } = {},
   ): Promise<RegistryVersionInfo> {
-    return removeRegistryAlias(this.store, locator, alias, options);
+    if (typeof locator === 'string' && alias === undefined) {
+      const ref = toRegistryRef(locator);
+      if (!locator.includes(':') || ref.alias === undefined)
+        throw new QuiverError(
+          'E_INVALID_REF',
+          `'${locator}' names no alias; use removeAlias('registry/${ref.model}', '<alias>') or removeAlias('registry/${ref.model}:<alias>').`,
+          { details: { ref: locator } },
+        );
+      const { alias: named, version: _version, ...model } = ref;
+      return removeRegistryAlias(this.store, model, named, options);
+    }
+    if (alias === undefined)
+      throw new QuiverError('E_INVALID_ALIAS', 'Give the alias to remove.', { details: { alias } });
+    return removeRegistryAlias(this.store, toLocator(locator), alias, options);
   }
 
   /** The audit history of a registered model, oldest first. */
-  async history(locator: ModelLocator): Promise<RegistryEvent[]> {
-    const { model } = await findModel(this.store.connection.db, this.store, locator);
+  async history(locator: ModelSelector): Promise<RegistryEvent[]> {
+    const { model } = await findModel(this.store.connection.db, this.store, toLocator(locator));
     return modelEvents(this.store, model.id);
   }
 
