@@ -74,7 +74,7 @@ describe('client.registry accepts model refs', () => {
     await client.registry.setAlias('registry/digits:v0', 'staging');
     await client.registry.removeAlias('registry/digits', 'staging');
     expect((await client.registry.history('registry/digits')).map((event) => event.action)).toContain(
-      'alias-remove',
+      'alias.remove',
     );
     await expect(client.registry.model('registry/digits:v0')).rejects.toMatchObject({
       code: 'E_INVALID_REF',
