@@ -104,19 +104,19 @@ export class RegistryClient {
     return listModels(this.store, options);
   }
 
-  model(locator: ModelSelector): Promise<RegisteredModelDetails> {
+  async model(locator: ModelSelector): Promise<RegisteredModelDetails> {
     return showModel(this.store, toLocator(locator));
   }
 
-  rename(locator: ModelSelector, name: string): Promise<RegisteredModelInfo> {
+  async rename(locator: ModelSelector, name: string): Promise<RegisteredModelInfo> {
     return renameModel(this.store, toLocator(locator), name);
   }
 
-  updateCard(locator: ModelSelector, card: string): Promise<RegisteredModelInfo> {
+  async updateCard(locator: ModelSelector, card: string): Promise<RegisteredModelInfo> {
     return updateCard(this.store, toLocator(locator), card);
   }
 
-  tag(
+  async tag(
     locator: ModelSelector,
     add: readonly string[],
     remove: readonly string[] = [],
@@ -124,25 +124,28 @@ export class RegistryClient {
     return tagModel(this.store, toLocator(locator), add, remove);
   }
 
-  deleteModel(locator: ModelSelector, options: { force?: boolean } = {}): Promise<RegisteredModelInfo> {
+  async deleteModel(locator: ModelSelector, options: { force?: boolean } = {}): Promise<RegisteredModelInfo> {
     return deleteModel(this.store, toLocator(locator), options);
   }
 
   /** Links an artifact version (any ref) into a registered model. */
-  link(sourceRef: string, target: ModelSelector, options: LinkOptions = {}): Promise<LinkResult> {
+  async link(sourceRef: string, target: ModelSelector, options: LinkOptions = {}): Promise<LinkResult> {
     return linkVersion(this.store, sourceRef, toLocator(target), options);
   }
 
-  unlink(selector: RegistryVersionSelector, options: { force?: boolean } = {}): Promise<RegistryVersionInfo> {
+  async unlink(
+    selector: RegistryVersionSelector,
+    options: { force?: boolean } = {},
+  ): Promise<RegistryVersionInfo> {
     return unlinkVersion(this.store, toRegistryRef(selector), options);
   }
 
   /** The registry version a ref names (`registry/model:production`, `registry/datasets/x:v2`, …). */
-  version(selector: RegistryVersionSelector): Promise<RegistryVersionInfo> {
+  async version(selector: RegistryVersionSelector): Promise<RegistryVersionInfo> {
     return resolveRegistryRef(this.store, toRegistryRef(selector));
   }
 
-  setAlias(
+  async setAlias(
     selector: RegistryVersionSelector,
     alias: string,
     options: { force?: boolean } = {},
@@ -154,7 +157,7 @@ export class RegistryClient {
    * Removes an alias from a registered model: `removeAlias('registry/digits', 'staging')`, or with
    * the alias in the ref as `setAlias` takes it: `removeAlias('registry/digits:staging')`.
    */
-  removeAlias(
+  async removeAlias(
     locator: ModelSelector,
     alias?: string,
     options: { force?: boolean } = {},
