@@ -1,7 +1,8 @@
-import { readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { type Dirent, readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { assertEntryPath } from './entry-path.js';
 import { QuiverError } from './errors.js';
+import { fileSystemError } from './fs-errors.js';
 import { type JsonObject, serializeJsonObject } from './metadata.js';
 import { assertName, assertType } from './names.js';
 import { referenceHandlerFor } from './references/index.js';
@@ -33,10 +34,12 @@ function statOrThrow(path: string, what: string): Stats {
         { cause: error },
       );
     }
-    throw new QuiverError('E_FILE_NOT_FOUND', `${what} ${path} does not exist (${code}); check the path.`, {
-      cause: error,
-      details: { path },
-    });
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new QuiverError('E_FILE_NOT_FOUND', `${what} ${path} does not exist (${code}); check the path.`, {
+        cause: error,
+        details: { path },
+      });
+    throw fileSystemError(error, { side: 'source', path, outcome: 'Nothing was added.' });
   }
 }
 
@@ -128,9 +131,13 @@ export class Artifact {
         );
       }
       visiting.add(real);
-      for (const dirent of readdirSync(directory, { withFileTypes: true }).sort((a, b) =>
-        a.name < b.name ? -1 : 1,
-      )) {
+      let dirents: Dirent[];
+      try {
+        dirents = readdirSync(directory, { withFileTypes: true });
+      } catch (error) {
+        throw fileSystemError(error, { side: 'source', path: directory, outcome: 'Nothing was added.' });
+      }
+      for (const dirent of dirents.sort((a, b) => (a.name < b.name ? -1 : 1))) {
         const full = join(directory, dirent.name);
         const entryPath = prefix ? `${prefix}/${dirent.name}` : dirent.name;
         if (dirent.isDirectory()) {

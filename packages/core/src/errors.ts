@@ -48,7 +48,8 @@ export type QuiverErrorCode =
   | 'E_DISK_FULL'
   | 'E_IO'
   | 'E_CORRUPT_MANIFEST'
-  | 'E_CONCURRENT_GC';
+  | 'E_CONCURRENT_GC'
+  | 'E_USAGE';
 
 /** Options for {@link QuiverError}. */
 export interface QuiverErrorOptions {
