@@ -1,7 +1,10 @@
 import { Kysely, sql, type Transaction } from 'kysely';
 import { QuiverError } from '../errors.js';
 import { migrateToLatest } from './migrations.js';
+import { connectionErrorIn, transactionLost } from './postgres/connection-errors.js';
 import { createPostgresDialect } from './postgres/dialect.js';
+import { isRetryableTransactionFailure } from './postgres/resilient-driver.js';
+import { backoffMs, TRANSACTION_ATTEMPTS } from './retry.js';
 import type { Database } from './schema.js';
 import { createSqliteDialect } from './sqlite/dialect.js';
 
@@ -18,11 +21,17 @@ export interface DatabaseConnection {
    * Runs `work` in a write transaction. On SQLite it is `BEGIN IMMEDIATE` (one writer at a time
    * across processes); on PostgreSQL a plain transaction in which callers lock rows with
    * {@link DatabaseConnection.lockArtifact}.
+   *
+   * On PostgreSQL, when the connection drops before COMMIT is acknowledged (a server restart),
+   * the transaction is rolled back and `work` runs again on a new connection; so `work` must do
+   * nothing outside the transaction that cannot be repeated. A commit whose reply was lost is
+   * looked up, not repeated. Connection trouble that outlasts the retries is `E_DATABASE`.
    */
   writeTransaction<T>(work: (trx: Executor) => Promise<T>): Promise<T>;
   /**
    * Runs `work` on one consistent snapshot (several queries that must agree, such as a version
-   * and its aliases). Everything inside must use the given executor.
+   * and its aliases). Everything inside must use the given executor. Like a write transaction, it
+   * runs again on PostgreSQL when its connection drops.
    */
   readTransaction<T>(work: (trx: Executor) => Promise<T>): Promise<T>;
   /** Locks one artifact row until the transaction ends (no-op on SQLite, already exclusive). */
@@ -72,12 +81,35 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
       }
     });
 
+  /**
+   * On PostgreSQL, runs a whole transaction again when its connection dropped before COMMIT was
+   * acknowledged (a server restart): PostgreSQL rolled it back, so nothing of the failed attempt
+   * remains. When the reply to COMMIT itself is lost, the driver looks the outcome up instead.
+   */
+  const retried = async <T>(transaction: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await transaction();
+      } catch (error) {
+        if (!isRetryableTransactionFailure(error)) throw error;
+        if (attempt >= TRANSACTION_ATTEMPTS) {
+          throw transactionLost(error, (location as { postgresUrl: string }).postgresUrl, attempt);
+        }
+        await sleep(backoffMs(attempt));
+      }
+    }
+  };
+
   const writeTransaction = async <T>(work: (trx: Executor) => Promise<T>): Promise<T> =>
-    dialect === 'postgres' ? db.transaction().execute(work) : sqliteTransaction('begin immediate', work);
+    dialect === 'postgres'
+      ? retried(() => db.transaction().execute(work))
+      : sqliteTransaction('begin immediate', work);
 
   const readTransaction = async <T>(work: (trx: Executor) => Promise<T>): Promise<T> =>
     dialect === 'postgres'
-      ? db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work)
+      ? retried(() =>
+          db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work),
+        )
       : sqliteTransaction('begin', work);
 
   try {
@@ -90,6 +122,9 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
         }
         break;
       } catch (error) {
+        // A server that cannot be reached (or refuses the login) is reported as such, at once.
+        const unreachable = connectionErrorIn(error);
+        if (unreachable) throw unreachable;
         // Several processes may create a fresh store at once; the loser of a race retries.
         if (attempt >= 5) throw error;
         await sleep(50 * (attempt + 1));
@@ -115,7 +150,8 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     },
     async lockBlobs(trx, mode) {
       if (dialect !== 'postgres') return;
-      if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${BLOB_LOCK_KEY}::bigint)`.execute(trx);
+      if (mode === 'shared')
+        await sql`select pg_advisory_xact_lock_shared(${BLOB_LOCK_KEY}::bigint)`.execute(trx);
       else await sql`select pg_advisory_xact_lock(${BLOB_LOCK_KEY}::bigint)`.execute(trx);
     },
     close: () => db.destroy(),
