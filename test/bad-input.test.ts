@@ -760,6 +760,14 @@ const CASES: BadInputCase[] = [
     act: (ctx) => initOnStore(ctx, { project: PROJECT }),
   },
   {
+    name: 'env: QUIVER_DATABASE_URL that is not PostgreSQL, with a password in it',
+    code: 'E_INVALID_ENV',
+    env: { QUIVER_DATABASE_URL: 'mysql://quiver:hunter22@db.internal/quiver' },
+    message: ['QUIVER_DATABASE_URL', 'postgres://'],
+    absent: ['hunter22'],
+    act: () => openClient(),
+  },
+  {
     name: "env: QUIVER_PROJECT='bad name'",
     code: 'E_INVALID_ENV',
     env: { QUIVER_PROJECT: 'bad name' },

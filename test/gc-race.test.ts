@@ -1,6 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { Artifact, type Store } from '@quiver/core';
 import { describe, expect, it } from 'vitest';
+import { collectGarbage } from '../packages/core/src/maintenance.js';
 import { createTestStore, testBackends } from './support/backends.js';
 import { runScript } from './support/processes.js';
 
@@ -52,4 +56,55 @@ describe.each(testBackends())('gc beside commits on %s', (backend) => {
       expect(verify.ok).toBe(true);
     },
   );
+});
+
+describe('gc that loses its lock or is killed', () => {
+  it('puts back what it took when its transaction fails (a dropped connection ends the lock early)', async () => {
+    await using testStore = await createTestStore('sqlite');
+    const client = await testStore.client();
+    const version = await client.commit(new Artifact('m', 'model').addBytes('a.bin', 'content'), {
+      project: 'p',
+    });
+    const [entry] = await version.entries();
+    await client.deleteVersion(version.ref, { force: true });
+    const store = client.store;
+    const failing: Store = {
+      ...store,
+      settings: store.settings,
+      blobs: store.blobs,
+      connection: {
+        ...store.connection,
+        // The work runs (blobs are taken), then COMMIT fails as on a lost connection.
+        writeTransaction: async (work) => {
+          await store.connection.writeTransaction(work);
+          throw new Error('Connection terminated unexpectedly');
+        },
+      },
+    };
+    await expect(collectGarbage(failing, { graceMs: 0 })).rejects.toThrow('Connection terminated');
+    expect(await store.blobs.has(entry!.sha256, entry!.size)).toBe(true);
+    expect(readdirSync(join(testStore.dir, 'blobs', 'trash'))).toEqual([]);
+    expect((await client.gc({ graceMs: 0 })).blobs).toBe(1);
+    expect(await store.blobs.has(entry!.sha256)).toBe(false);
+  });
+
+  it('a later gc puts back the blobs a killed gc had taken', async () => {
+    await using testStore = await createTestStore('sqlite');
+    const client = await testStore.client();
+    const version = await client.commit(new Artifact('m', 'model').addBytes('a.bin', 'kept'), {
+      project: 'p',
+    });
+    const [entry] = await version.entries();
+    // As a gc of this machine killed between taking the blob and committing leaves it (pid 2^22+1
+    // is above Linux's pid_max, so never alive; the host tag is the one the store writes).
+    const host = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+    const blob = join(testStore.dir, 'blobs', 'sha256', entry!.sha256.slice(0, 2), entry!.sha256);
+    const trash = join(testStore.dir, 'blobs', 'trash', `${Date.now()}-4194305-${host}-000000000000`);
+    mkdirSync(trash, { recursive: true });
+    renameSync(blob, join(trash, entry!.sha256));
+    expect((await client.verify()).ok).toBe(false);
+    await client.gc();
+    expect((await client.verify()).ok).toBe(true);
+    expect(readdirSync(join(testStore.dir, 'blobs', 'trash'))).toEqual([]);
+  });
 });

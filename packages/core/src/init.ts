@@ -204,6 +204,8 @@ async function insertRun(
       heartbeat_at: now,
       finished_at: null,
     })
+    // The id is random: re-sending this after a dropped connection cannot add a second run.
+    .onConflict((conflict) => conflict.column('id').doNothing())
     .execute();
   return { id, name: runName };
 }

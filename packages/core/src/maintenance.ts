@@ -32,8 +32,9 @@ async function referencedDigests(store: Store): Promise<Set<string>> {
  * Removes blobs that no version references and abandoned temporary files.
  *
  * Correct beside concurrent commits at any grace period: the first pass only nominates blobs
- * (unreferenced and older than the grace period); each batch is then re-checked and removed in
- * a write transaction holding the exclusive blob lock, which a commit holds shared while it
+ * (unreferenced and older than the grace period); each batch is then re-checked and taken into a
+ * trash folder in a write transaction holding the exclusive blob lock (deleted only once that
+ * transaction committed, put back otherwise), which a commit holds shared while it
  * checks that its blobs exist and records them. So a blob is removed only if, at a moment when no
  * commit can record it, nothing references it and no commit has reused it within the grace
  * period (staging refreshes a reused blob's time) and no commit in flight has pinned it. A commit
@@ -58,35 +59,49 @@ export async function collectGarbage(
       report.bytes += blob.size;
     } else candidates.push(blob.sha256);
   }
+  // A gc that was killed, or lost its lock, between taking blobs and committing: put them back.
+  if (!dryRun) await store.blobs.restoreAbandonedRemovals();
   for (let offset = 0; offset < candidates.length; offset += REMOVE_BATCH) {
     const batch = candidates.slice(offset, offset + REMOVE_BATCH);
-    const removed = await store.connection.writeTransaction(async (trx) => {
-      await store.connection.lockBlobs(trx, 'exclusive');
-      const stillReferenced = new Set(
-        (
-          await trx
-            .selectFrom('manifest_entries')
-            .select('sha256')
-            .distinct()
-            .where('ref_uri', 'is', null)
-            .where('sha256', 'in', batch)
-            .execute()
-        ).map((row) => row.sha256),
-      );
-      const pinned = await store.blobs.pinned(graceMs);
-      let blobs = 0;
-      let bytes = 0;
-      for (const sha256 of batch) {
-        if (stillReferenced.has(sha256) || pinned.has(sha256)) continue;
-        const blob = await store.blobs.info(sha256);
-        // Reused by a commit since the first pass (within the grace period): leave it.
-        if (!blob || blob.modifiedAt.getTime() > Date.now() - graceMs) continue;
-        await store.blobs.remove(sha256);
-        blobs++;
-        bytes += blob.size;
-      }
-      return { blobs, bytes };
-    });
+    const removal = store.blobs.beginRemoval();
+    let removed: { blobs: number; bytes: number };
+    try {
+      removed = await store.connection.writeTransaction(async (trx) => {
+        await removal.restore(); // this work runs again after a dropped connection
+        await store.connection.lockBlobs(trx, 'exclusive');
+        const stillReferenced = new Set(
+          (
+            await trx
+              .selectFrom('manifest_entries')
+              .select('sha256')
+              .distinct()
+              .where('ref_uri', 'is', null)
+              .where('sha256', 'in', batch)
+              .execute()
+          ).map((row) => row.sha256),
+        );
+        const pinned = await store.blobs.pinned(graceMs);
+        let blobs = 0;
+        let bytes = 0;
+        for (const sha256 of batch) {
+          if (stillReferenced.has(sha256) || pinned.has(sha256)) continue;
+          const blob = await store.blobs.info(sha256);
+          // Reused by a commit since the first pass (within the grace period): leave it.
+          if (!blob || blob.modifiedAt.getTime() > Date.now() - graceMs) continue;
+          if (!(await removal.take(sha256))) continue;
+          blobs++;
+          bytes += blob.size;
+        }
+        return { blobs, bytes };
+      });
+    } catch (error) {
+      // The lock may have ended before the transaction did: nothing taken may be deleted.
+      await removal.restore();
+      await removal.finish();
+      throw error;
+    }
+    // Committed: the lock was held while every blob was taken, so no commit recorded one.
+    await removal.finish();
     report.blobs += removed.blobs;
     report.bytes += removed.bytes;
   }

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import envPaths from 'env-paths';
+import { redactUrl } from './database/postgres/connection-errors.js';
 import { QuiverError } from './errors.js';
 import { assertName } from './names.js';
 
@@ -99,7 +100,7 @@ export function resolveStoreSettings(
     }
     invalidEnv(
       'QUIVER_DATABASE_URL',
-      databaseUrl,
+      redactUrl(databaseUrl),
       'give a postgres:// or postgresql:// URL, or unset it to use the embedded SQLite store',
     );
   }

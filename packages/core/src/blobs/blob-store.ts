@@ -61,6 +61,14 @@ export interface BlobStore {
   rehash(sha256: string): Promise<{ sha256: string; size: number } | undefined>;
   list(): AsyncIterable<StoredBlob>;
   remove(sha256: string): Promise<void>;
+  /** Removal for gc in steps that can be undone (take, restore, finish). */
+  beginRemoval(): {
+    take(sha256: string): Promise<boolean>;
+    restore(): Promise<void>;
+    finish(): Promise<void>;
+  };
+  /** Puts back blobs of removals that never finished; returns how many. */
+  restoreAbandonedRemovals(): Promise<number>;
   /** Removes temporary files older than `graceMs`. Returns how many and how many bytes. */
   removeStaleTemporaries(graceMs: number): Promise<{ files: number; bytes: number }>;
 }

@@ -15,7 +15,7 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
-import { open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,6 +42,16 @@ const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 
 
 /** A pin of another machine's commit counts for at least this long. */
 const PIN_MAX_AGE_MS = 60 * 60 * 1000;
+
+/** Blobs being removed by gc; see {@link LocalBlobStore.beginRemoval}. */
+export interface BlobRemoval {
+  /** Moves the blob out of reach; false when it was already gone. */
+  take(sha256: string): Promise<boolean>;
+  /** Puts back every blob taken so far. */
+  restore(): Promise<void>;
+  /** Deletes the blobs taken (after the removal committed). */
+  finish(): Promise<void>;
+}
 
 /** The blobs a commit in flight relies on; see {@link LocalBlobStore.pin}. */
 export interface BlobPin {
@@ -443,6 +453,71 @@ export class LocalBlobStore implements BlobStore {
         const stats = await stat(join(base, prefix, name)).catch(() => undefined);
         if (stats) yield { sha256: name, size: stats.size, modifiedAt: stats.mtime };
       }
+    }
+  }
+
+  /**
+   * Starts removing blobs for `gc`: `take` moves a blob into a trash folder of this process
+   * (`<root>/trash/<owner>/`), where no reader finds it; `restore` puts back everything taken,
+   * `finish` deletes what is left in the trash. gc takes blobs while it holds the blob lock and
+   * finishes only once the transaction that held it committed — a dropped database connection
+   * releases the lock early, and then the blobs are restored, never lost.
+   */
+  beginRemoval(): BlobRemoval {
+    const dir = join(this.root, 'trash', ownedName());
+    const taken: string[] = [];
+    let created = false;
+    return {
+      take: async (sha256) => {
+        if (!created) {
+          mkdirSync(dir, { recursive: true });
+          created = true;
+        }
+        try {
+          renameSync(this.pathOf(sha256), join(dir, sha256));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+          throw error;
+        }
+        taken.push(sha256);
+        return true;
+      },
+      restore: async () => {
+        for (const sha256 of taken.splice(0)) this.putBack(join(dir, sha256), sha256);
+      },
+      finish: async () => {
+        taken.length = 0;
+        if (created) await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  /** Puts back the blobs of removals that never finished (a gc that was killed or lost its lock). */
+  async restoreAbandonedRemovals(): Promise<number> {
+    const base = join(this.root, 'trash');
+    let restored = 0;
+    for (const name of await readdir(base).catch(() => [] as string[])) {
+      const owner = temporaryOwner(name);
+      const stats = await stat(join(base, name)).catch(() => undefined);
+      if (!stats || owner === 'alive') continue;
+      if (owner === 'unknown' && stats.mtimeMs > Date.now() - PIN_MAX_AGE_MS) continue;
+      for (const file of await readdir(join(base, name)).catch(() => [] as string[])) {
+        if (!SHA256_PATTERN.test(file)) continue;
+        this.putBack(join(base, name, file), file);
+        restored++;
+      }
+      await rm(join(base, name), { recursive: true, force: true });
+    }
+    return restored;
+  }
+
+  private putBack(trashed: string, sha256: string): void {
+    const target = this.pathOf(sha256);
+    mkdirSync(dirname(target), { recursive: true });
+    try {
+      renameSync(trashed, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
 
