@@ -25,12 +25,15 @@ export const ABANDONED_PARTIAL_MS = 24 * 60 * 60 * 1000;
 const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
 const PARTIAL_PATTERN = /^\.(\d{1,10})-([0-9a-f]{8})-[0-9a-f]{12}\.quiver-partial$/;
 
+/** Partial names are unique per process through a counter (cheaper than random bytes per file). */
+const SESSION_TAG = randomBytes(2).toString('hex');
+let partialCounter = 0;
+
 /** A fresh partial path for `target`, in the target's own folder (so the final rename is atomic). */
 export function partialPathFor(target: string): string {
-  return join(
-    dirname(target),
-    `.${process.pid}-${HOST_TAG}-${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`,
-  );
+  const serial = partialCounter.toString(16).padStart(8, '0');
+  partialCounter = (partialCounter + 1) % 2 ** 32;
+  return join(dirname(target), `.${process.pid}-${HOST_TAG}-${SESSION_TAG}${serial}${PARTIAL_SUFFIX}`);
 }
 
 /** True for the name of a partial file, this version's naming or an older one. */
