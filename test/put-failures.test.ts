@@ -108,3 +108,14 @@ describe.each(testBackends())('a version after run.finish() on %s', (backend) =>
     vi.unstubAllEnvs();
   });
 });
+
+describe('a store folder that cannot be created', () => {
+  it('under /proc fails at once with E_READ_ONLY (Node’s recursive mkdir would loop forever)', async () => {
+    const started = Date.now();
+    await expect(openClient({ dir: '/proc/quiver-store/deeper', entity: 'tester' })).rejects.toMatchObject({
+      code: 'E_READ_ONLY',
+      message: expect.stringContaining('does not accept new folders'),
+    });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});

@@ -1,6 +1,5 @@
-import { openClient, type QuiverClient, QuiverError, resolveStoreSettings } from '@quiver/core';
+import { ensureFolder, openClient, type QuiverClient, QuiverError, resolveStoreSettings } from '@quiver/core';
 import { type Command, Option } from 'commander';
-import { ensureFolder } from './folders.js';
 import { createOutput, type Output, reportError } from './output.js';
 
 /** Options every command accepts. */
@@ -54,7 +53,7 @@ export async function runWithClient(
     const settings = resolveStoreSettings(options.dir ? { dir: options.dir } : {});
     // Created here, one folder at a time, so that a store folder that cannot exist (under /proc)
     // fails at once instead of hanging in Node's recursive mkdir inside openStore.
-    ensureFolder(settings.dir, 'store');
+    ensureFolder(settings.dir, { side: 'store' });
     client = await openClient(options.dir ? { dir: options.dir } : {});
     process.exitCode = (await body(client, output)) ?? 0;
   } catch (error) {

@@ -9,6 +9,11 @@ const SIDE_NAMES: Record<FileSide, string> = {
   target: 'the download target',
 };
 
+/** How messages name a side: "the source", "the store's blob folder", "the download target". */
+export function sideName(side: FileSide): string {
+  return SIDE_NAMES[side];
+}
+
 /** What happened to the operation, said after the cause (e.g. "nothing was committed"). */
 export interface FileErrorContext {
   side: FileSide;
@@ -67,7 +72,20 @@ export function fileSystemError(error: unknown, context: FileErrorContext): unkn
         `${capitalize(side)} ${context.path} is a folder where a file is needed: remove it or choose another path.`,
       );
     case 'ENOENT':
-      return make('E_FILE_NOT_FOUND', `${capitalize(side)} ${context.path} does not exist (or disappeared).`);
+      return make(
+        'E_FILE_NOT_FOUND',
+        `${capitalize(side)} ${context.path} does not exist (or disappeared): check the path.`,
+      );
+    case 'ELOOP':
+      return make(
+        'E_SYMLINK_LOOP',
+        `${capitalize(side)} ${context.path} is a symbolic link loop: fix the link or choose another path.`,
+      );
+    case 'ENAMETOOLONG':
+      return make(
+        'E_INVALID_PATH',
+        `${capitalize(side)} ${context.path} is too long a path for this file system: choose a shorter one.`,
+      );
     case 'EMFILE':
     case 'ENFILE':
       return make(

@@ -16,6 +16,8 @@ export { openClient, QuiverClient, type RunDetails, withClient } from './client.
 export type { DownloadProgress, VerifyProblem, VerifyReport } from './download.js';
 export { assertEntryPath } from './entry-path.js';
 export { isQuiverError, QuiverError, type QuiverErrorCode } from './errors.js';
+export { ensureFolder, removeCreated } from './folders.js';
+export { type FileErrorContext, type FileSide, fileSystemError } from './fs-errors.js';
 export { DisabledRun, type InitOptions, init } from './init.js';
 export type { LineageEdge, LineageGraph, LineageNode } from './lineage.js';
 export {

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LocalBlobStore } from './blobs/fs/local-blob-store.js';
 import { type DatabaseConnection, openDatabase } from './database/connection.js';
+import { ensureFolder } from './folders.js';
 import { type QuiverMode, resolveStoreSettings, type StoreSettings, sqliteFileOf } from './settings.js';
 
 /** An open store: the metadata database and the blob directory. */
@@ -24,7 +24,7 @@ export async function openStore(
   options: Partial<StoreSettings> & { mode?: QuiverMode } = {},
 ): Promise<Store> {
   const settings = resolveStoreSettings(options);
-  mkdirSync(settings.dir, { recursive: true });
+  ensureFolder(settings.dir, { side: 'store' });
   const connection = await openDatabase(
     settings.databaseUrl ? { postgresUrl: settings.databaseUrl } : { sqliteFile: sqliteFileOf(settings.dir) },
   );

@@ -1,9 +1,16 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Artifact, type ArtifactVersion, type JsonObject, parseArtifactRef, QuiverError } from '@quiver/core';
+import {
+  Artifact,
+  type ArtifactVersion,
+  ensureFolder,
+  type JsonObject,
+  parseArtifactRef,
+  QuiverError,
+  removeCreated,
+} from '@quiver/core';
 import { Command } from 'commander';
 import { type CommonOptions, runWithClient, withCommonOptions } from '../context.js';
-import { ensureFolder, removeCreated } from '../folders.js';
 import { formatBytes, redactCredentials, table } from '../output.js';
 import { byteProgress } from '../progress.js';
 
@@ -153,7 +160,7 @@ export function getCommand(name: string): Command {
         // cannot exist, such as one under /proc, fails at once instead of hanging, and a file in
         // the way or a read-only file system is reported before any byte moves.
         const target = resolve(dir ?? `artifacts/${version.name}-v${version.version}`);
-        const created = ensureFolder(target, 'target', { writable: true });
+        const created = ensureFolder(target, { side: 'target', writable: true });
         const bar = byteProgress(`get ${version.ref}`, !output.json);
         try {
           await version.download(target, { onProgress: (progress) => bar.update(progress) });

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  fileSystemError,
   type ModelLocator,
   parseRef,
   QuiverError,
@@ -13,7 +14,6 @@ import {
 } from '@quiver/core';
 import { Command } from 'commander';
 import { type CommonOptions, runWithClient, withCommonOptions } from '../context.js';
-import { fileError } from '../folders.js';
 import { table } from '../output.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -108,7 +108,7 @@ function readCard(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw fileError(error, 'source', path);
+    throw fileSystemError(error, { side: 'source', path });
   }
 }
 
