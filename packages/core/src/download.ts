@@ -9,10 +9,11 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { chunkBytesFor, hashHandle, SMALL_COPY_BYTES, sha256Hex } from './blobs/copy-and-hash.js';
 import { isPartialName, isStalePartial, partialPathFor, targetFileError } from './blobs/download-files.js';
 import { QuiverError } from './errors.js';
+import { ensureFolder } from './folders.js';
 import type { ManifestEntry } from './manifest.js';
 import { assertStoredEntry } from './manifest-validation.js';
 import { mapLimited } from './map-limited.js';
@@ -98,53 +99,6 @@ async function holdsEntry(path: string, entry: ManifestEntry): Promise<boolean> 
   if (size <= SMALL_COPY_BYTES) return smallDigestOf(path)?.sha256 === entry.sha256;
   const present = await digestOf(path, size);
   return present?.sha256 === entry.sha256 && present.size === entry.size;
-}
-
-/**
- * Creates `path` and its missing parents, one `mkdir` each. Not `mkdirSync(path, { recursive:
- * true })`: Node's recursive mkdir retries forever when a folder exists but `mkdir` inside it
- * answers ENOENT (anything under /proc, a dangling symbolic link), so `quiver get … /proc/x` hung.
- */
-function createFolder(path: string, outcome: string): void {
-  const missing: string[] = [];
-  for (let current = path; ; ) {
-    let stats: ReturnType<typeof statSync>;
-    try {
-      stats = statSync(current);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const parent = dirname(current);
-      // ENOTDIR: a file further up, named by the check below.
-      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || parent === current)
-        throw targetFileError(error, current, outcome);
-      missing.push(current);
-      current = parent;
-      continue;
-    }
-    if (!stats.isDirectory())
-      throw new QuiverError(
-        'E_NOT_A_DIRECTORY',
-        `Cannot download into ${path}: ${current} is a file, not a folder. Remove it or choose another folder. ${outcome}`,
-        { details: { path: current, side: 'target' } },
-      );
-    break;
-  }
-  for (const folder of missing.reverse()) {
-    try {
-      mkdirSync(folder);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      // Created meanwhile by someone else: fine when it is a folder.
-      if (code === 'EEXIST' && isFolder(folder)) continue;
-      if (code === 'EEXIST')
-        throw new QuiverError(
-          'E_NOT_A_DIRECTORY',
-          `Cannot download into ${path}: ${folder} exists and is not a folder (a file or a dangling symbolic link). Remove it or choose another folder. ${outcome}`,
-          { details: { path: folder, side: 'target', errno: code }, cause: error },
-        );
-      throw targetFileError(error, folder, outcome);
-    }
-  }
 }
 
 function isFolder(path: string): boolean {
@@ -360,7 +314,8 @@ export async function downloadEntries(
   for (const entry of entries) assertStoredEntry(entry, ref);
   assertNoConflicts(entries, ref);
   const requested = resolve(root);
-  createFolder(requested, NOTHING_DOWNLOADED);
+  // One mkdir at a time: Node's recursive mkdir spins forever under /proc (see ensureFolder).
+  ensureFolder(requested, { side: 'target', outcome: NOTHING_DOWNLOADED });
   let realRoot: string;
   try {
     realRoot = realpathSync(requested);

@@ -75,12 +75,13 @@ export function isStalePartial(
 /**
  * The typed error for a failed write of the download target `path` (a file or a folder):
  * {@link fileSystemError} on the target side, except `ENOENT` where the folder exists, which
- * means a folder that refuses new entries (procfs, a dangling link) or one removed meanwhile.
+ * means a folder that refuses new entries (procfs, a dangling link; `E_READ_ONLY`, as
+ * `ensureFolder` says for folders) or one removed meanwhile.
  */
 export function targetFileError(error: unknown, path: string, outcome: string): unknown {
   if ((error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
     return new QuiverError(
-      'E_UNSAFE_DESTINATION',
+      'E_READ_ONLY',
       `Cannot create ${path}: its folder ${dirname(path)} does not accept new files or folders (a virtual file system such as /proc or /sys, or a dangling symbolic link), or it was removed meanwhile. Choose another folder. ${outcome}`,
       { details: { path, side: 'target', errno: 'ENOENT' }, cause: error },
     );
