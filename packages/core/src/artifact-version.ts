@@ -108,7 +108,10 @@ export class ArtifactVersion implements ArtifactVersionInfo {
   ): Promise<string> {
     const target = resolve(dir ?? `artifacts/${this.name}-v${this.version}`);
     await this.withStore(async (store) =>
-      downloadEntries(store, await versionEntries(store.connection.db, this), target, options),
+      downloadEntries(store, await versionEntries(store.connection.db, this), target, {
+        ...options,
+        ref: this.ref,
+      }),
     );
     return target;
   }

@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { QuiverError } from '../errors.js';
 import { type FileErrorContext, type FileSide, fileSystemError } from '../fs-errors.js';
+import { HOST_TAG, processIsAlive } from './process-owner.js';
 
 /**
  * Partial files of a download: a file is written to `.<pid>-<host>-<random>.quiver-partial`
@@ -22,7 +22,6 @@ export const PARTIAL_SUFFIX = '.quiver-partial';
 /** A partial nothing wrote to for this long is abandoned, whoever made it. */
 export const ABANDONED_PARTIAL_MS = 24 * 60 * 60 * 1000;
 
-const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
 const PARTIAL_PATTERN = /^\.(\d{1,10})-([0-9a-f]{8})-[0-9a-f]{12}\.quiver-partial$/;
 
 /** Partial names are unique per process through a counter (cheaper than random bytes per file). */
@@ -39,19 +38,6 @@ export function partialPathFor(target: string): string {
 /** True for the name of a partial file, this version's naming or an older one. */
 export function isPartialName(name: string): boolean {
   return name.startsWith('.') && name.endsWith(PARTIAL_SUFFIX);
-}
-
-/** True when the process `pid` exists (on this host). A process of another user counts. */
-export function processIsAlive(pid: number): boolean {
-  // 0 and negative numbers address process groups, never one process.
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -16,7 +16,6 @@ import {
   writeSync,
 } from 'node:fs';
 import { open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { QuiverError } from '../../errors.js';
@@ -30,6 +29,7 @@ import {
   sha256Hex,
 } from '../copy-and-hash.js';
 import { blobReadError, targetFileError } from '../download-files.js';
+import { HOST_TAG, ownerState } from '../process-owner.js';
 import { hashAndWriteInBackground } from './background-writer.js';
 
 const execFileAsync = promisify(execFile);
@@ -37,8 +37,6 @@ const SMALL_FILE_BYTES = 256 * 1024;
 /** Above this many unsynced files one `syncfs` is cheaper than one fsync each. */
 const FSYNC_EACH_LIMIT = 16;
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
-/** Identifies this machine in temporary file names (a short hash: host names may hold '-'). */
-const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
 
 /** A pin of another machine's commit counts for at least this long. */
 const PIN_MAX_AGE_MS = 60 * 60 * 1000;
@@ -70,13 +68,8 @@ function ownedName(): string {
  */
 function temporaryOwner(name: string): 'alive' | 'dead' | 'unknown' {
   const [, pid, host] = name.split('-');
-  if (host !== HOST_TAG || !pid || !/^[0-9]+$/.test(pid)) return 'unknown';
-  try {
-    process.kill(Number(pid), 0);
-    return 'alive';
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'alive' : 'dead';
-  }
+  if (!pid || !/^[0-9]+$/.test(pid)) return 'unknown';
+  return ownerState(Number(pid), host);
 }
 
 /**
