@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Artifact, type Store } from '@quiver/core';
+import { Artifact, QuiverClient, type Store } from '@quiver/core';
 import { describe, expect, it } from 'vitest';
-import { collectGarbage } from '../packages/core/src/maintenance.js';
 import { createTestStore, testBackends } from './support/backends.js';
 import { runScript } from './support/processes.js';
 
@@ -81,7 +80,7 @@ describe('gc that loses its lock or is killed', () => {
         },
       },
     };
-    await expect(collectGarbage(failing, { graceMs: 0 })).rejects.toThrow('Connection terminated');
+    await expect(new QuiverClient(failing).gc({ graceMs: 0 })).rejects.toThrow('Connection terminated');
     expect(await store.blobs.has(entry!.sha256, entry!.size)).toBe(true);
     expect(readdirSync(join(testStore.dir, 'blobs', 'trash'))).toEqual([]);
     expect((await client.gc({ graceMs: 0 })).blobs).toBe(1);
