@@ -199,3 +199,23 @@ describe.each(testBackends())('tampered manifests on %s', (backend) => {
     },
   );
 });
+
+describe.each(testBackends())('references read back on %s', (backend) => {
+  it('an hf:// reference to a repo without an owner (hf://gpt2@main/…) is no credential: it commits and reads back', async () => {
+    await using testStore = await createTestStore(backend);
+    const client = await testStore.client();
+    const version = await client.commit(
+      new Artifact('gpt2', 'model').addReference('hf://gpt2@main/config.json', {
+        name: 'config.json',
+        sha256: 'a'.repeat(64),
+        size: 12,
+      }),
+      { project: 'hub' },
+    );
+    expect((await version.entries()).map((entry) => entry.ref)).toEqual(['hf://gpt2@main/config.json']);
+    const cli = await runCli(['artifact', 'show', version.ref, '--json'], testStore.env);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain('hf://gpt2@main/config.json');
+    expect((await client.verify()).problems).toEqual([]);
+  });
+});

@@ -22,9 +22,12 @@ export function createOutput(json: boolean): Output {
   };
 }
 
-/** `scheme://user:password@host` → `scheme://***@host`: credentials never reach the terminal or logs. */
+/**
+ * `scheme://user:password@host` → `scheme://***@host`: credentials never reach the terminal or
+ * logs. `hf://` is left alone: there the part before '@' is a repo, `hf://gpt2@main/config.json`.
+ */
 export function redactCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'`]+@/gi, '$1***@');
+  return text.replace(/\b((?!hf:)[a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'`]+@/gi, '$1***@');
 }
 
 function write(stream: NodeJS.WriteStream, text: string): void {

@@ -1,6 +1,7 @@
 import { assertEntryPath } from './entry-path.js';
 import { QuiverError } from './errors.js';
 import { type ManifestEntry, manifestDigest } from './manifest.js';
+import { uriHasCredentials } from './references/reference-handler.js';
 
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
@@ -45,9 +46,8 @@ export function assertStoredEntry(entry: ManifestEntry, ref: string): void {
       path: entry.path,
     });
   if (entry.ref !== undefined) {
-    let parsed: URL;
     try {
-      parsed = new URL(entry.ref);
+      new URL(entry.ref);
     } catch (error) {
       throw corrupt(
         ref,
@@ -56,10 +56,12 @@ export function assertStoredEntry(entry: ManifestEntry, ref: string): void {
         error,
       );
     }
-    if (parsed.username || parsed.password)
-      throw corrupt(ref, `the entry '${entry.path}' has a reference with credentials in it`, {
-        path: entry.path,
-      });
+    if (uriHasCredentials(entry.ref))
+      throw corrupt(
+        ref,
+        `the entry '${entry.path}' has a reference with credentials in its URL (an older Quiver stored it, or a row was changed); re-log it without them`,
+        { path: entry.path },
+      );
   }
 }
 

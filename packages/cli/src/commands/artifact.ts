@@ -11,7 +11,7 @@ import {
 } from '@quiver/core';
 import { Command } from 'commander';
 import { type CommonOptions, runWithClient, withCommonOptions } from '../context.js';
-import { formatBytes, redactCredentials, table } from '../output.js';
+import { formatBytes, table } from '../output.js';
 import { byteProgress } from '../progress.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -119,26 +119,6 @@ function parseMetadata(text: string | undefined): JsonObject | undefined {
 /** `https://…`, `hf://…`, `file://…`: a reference to store by URL, not a local path. */
 const URL_LIKE = /^[a-z][a-z0-9+.-]+:\/\//i;
 
-/**
- * Refuses a reference URL with a user name or password in it: versions, lineage and every
- * listing print references, so the secret would be stored and shown. The message never quotes it.
- */
-function assertNoCredentials(uri: string): void {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return; // addReference reports a malformed URL
-  }
-  if (url.username === '' && url.password === '') return;
-  const shown = redactCredentials(uri);
-  throw new QuiverError(
-    'E_INVALID_REF',
-    `The reference ${shown} has credentials in it; Quiver stores and prints references, so it refuses them. Remove the user and password from the URL and use one that needs none (for the Hub, set HF_TOKEN).`,
-    { details: { uri: shown } },
-  );
-}
-
 interface PutOptions extends CommonOptions {
   type: string;
   alias?: string[];
@@ -207,8 +187,7 @@ export function artifactCommand(): Command {
         });
         for (const path of paths) {
           if (URL_LIKE.test(path)) {
-            assertNoCredentials(path);
-            draft.addReference(path);
+            draft.addReference(path); // refuses credentials in the URL, never quoting them
             continue;
           }
           let isDirectory = false;

@@ -39,9 +39,24 @@ export function redactUri(uri: string): string {
   return withoutQuery.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/]*@/, '$1***@');
 }
 
-function refuseCredentials(uri: string, url: URL, handler: ReferenceHandler): void {
-  const hasUser = url.username !== '' && !handler.userPartIsNotCredential;
-  if (!hasUser && url.password === '') return;
+/**
+ * True when a reference URL carries credentials: a password, or a user part — unless the scheme's
+ * handler says its user part is not one (`hf://gpt2@main/…` names a repo and a revision).
+ */
+export function uriHasCredentials(uri: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return false;
+  }
+  if (url.password !== '') return true;
+  const handler = handlers.get(url.protocol.slice(0, -1).toLowerCase());
+  return url.username !== '' && handler?.userPartIsNotCredential !== true;
+}
+
+function refuseCredentials(uri: string): void {
+  if (!uriHasCredentials(uri)) return;
   const shown = redactUri(uri);
   throw new QuiverError(
     'E_INVALID_REF',
@@ -76,6 +91,6 @@ export function referenceHandlerFor(uri: string): { url: URL; handler: Reference
       { details: { scheme } },
     );
   }
-  refuseCredentials(uri, url, handler);
+  refuseCredentials(uri);
   return { url, handler };
 }
