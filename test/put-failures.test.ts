@@ -33,9 +33,18 @@ describe('a put that fails', () => {
         writeFileSync(join(source, `part-${index}.bin`), Buffer.alloc(300 * 1024, index + 2));
       const client = await openClient({ dir, entity: 'tester' });
       try {
-        for (const files of [['big.bin'], readdirSync(source).filter((name) => name.startsWith('part-'))]) {
-          const draft = new Artifact('weights', 'model');
-          for (const file of files) draft.addFile(join(source, file));
+        const drafts = [['big.bin'], readdirSync(source).filter((name) => name.startsWith('part-'))].map(
+          (files) => {
+            const draft = new Artifact('weights', 'model');
+            for (const file of files) draft.addFile(join(source, file));
+            return draft;
+          },
+        );
+        // Bytes in memory above 256 KiB are written on a worker thread (TF.js checkpoints).
+        drafts.push(
+          new Artifact('weights', 'model').addBytes('weights.bin', new Uint8Array(5 * 1024 * 1024).fill(9)),
+        );
+        for (const draft of drafts) {
           const error = await errorOf(client.commit(draft, { project: 'full' }));
           expect(error.code).toBe('E_DISK_FULL');
           expect(error.message).toContain("store's blob folder");
@@ -93,19 +102,22 @@ describe.each(testBackends())('a version after run.finish() on %s', (backend) =>
     vi.stubEnv('QUIVER_DIR', testStore.dir);
     vi.stubEnv('QUIVER_ENTITY', 'tester');
     vi.stubEnv('QUIVER_DATABASE_URL', testStore.env.QUIVER_DATABASE_URL);
-    const run = await init({ project: 'mnist' });
-    const version = await run.logArtifact(new Artifact('mlp', 'model').addBytes('model.json', '{"a":1}'), {
-      aliases: ['best'],
-    });
-    await run.finish();
-    expect((await version.entries()).map((entry) => entry.path)).toEqual(['model.json']);
-    expect(new TextDecoder().decode(await version.read('model.json'))).toBe('{"a":1}');
-    const target = join(testStore.dir, 'out');
-    mkdirSync(target);
-    await version.download(target);
-    expect((await version.verify(target)).ok).toBe(true);
-    expect((await version.newDraft()).entries).toHaveLength(1);
-    vi.unstubAllEnvs();
+    try {
+      const run = await init({ project: 'mnist' });
+      const version = await run.logArtifact(new Artifact('mlp', 'model').addBytes('model.json', '{"a":1}'), {
+        aliases: ['best'],
+      });
+      await run.finish();
+      expect((await version.entries()).map((entry) => entry.path)).toEqual(['model.json']);
+      expect(new TextDecoder().decode(await version.read('model.json'))).toBe('{"a":1}');
+      const target = join(testStore.dir, 'out');
+      mkdirSync(target);
+      await version.download(target);
+      expect((await version.verify(target)).ok).toBe(true);
+      expect((await version.newDraft()).entries).toHaveLength(1);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 

@@ -54,7 +54,8 @@ function stagingError(store: Store, entry: { path: string; source?: string }, er
     code === 'ENOSPC' ||
     code === 'EDQUOT' ||
     code === 'EROFS' ||
-    (typeof failedPath === 'string' && failedPath.startsWith(store.blobs.root));
+    (typeof failedPath === 'string' &&
+      (failedPath === store.blobs.root || failedPath.startsWith(`${store.blobs.root}/`)));
   if (!onStore && code === 'ENOENT' && entry.source !== undefined) {
     return new QuiverError(
       'E_FILE_NOT_FOUND',
@@ -273,7 +274,12 @@ async function stageEntries(
     return materialized.map((item) => item.manifest);
   } catch (error) {
     await store.blobs.discard(staged);
-    throw error;
+    // Pinning and publishing write to the store's blob folder (a full or read-only disk).
+    throw fileSystemError(error, {
+      side: 'store',
+      path: store.blobs.root,
+      outcome: 'Nothing was committed.',
+    });
   }
 }
 

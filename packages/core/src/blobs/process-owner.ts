@@ -1,12 +1,30 @@
 import { createHash } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 
+function readOr(read: () => string): string {
+  try {
+    return read().trim();
+  } catch {
+    return '';
+  }
+}
+
 /**
- * Identifies this machine in the names of files that a process owns while it works (staging
- * files, pins, gc trash, download partials): a short hash, since host names may hold '-'. A pid
- * is only looked up when the file was made on this machine.
+ * Identifies where pids mean the same processes, in the names of files that a process owns
+ * while it works (staging files, pins, gc trash, download partials): a short hash of the host
+ * name, the boot and the pid namespace — containers that share a host name (or machines that
+ * share a name over a network folder) do not see each other's pids, so a pid is only looked up
+ * when the file was made under the same tag.
  */
-export const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+export const HOST_TAG = createHash('sha256')
+  .update(hostname())
+  .update('\0')
+  .update(readOr(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')))
+  .update('\0')
+  .update(readOr(() => readlinkSync('/proc/self/ns/pid')))
+  .digest('hex')
+  .slice(0, 8);
 
 /** True when the process `pid` exists (on this host). A process of another user counts. */
 export function processIsAlive(pid: number): boolean {

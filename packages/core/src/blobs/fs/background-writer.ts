@@ -19,14 +19,19 @@ parentPort.on('message', ({ id, bytes, path }) => {
     fs.fsyncSync(descriptor);
     parentPort.postMessage({ id, sha256 });
   } catch (error) {
-    parentPort.postMessage({ id, error: String((error && error.message) || error) });
+    parentPort.postMessage({
+      id,
+      error: String((error && error.message) || error),
+      code: error && typeof error.code === 'string' ? error.code : undefined,
+      syscall: error && typeof error.syscall === 'string' ? error.syscall : undefined,
+    });
   } finally {
     if (descriptor !== undefined) fs.closeSync(descriptor);
   }
 });
 `;
 
-type Reply = { id: number; sha256?: string; error?: string };
+type Reply = { id: number; sha256?: string; error?: string; code?: string; syscall?: string };
 
 let worker: Worker | undefined;
 let nextId = 0;
@@ -41,8 +46,13 @@ function backgroundWorker(): Worker {
     pending.delete(reply.id);
     if (pending.size === 0) created.unref();
     if (!waiter) return;
-    if (reply.error !== undefined) waiter.reject(new Error(reply.error));
-    else waiter.resolve(reply.sha256!);
+    if (reply.error !== undefined) {
+      // Keep the errno so callers can type it (a full disk is E_DISK_FULL, not a bare Error).
+      const error: NodeJS.ErrnoException = new Error(reply.error);
+      if (reply.code !== undefined) error.code = reply.code;
+      if (reply.syscall !== undefined) error.syscall = reply.syscall;
+      waiter.reject(error);
+    } else waiter.resolve(reply.sha256!);
   });
   created.on('error', (error) => {
     for (const waiter of pending.values()) waiter.reject(error);

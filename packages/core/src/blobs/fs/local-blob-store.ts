@@ -88,7 +88,6 @@ export class LocalBlobStore implements BlobStore {
     this.temporaryDir = join(root, 'tmp');
     this.pinDir = join(root, 'pins');
     mkdirSync(this.temporaryDir, { recursive: true });
-    mkdirSync(this.pinDir, { recursive: true });
     mkdirSync(join(root, 'sha256'), { recursive: true });
   }
 
@@ -116,6 +115,8 @@ export class LocalBlobStore implements BlobStore {
       add(digests) {
         const lines = [...digests].filter((digest) => SHA256_PATTERN.test(digest));
         if (lines.length === 0) return;
+        // Made on first use, so a store whose blob folder is mounted read-only still opens.
+        if (!created) mkdirSync(dirname(file), { recursive: true });
         appendFileSync(file, `${lines.join('\n')}\n`);
         created = true;
       },
@@ -287,8 +288,18 @@ export class LocalBlobStore implements BlobStore {
     );
     if (pending.length === 0) return;
     const unsynced = pending.filter((blob) => !blob.synced);
-    if (unsynced.length > FSYNC_EACH_LIMIT) await this.syncFileSystem(unsynced.map((blob) => blob.temporary));
-    else for (const blob of unsynced) fsyncPath(blob.temporary);
+    try {
+      if (unsynced.length > FSYNC_EACH_LIMIT)
+        await this.syncFileSystem(unsynced.map((blob) => blob.temporary));
+      else for (const blob of unsynced) fsyncPath(blob.temporary);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      throw new QuiverError(
+        'E_CONCURRENT_GC',
+        `A staged file was removed before it was stored, most likely by a 'quiver gc' run from another machine or container. Nothing was committed; retry the operation.`,
+        { cause: error },
+      );
+    }
     const touchedDirs = new Set<string>();
     // Synchronous renames: one syscall each, without a thread-pool round trip per blob.
     for (const blob of pending) {
@@ -357,7 +368,8 @@ export class LocalBlobStore implements BlobStore {
     try {
       bytes = await readFile(this.pathOf(sha256));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw blobReadError(error, this.pathOf(sha256), `Nothing was read for '${entry}'.`);
       throw new QuiverError(
         'E_BLOB_MISSING',
         `The stored content of '${entry}' (sha256 ${sha256}) is missing. Run 'quiver verify' to see every affected version.`,
