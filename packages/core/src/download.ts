@@ -9,7 +9,7 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { chunkBytesFor, hashHandle, SMALL_COPY_BYTES, sha256Hex } from './blobs/copy-and-hash.js';
 import { isPartialName, isStalePartial, partialPathFor, targetFileError } from './blobs/download-files.js';
 import { QuiverError } from './errors.js';
@@ -241,6 +241,32 @@ function planDestination(
   return { create, placements, partials };
 }
 
+/**
+ * Checks, once per folder, that every folder a file will be written into really lies inside the
+ * root: the listing above matches names exactly, so on a case-insensitive disk (macOS, Windows)
+ * `DATA/x` would pass a symbolic link named `data`, and a link could also appear meanwhile.
+ */
+function assertFoldersInside(realRoot: string, placements: readonly Placement[]): void {
+  const checked = new Set<string>();
+  for (const { entry, target } of placements) {
+    const folder = dirname(target);
+    if (checked.has(folder)) continue;
+    checked.add(folder);
+    let real: string;
+    try {
+      real = realpathSync(folder);
+    } catch (error) {
+      throw targetFileError(error, folder, NOTHING_DOWNLOADED);
+    }
+    if (real !== realRoot && !real.startsWith(`${realRoot}${sep}`))
+      throw new QuiverError(
+        'E_UNSAFE_DESTINATION',
+        `Refusing to download '${entry.path}': ${folder} leads to ${real}, outside ${realRoot} (a symbolic link). Remove the link or download into an empty folder. ${NOTHING_DOWNLOADED}`,
+        { details: { path: entry.path, folder, real } },
+      );
+  }
+}
+
 /** Removes the partial files of downloads that were killed (see `download-files.ts`). */
 function removeStalePartials(partials: readonly string[]): void {
   const now = Date.now();
@@ -332,6 +358,7 @@ export async function downloadEntries(
       throw targetFileError(error, folder, NOTHING_DOWNLOADED);
     }
   }
+  assertFoldersInside(realRoot, placements);
   const progress: DownloadProgress = {
     bytesDone: 0,
     bytesTotal: entries.reduce((sum, entry) => sum + entry.size, 0),
