@@ -192,6 +192,10 @@ export class ResilientPostgresDriver implements Driver {
       resilient.transaction = undefined;
       if (!isConnectionLoss(error)) throw error;
       this.noteLoss(client);
+      // Give the dead client's pool slot back before asking on a new one: several lost COMMITs
+      // at once must not hold every slot while they wait for a connection.
+      resilient.client = undefined;
+      client.release(true);
       // A read-only transaction wrote nothing: what it read stands.
       if (mode === 'read') return;
       if (txid === undefined) throw commitOutcomeUnknown(error, this.url, 0);
@@ -330,9 +334,10 @@ export class ResilientPostgresDriver implements Driver {
     txid: string,
     backendPid: number | undefined,
   ): Promise<'committed' | 'aborted' | undefined> {
+    // Its own deadline: other connections' successes reset the shared loss time.
+    const startedAt = Date.now();
     for (let attempt = 1; ; attempt++) {
-      const waited = Date.now() - (this.lostAt ?? Date.now());
-      if (waited >= RECONNECT_WITHIN_MS) return undefined;
+      if (Date.now() - startedAt >= RECONNECT_WITHIN_MS) return undefined;
       let client: pg.PoolClient;
       try {
         client = await this.connect();
