@@ -101,6 +101,7 @@ export class MetricHistory {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      // A failed background flush keeps its rows (see flush); the next flush or finish retries.
       void this.flush().catch(() => undefined);
     }, FLUSH_INTERVAL_MS);
     this.timer.unref();
@@ -145,7 +146,14 @@ export class MetricHistory {
             .where('id', '=', this.runId)
             .execute();
         }),
-      );
+      )
+      .catch((error: unknown) => {
+        // Nothing of it was written (one transaction): keep the rows for the next flush, which
+        // run.finish() makes, so a database outage longer than the retries loses no metrics
+        // (rows are upserted by step, so sending them again is safe).
+        this.buffer = [...rows, ...this.buffer];
+        throw error;
+      });
     await this.flushing;
   }
 
