@@ -1,4 +1,4 @@
-import { ensureFolder, openClient, type QuiverClient, QuiverError, resolveStoreSettings } from '@quiver/core';
+import { openClient, type QuiverClient } from '@quiver/core';
 import { type Command, Option } from 'commander';
 import { createOutput, type Output, reportError } from './output.js';
 
@@ -22,22 +22,6 @@ export function setJsonOutput(json: boolean): void {
   jsonOutput = json;
 }
 
-const MODES = ['local', 'disabled'];
-
-/**
- * Refuses a `QUIVER_MODE` the SDK would refuse, so a typo is caught in the shell too (the CLI
- * works on the store whatever the mode: `disabled` only turns logging from code off).
- */
-function checkMode(): void {
-  const value = process.env.QUIVER_MODE?.trim();
-  if (!value || MODES.includes(value)) return;
-  throw new QuiverError(
-    'E_INVALID_ENV',
-    `QUIVER_MODE=${JSON.stringify(value)} is not valid: use one of ${MODES.join(', ')}, or unset it.`,
-    { details: { variable: 'QUIVER_MODE', value } },
-  );
-}
-
 /**
  * Runs a command body with an open client, prints errors the CLI way and sets the exit code
  * (0 success, 1 failure).
@@ -49,11 +33,8 @@ export async function runWithClient(
   const output = createOutput(options.json === true || jsonOutput);
   let client: QuiverClient | undefined;
   try {
-    checkMode();
-    const settings = resolveStoreSettings(options.dir ? { dir: options.dir } : {});
-    // Created here, one folder at a time, so that a store folder that cannot exist (under /proc)
-    // fails at once instead of hanging in Node's recursive mkdir inside openStore.
-    ensureFolder(settings.dir, { side: 'store' });
+    // openStore checks QUIVER_MODE and creates the store folder one folder at a time (a folder
+    // that cannot exist, under /proc, fails at once).
     client = await openClient(options.dir ? { dir: options.dir } : {});
     process.exitCode = (await body(client, output)) ?? 0;
   } catch (error) {
