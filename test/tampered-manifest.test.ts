@@ -219,3 +219,27 @@ describe.each(testBackends())('references read back on %s', (backend) => {
     expect((await client.verify()).problems).toEqual([]);
   });
 });
+
+describe.each(testBackends())('a version whose record was changed, on %s', (backend) => {
+  it('is listed with its problem, refused when used, and can be deleted (as verify advises)', async () => {
+    await using testStore = await createTestStore(backend);
+    const client = await testStore.client();
+    const good = await client.commit(new Artifact('m', 'model').addBytes('a.bin', 'good'), { project: 'p' });
+    const bad = await client.commit(new Artifact('m', 'model').addBytes('a.bin', 'bad'), { project: 'p' });
+    await client.store.connection.db
+      .updateTable('artifact_versions')
+      .set({ digest: '../../../../tmp/evil' })
+      .where('id', '=', bad.id)
+      .execute();
+    const listed = await client.versions('p/m');
+    expect(listed.map((version) => version.ref)).toEqual([bad.ref, good.ref]);
+    expect(listed[0]!.problem).toContain('digest is not a sha256');
+    expect(listed[1]!.problem).toBeUndefined();
+    await expect(client.artifact(bad.ref)).rejects.toMatchObject({ code: 'E_CORRUPT_MANIFEST' });
+    expect((await client.verify()).ok).toBe(false);
+    await client.deleteVersion(bad.ref, { force: true });
+    expect((await client.versions('p/m')).map((version) => version.ref)).toEqual([good.ref]);
+    expect((await client.artifact('p/m:latest')).ref).toBe(good.ref);
+    expect((await client.verify()).ok).toBe(true);
+  });
+});

@@ -1,8 +1,8 @@
-import { type ArtifactVersionInfo, versionById } from './artifact-records.js';
+import { type ArtifactVersionInfo, resolveArtifactRef, versionById } from './artifact-records.js';
 import type { Executor } from './database/connection.js';
-import { QuiverError } from './errors.js';
+import { isQuiverError, QuiverError } from './errors.js';
 import { assertAlias, assertTag, LATEST_ALIAS } from './names.js';
-import { formatRegistryRef } from './ref.js';
+import { formatRegistryRef, parseRef } from './ref.js';
 import { resolveVersion } from './resolve-ref.js';
 import type { Store } from './store.js';
 
@@ -104,7 +104,14 @@ export async function deleteVersion(
   ref: string,
   options: { force?: boolean } = {},
 ): Promise<ArtifactVersionInfo> {
-  const target = await resolveVersion(store, ref);
+  const target = await resolveVersion(store, ref).catch(async (error: unknown) => {
+    // A version whose record was changed can still be removed (that is what verify advises).
+    if (!isQuiverError(error, 'E_CORRUPT_MANIFEST')) throw error;
+    const parsed = parseRef(ref);
+    if (parsed.kind !== 'artifact') throw error;
+    const { kind: _kind, ...artifactRef } = parsed;
+    return resolveArtifactRef(store, artifactRef, store.connection.db, { lenient: true });
+  });
   await store.connection.writeTransaction(async (trx) => {
     const artifactId = await artifactIdOf(trx, target.id);
     // Checked under the artifact's lock, so a concurrent alias or link cannot slip in between.

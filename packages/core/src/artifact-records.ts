@@ -26,6 +26,11 @@ export interface ArtifactVersionInfo {
   producedBy: string | null;
   aliases: string[];
   tags: string[];
+  /**
+   * Set on versions listed although their stored record cannot be trusted (a changed row): what
+   * is wrong. Such a version can be deleted; using it fails with `E_CORRUPT_MANIFEST`.
+   */
+  problem?: string;
 }
 
 /** A row of `artifact ls`: an artifact with its newest version. */
@@ -82,6 +87,7 @@ export function selectVersions(db: Executor) {
 export async function toVersionInfos(
   db: Executor,
   rows: readonly VersionRow[],
+  options: { lenient?: boolean } = {},
 ): Promise<ArtifactVersionInfo[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((row) => row.id);
@@ -106,7 +112,49 @@ export async function toVersionInfos(
       tags.set(row.version_id, [...(tags.get(row.version_id) ?? []), row.tag]);
     }
   }
-  return rows.map((row) => checkedVersion(row, aliases, tags));
+  return rows.map((row) => {
+    try {
+      return checkedVersion(row, aliases, tags);
+    } catch (error) {
+      // Listings and deletes still show (and can remove) a version whose record is corrupt.
+      if (!options.lenient) throw error;
+      return untrustedVersion(row, aliases, tags, (error as Error).message);
+    }
+  });
+}
+
+/** A version whose record failed {@link checkedVersion}, with `problem` set and nothing parsed. */
+function untrustedVersion(
+  row: VersionRow,
+  aliases: ReadonlyMap<number, string[]>,
+  tags: ReadonlyMap<number, string[]>,
+  problem: string,
+): ArtifactVersionInfo {
+  const size = Number(row.size);
+  return {
+    id: row.id,
+    entity: row.entity,
+    project: row.project,
+    name: row.name,
+    type: row.type,
+    version: row.version,
+    ref: formatArtifactRef({
+      entity: row.entity,
+      project: row.project,
+      name: row.name,
+      version: row.version,
+    }),
+    digest: row.digest,
+    description: row.description,
+    metadata: {},
+    size: Number.isSafeInteger(size) && size >= 0 ? size : 0,
+    fileCount: Number.isSafeInteger(row.file_count) && row.file_count >= 0 ? row.file_count : 0,
+    createdAt: row.created_at,
+    producedBy: row.produced_by_run,
+    aliases: aliases.get(row.id) ?? [],
+    tags: tags.get(row.id) ?? [],
+    problem,
+  };
 }
 
 /** Builds a version from its row, refusing values that cannot have been stored by Quiver. */
@@ -169,6 +217,7 @@ export async function resolveArtifactRef(
   store: Store,
   parsed: ArtifactRef,
   db: Executor = store.connection.db,
+  options: { lenient?: boolean } = {},
 ): Promise<ArtifactVersionInfo> {
   const ref = formatArtifactRef(parsed);
   const entity = parsed.entity ?? store.settings.entity;
@@ -209,7 +258,7 @@ export async function resolveArtifactRef(
       },
     );
   }
-  return (await toVersionInfos(db, [row]))[0]!;
+  return (await toVersionInfos(db, [row], options))[0]!;
 }
 
 /**
@@ -262,7 +311,7 @@ export async function listVersions(
       .where('a.name', '=', name)
       .orderBy('v.version', 'desc')
       .execute();
-    return toVersionInfos(db, rows);
+    return toVersionInfos(db, rows, { lenient: true });
   });
 }
 

@@ -31,6 +31,8 @@ export class ArtifactVersion implements ArtifactVersionInfo {
   readonly tags: string[];
   /** True when committing created no new version because this one had the same content. */
   readonly deduplicated: boolean;
+  /** Set when the stored record cannot be trusted (listed so it can be deleted); see `verify`. */
+  readonly problem?: string;
 
   constructor(
     private readonly store: Store,
@@ -54,6 +56,7 @@ export class ArtifactVersion implements ArtifactVersionInfo {
     this.aliases = info.aliases;
     this.tags = info.tags;
     this.deduplicated = deduplicated;
+    if (info.problem !== undefined) this.problem = info.problem;
   }
 
   /**
