@@ -152,7 +152,20 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
       if (dialect !== 'postgres') return;
       if (mode === 'shared')
         await sql`select pg_advisory_xact_lock_shared(${BLOB_LOCK_KEY}::bigint)`.execute(trx);
-      else await sql`select pg_advisory_xact_lock(${BLOB_LOCK_KEY}::bigint)`.execute(trx);
+      else {
+        // gc does not wait forever behind a commit that hangs with the lock held shared.
+        await sql`set local lock_timeout = '60s'`.execute(trx);
+        try {
+          await sql`select pg_advisory_xact_lock(${BLOB_LOCK_KEY}::bigint)`.execute(trx);
+        } catch (error) {
+          if ((error as { code?: string }).code !== '55P03') throw error;
+          throw new QuiverError(
+            'E_DATABASE',
+            "gc waited 60 s for commits in flight to finish and gave up; nothing was removed. Run 'quiver gc' again later.",
+            { cause: error },
+          );
+        }
+      }
     },
     close: () => db.destroy(),
   };
