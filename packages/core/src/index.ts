@@ -15,7 +15,14 @@ export { hashChunks } from './blobs/copy-and-hash.js';
 export { openClient, QuiverClient, type RunDetails, withClient } from './client.js';
 export type { DownloadProgress, VerifyProblem, VerifyReport } from './download.js';
 export { assertEntryPath } from './entry-path.js';
-export { isQuiverError, QuiverError, type QuiverErrorCode } from './errors.js';
+export {
+  codeOfHttpStatus,
+  httpStatusOf,
+  isQuiverError,
+  isQuiverErrorCode,
+  QuiverError,
+  type QuiverErrorCode,
+} from './errors.js';
 export { ensureFolder, removeCreated } from './folders.js';
 export { type FileErrorContext, type FileSide, fileSystemError } from './fs-errors.js';
 export { DisabledRun, type InitOptions, init } from './init.js';
