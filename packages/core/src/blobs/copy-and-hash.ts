@@ -15,6 +15,12 @@ import { partialPathFor } from './download-files.js';
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
+/** `promise`, with a handler attached so its rejection is never reported as unhandled. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 async function writeAll(handle: FileHandle, buffer: Buffer, length: number): Promise<void> {
   let offset = 0;
   while (offset < length) {
@@ -59,14 +65,21 @@ export async function copyAndHash(
   const chunk = options.chunkBytes ?? CHUNK_BYTES;
   const mapRead = options.mapReadError ?? identity;
   const mapWrite = options.mapWriteError ?? identity;
+  // A read or write may fail while the loop awaits the other one: each is marked handled when it
+  // starts (the loop still awaits and rethrows it), so a full disk never becomes an unhandled
+  // rejection, which would end the process.
   const read = (buffer: Buffer) =>
-    source.read(buffer, 0, chunk, null).catch((error: unknown) => {
-      throw mapRead(error);
-    });
+    handled(
+      source.read(buffer, 0, chunk, null).catch((error: unknown) => {
+        throw mapRead(error);
+      }),
+    );
   const write = (buffer: Buffer, length: number) =>
-    writeAll(target, buffer, length).catch((error: unknown) => {
-      throw mapWrite(error);
-    });
+    handled(
+      writeAll(target, buffer, length).catch((error: unknown) => {
+        throw mapWrite(error);
+      }),
+    );
   const hash: Hash = createHash('sha256');
   const buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
   let pendingWrite: Promise<void> = Promise.resolve();
@@ -103,9 +116,11 @@ export async function hashHandle(
   const chunk = options.chunkBytes ?? CHUNK_BYTES;
   const mapRead = options.mapReadError ?? identity;
   const read = (buffer: Buffer) =>
-    source.read(buffer, 0, chunk, null).catch((error: unknown) => {
-      throw mapRead(error);
-    });
+    handled(
+      source.read(buffer, 0, chunk, null).catch((error: unknown) => {
+        throw mapRead(error);
+      }),
+    );
   const hash = createHash('sha256');
   const buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
   let pendingRead = read(buffers[0]!);
