@@ -66,7 +66,7 @@ describe('a put that fails', () => {
         await client.close();
       }
     } finally {
-      execFileSync('umount', [mount]);
+      execFileSync('umount', ['-l', mount]); // lazy: a handle still open must not leave it mounted
       rmSync(mount, { recursive: true, force: true });
       rmSync(source, { recursive: true, force: true });
     }
