@@ -123,14 +123,13 @@ export async function toVersionInfos(
   });
 }
 
-/** A version whose record failed {@link checkedVersion}, with `problem` set and nothing parsed. */
-function untrustedVersion(
+/** The fields of a version taken from its row as they are (aliases and tags joined in). */
+function versionFromRow(
   row: VersionRow,
   aliases: ReadonlyMap<number, string[]>,
   tags: ReadonlyMap<number, string[]>,
-  problem: string,
+  parsed: { metadata: JsonObject; size: number; fileCount: number },
 ): ArtifactVersionInfo {
-  const size = Number(row.size);
   return {
     id: row.id,
     entity: row.entity,
@@ -146,13 +145,28 @@ function untrustedVersion(
     }),
     digest: row.digest,
     description: row.description,
-    metadata: {},
-    size: Number.isSafeInteger(size) && size >= 0 ? size : 0,
-    fileCount: Number.isSafeInteger(row.file_count) && row.file_count >= 0 ? row.file_count : 0,
+    ...parsed,
     createdAt: row.created_at,
     producedBy: row.produced_by_run,
     aliases: aliases.get(row.id) ?? [],
     tags: tags.get(row.id) ?? [],
+  };
+}
+
+/** A version whose record failed {@link checkedVersion}, with `problem` set and nothing parsed. */
+function untrustedVersion(
+  row: VersionRow,
+  aliases: ReadonlyMap<number, string[]>,
+  tags: ReadonlyMap<number, string[]>,
+  problem: string,
+): ArtifactVersionInfo {
+  const size = Number(row.size);
+  return {
+    ...versionFromRow(row, aliases, tags, {
+      metadata: {},
+      size: Number.isSafeInteger(size) && size >= 0 ? size : 0,
+      fileCount: Number.isSafeInteger(row.file_count) && row.file_count >= 0 ? row.file_count : 0,
+    }),
     problem,
   };
 }
@@ -186,24 +200,7 @@ function checkedVersion(
   } catch (error) {
     throw corrupt(`its metadata is not usable (${(error as Error).message})`);
   }
-  return {
-    id: row.id,
-    entity: row.entity,
-    project: row.project,
-    name: row.name,
-    type: row.type,
-    version: row.version,
-    ref,
-    digest: row.digest,
-    description: row.description,
-    metadata,
-    size,
-    fileCount: row.file_count,
-    createdAt: row.created_at,
-    producedBy: row.produced_by_run,
-    aliases: aliases.get(row.id) ?? [],
-    tags: tags.get(row.id) ?? [],
-  };
+  return versionFromRow(row, aliases, tags, { metadata, size, fileCount: row.file_count });
 }
 
 /** Loads one committed version by id. */
