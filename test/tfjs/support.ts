@@ -20,7 +20,8 @@ export function smallClassifier(kind: 'sequential' | 'functional' = 'sequential'
     model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     return model;
   }
-  const input = tf.input({ shape: [6] });
+  // Named: an automatic name counts the inputs the process made before (one suite runs per backend).
+  const input = tf.input({ shape: [6], name: 'input1' });
   const hidden = tf.layers
     .dense({ units: 12, activation: 'relu', kernelInitializer: initializer })
     .apply(input) as tf.SymbolicTensor;
