@@ -1,12 +1,16 @@
 import type { Artifact, DraftEntry } from './artifact.js';
-import { setAliasesInTransaction } from './artifact-mutations.js';
-import { type ArtifactVersionInfo, versionById } from './artifact-records.js';
-import type { StagedBlob } from './blobs/blob-store.js';
-import type { Executor } from './database/connection.js';
-import { isQuiverError, QuiverError } from './errors.js';
+import { isQuiverError, QuiverError } from './contract/errors.js';
+import type {
+  ArtifactVersionInfo,
+  BlobPin,
+  CommitResult,
+  JsonObject,
+  ManifestEntry,
+  StagedBlob,
+} from './contract/index.js';
 import { CACHED_DIGEST_MIN_BYTES, cachedDigest, fileIdentity, rememberDigest } from './file-digest-cache.js';
 import { fileSystemError } from './fs-errors.js';
-import { type ManifestEntry, manifestDigest } from './manifest.js';
+import { manifestDigest } from './manifest.js';
 import { mapLimited } from './map-limited.js';
 import { serializeJsonObject } from './metadata.js';
 import { assertAlias, assertName, assertTag, LATEST_ALIAS } from './names.js';
@@ -33,15 +37,6 @@ export interface CommitOptions {
   onProgress?: (progress: CommitProgress) => void;
 }
 
-/** A committed version, and whether its content equalled an existing version's. */
-export interface CommitResult {
-  version: ArtifactVersionInfo;
-  /** True when no new version was created because an existing one has the same manifest digest. */
-  deduplicated: boolean;
-}
-
-const now = (): string => new Date().toISOString();
-
 /**
  * A typed error for a failure while staging an entry: which side failed (the source file, or the
  * store's blob folder, which a full disk or a read-only mount hits) and that nothing was committed.
@@ -55,7 +50,8 @@ function stagingError(store: Store, entry: { path: string; source?: string }, er
     code === 'EDQUOT' ||
     code === 'EROFS' ||
     (typeof failedPath === 'string' &&
-      (failedPath === store.blobs.root || failedPath.startsWith(`${store.blobs.root}/`)));
+      (failedPath === store.backend.blobs.location ||
+        failedPath.startsWith(`${store.backend.blobs.location}/`)));
   if (!onStore && code === 'ENOENT' && entry.source !== undefined) {
     return new QuiverError(
       'E_FILE_NOT_FOUND',
@@ -65,7 +61,7 @@ function stagingError(store: Store, entry: { path: string; source?: string }, er
   }
   return fileSystemError(error, {
     side: onStore ? 'store' : 'source',
-    path: onStore ? store.blobs.root : (entry.source ?? entry.path),
+    path: onStore ? store.backend.blobs.location : (entry.source ?? entry.path),
     outcome: `Nothing was committed for '${entry.path}' or the rest of this version.`,
   });
 }
@@ -80,26 +76,8 @@ function typeMismatch(project: string, name: string, expected: string, actual: s
   return new QuiverError(
     'E_TYPE_MISMATCH',
     `The artifact '${project}/${name}' has type '${expected}', not '${actual}'; use type '${expected}' or another name.`,
-    {
-      details: { expected, actual },
-    },
+    { details: { expected, actual } },
   );
-}
-
-/** Fails before any byte is stored when the artifact exists with another type (checked again under lock). */
-async function assertTypeMatches(
-  db: Executor,
-  artifact: { entity: string; project: string; name: string; type: string },
-): Promise<void> {
-  const row = await db
-    .selectFrom('artifacts')
-    .select('type')
-    .where('entity', '=', artifact.entity)
-    .where('project', '=', artifact.project)
-    .where('name', '=', artifact.name)
-    .executeTakeFirst();
-  if (row && row.type !== artifact.type)
-    throw typeMismatch(artifact.project, artifact.name, row.type, artifact.type);
 }
 
 async function materialize(
@@ -125,26 +103,28 @@ async function materializeEntry(
 ): Promise<{ manifest: ManifestEntry; staged?: StagedBlob }> {
   switch (entry.kind) {
     case 'bytes': {
-      const staged = await store.blobs.stageBytes(entry.bytes);
-      progress(entry.bytes.length);
+      const staged = await store.backend.blobs.stage({ bytes: entry.bytes }, { onProgress: progress });
       return { manifest: { path: entry.path, sha256: staged.sha256, size: staged.size }, staged };
     }
     case 'file': {
       if (entry.size < CACHED_DIGEST_MIN_BYTES) {
         // Small files: hashing them costs less than a digest-cache lookup.
-        const staged = await store.blobs.stageFile(entry.source, {
-          sizeHint: entry.size,
-          onProgress: progress,
-        });
+        const staged = await store.backend.blobs.stage(
+          { path: entry.source, sizeHint: entry.size },
+          { onProgress: progress },
+        );
         return { manifest: { path: entry.path, sha256: staged.sha256, size: staged.size }, staged };
       }
       const identity = fileIdentity(entry.source);
       const knownSha256 = await cachedDigest(store, entry.source, identity);
-      const staged = await store.blobs.stageFile(entry.source, {
-        ...(knownSha256 ? { knownSha256, knownSize: identity.size } : {}),
-        sizeHint: identity.size,
-        onProgress: progress,
-      });
+      const staged = await store.backend.blobs.stage(
+        {
+          path: entry.source,
+          ...(knownSha256 ? { knownSha256, knownSize: identity.size } : {}),
+          sizeHint: identity.size,
+        },
+        { onProgress: progress },
+      );
       if (staged.sha256 !== knownSha256) {
         const after = fileIdentity(entry.source);
         // Only remember a digest when the file did not change while it was read.
@@ -154,14 +134,14 @@ async function materializeEntry(
       return { manifest: { path: entry.path, sha256: staged.sha256, size: staged.size }, staged };
     }
     case 'stored': {
-      if (!(await store.blobs.has(entry.sha256, entry.size))) {
+      if (!(await store.backend.blobs.has(entry.sha256, entry.size))) {
         throw new QuiverError(
           'E_BLOB_MISSING',
           `The stored content of '${entry.path}' is missing; run 'quiver verify'.`,
           { details: { path: entry.path } },
         );
       }
-      await store.blobs.touch(entry.sha256);
+      await store.backend.blobs.touch(entry.sha256);
       progress(entry.size);
       return { manifest: { path: entry.path, sha256: entry.sha256, size: entry.size } };
     }
@@ -202,21 +182,28 @@ export async function commitArtifact(
   }
 
   for (const entry of entries) if (entry.kind === 'reference') referenceHandlerFor(entry.uri);
-  await assertTypeMatches(store.connection.db, { entity, project, name: artifact.name, type: artifact.type });
+  // Fails before any byte is stored when the artifact exists with another type (checked again at commit).
+  const existingType = await store.backend.artifacts.typeOf({ entity, project, name: artifact.name });
+  if (existingType !== null && existingType !== artifact.type)
+    throw typeMismatch(project, artifact.name, existingType, artifact.type);
 
   const bytesTotal = entries.reduce((sum, entry) => sum + draftEntrySize(entry), 0);
-  const pin = store.blobs.pin();
+  const pin = store.backend.blobs.pin();
   try {
     for (let attempt = 1; ; attempt++) {
       try {
         const manifest = await stageEntries(store, entries, bytesTotal, options.onProgress, pin);
-        return await recordVersion(store, artifact, manifest, {
-          ...options,
+        return await store.backend.artifacts.commit({
           entity,
           project,
+          name: artifact.name,
+          type: artifact.type,
+          description: artifact.description ?? null,
+          metadata: JSON.parse(metadata) as JsonObject,
+          manifest,
+          runId: options.runId ?? null,
           aliases,
           tags,
-          metadata,
         });
       } catch (error) {
         // gc removed a blob this commit had staged or reused before the commit held the blob
@@ -239,7 +226,7 @@ async function stageEntries(
   entries: readonly DraftEntry[],
   bytesTotal: number,
   onProgress: CommitOptions['onProgress'],
-  pin: ReturnType<Store['blobs']['pin']>,
+  pin: BlobPin,
 ): Promise<ManifestEntry[]> {
   const progress: CommitProgress = { bytesDone: 0, bytesTotal, filesDone: 0, filesTotal: entries.length };
   const staged: StagedBlob[] = [];
@@ -261,8 +248,10 @@ async function stageEntries(
     );
     const reused = materialized
       .map((item, index) => ({ item, index }))
-      .filter(({ item }) => item.manifest.ref === undefined && item.staged?.temporary === undefined);
-    const gone = new Set(await store.blobs.missing(reused.map(({ item }) => item.manifest)));
+      .filter(
+        ({ item }) => item.manifest.ref === undefined && (item.staged === undefined || item.staged.reused),
+      );
+    const gone = new Set(await store.backend.blobs.missing(reused.map(({ item }) => item.manifest)));
     if (gone.size > 0) {
       const again = reused.filter(({ item }) => gone.has(item.manifest.sha256));
       progress.filesDone -= again.length;
@@ -270,135 +259,15 @@ async function stageEntries(
       for (const [position, { index }] of again.entries()) materialized[index] = restaged[position]!;
     }
     onProgress?.({ ...progress });
-    await store.blobs.publish(staged);
+    await store.backend.blobs.publish(staged);
     return materialized.map((item) => item.manifest);
   } catch (error) {
-    await store.blobs.discard(staged);
+    await store.backend.blobs.discard(staged);
     // Pinning and publishing write to the store's blob folder (a full or read-only disk).
     throw fileSystemError(error, {
       side: 'store',
-      path: store.blobs.root,
+      path: store.backend.blobs.location,
       outcome: 'Nothing was committed.',
     });
   }
-}
-
-/**
- * One write transaction: with the blob lock held shared, checks that every blob of the manifest
- * is stored (a concurrent gc may have removed one: `E_CONCURRENT_GC`, nothing recorded), then
- * creates the version, its manifest, its aliases and tags — or finds the equal existing version.
- */
-async function recordVersion(
-  store: Store,
-  artifact: Artifact,
-  manifest: ManifestEntry[],
-  options: CommitOptions & { entity: string; aliases: string[]; tags: string[]; metadata: string },
-): Promise<CommitResult> {
-  const { entity, project, aliases, tags, metadata } = options;
-  const digest = manifestDigest(manifest);
-  const size = manifest.reduce((sum, entry) => sum + entry.size, 0);
-  const { connection } = store;
-
-  const outcome = await connection.writeTransaction(async (trx) => {
-    await connection.lockBlobs(trx, 'shared');
-    const missing = await store.blobs.missing(manifest.filter((entry) => entry.ref === undefined));
-    if (missing.length > 0) {
-      throw new QuiverError(
-        'E_CONCURRENT_GC',
-        `${missing.length} blob(s) of this commit were removed by a concurrent 'quiver gc' before it was recorded. Nothing was committed; retry.`,
-        { details: { missing: missing.slice(0, 10) } },
-      );
-    }
-    const createdAt = now();
-    await trx
-      .insertInto('artifacts')
-      .values({
-        entity,
-        project,
-        name: artifact.name,
-        type: artifact.type,
-        next_version: 0,
-        created_at: createdAt,
-      })
-      .onConflict((conflict) => conflict.columns(['entity', 'project', 'name']).doNothing())
-      .execute();
-    const row = await trx
-      .selectFrom('artifacts')
-      .selectAll()
-      .where('entity', '=', entity)
-      .where('project', '=', project)
-      .where('name', '=', artifact.name)
-      .executeTakeFirstOrThrow();
-    await connection.lockArtifact(trx, row.id);
-    const locked = await trx
-      .selectFrom('artifacts')
-      .select(['type', 'next_version'])
-      .where('id', '=', row.id)
-      .executeTakeFirstOrThrow();
-    if (locked.type !== artifact.type) throw typeMismatch(project, artifact.name, locked.type, artifact.type);
-    const existing = await trx
-      .selectFrom('artifact_versions')
-      .select('id')
-      .where('artifact_id', '=', row.id)
-      .where('digest', '=', digest)
-      .where('state', '=', 'committed')
-      .orderBy('version')
-      .executeTakeFirst();
-    let versionId: number;
-    if (existing) {
-      versionId = existing.id;
-    } else {
-      const inserted = await trx
-        .insertInto('artifact_versions')
-        .values({
-          artifact_id: row.id,
-          version: locked.next_version,
-          digest,
-          description: artifact.description ?? null,
-          metadata,
-          size,
-          file_count: manifest.length,
-          produced_by_run: options.runId ?? null,
-          state: 'committed',
-          created_at: createdAt,
-          deleted_at: null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      versionId = inserted.id;
-      for (let offset = 0; offset < manifest.length; offset += 1000) {
-        await trx
-          .insertInto('manifest_entries')
-          .values(
-            manifest.slice(offset, offset + 1000).map((entry) => ({
-              version_id: versionId,
-              path: entry.path,
-              sha256: entry.sha256,
-              size: entry.size,
-              ref_uri: entry.ref ?? null,
-            })),
-          )
-          .execute();
-      }
-      await trx
-        .updateTable('artifacts')
-        .set({ next_version: locked.next_version + 1 })
-        .where('id', '=', row.id)
-        .execute();
-      await setAliasesInTransaction(trx, row.id, versionId, [LATEST_ALIAS]);
-    }
-    await setAliasesInTransaction(trx, row.id, versionId, aliases);
-    if (tags.length > 0) {
-      await trx
-        .insertInto('version_tags')
-        .values(tags.map((tag) => ({ version_id: versionId, tag })))
-        .onConflict((conflict) => conflict.columns(['version_id', 'tag']).doNothing())
-        .execute();
-    }
-    return { versionId, deduplicated: existing !== undefined };
-  });
-
-  const version = await versionById(connection.db, outcome.versionId);
-  if (!version) throw new QuiverError('E_DATABASE', 'The committed version could not be read back.');
-  return { version, deduplicated: outcome.deduplicated };
 }

@@ -1,11 +1,10 @@
 import { resolve } from 'node:path';
 import { Artifact } from './artifact.js';
-import { type ArtifactVersionInfo, versionEntries } from './artifact-records.js';
+import { QuiverError } from './contract/errors.js';
+import type { ArtifactVersionInfo, JsonObject, ManifestEntry } from './contract/index.js';
 import { type DownloadProgress, downloadEntries, type VerifyReport, verifyEntries } from './download.js';
 import { readEntry } from './entry-read.js';
-import { QuiverError } from './errors.js';
-import type { ManifestEntry } from './manifest.js';
-import type { JsonObject } from './metadata.js';
+import { assertStoredManifest } from './manifest-validation.js';
 import { openStore, type Store } from './store.js';
 
 /**
@@ -13,7 +12,7 @@ import { openStore, type Store } from './store.js';
  * `client.artifact(ref)`.
  */
 export class ArtifactVersion implements ArtifactVersionInfo {
-  readonly id: number;
+  readonly id: string;
   readonly entity: string;
   readonly project: string;
   readonly name: string;
@@ -76,7 +75,36 @@ export class ArtifactVersion implements ArtifactVersionInfo {
 
   /** The entries (path, sha256, size, and the URI of references), sorted by path. */
   entries(): Promise<ManifestEntry[]> {
-    return this.withStore((store) => versionEntries(store.connection.db, this));
+    return this.withStore((store) => this.entriesOn(store));
+  }
+
+  /** The entries as the backend gives them, checked again here against this version's digest. */
+  private async entriesOn(store: Store): Promise<ManifestEntry[]> {
+    const entries = await store.backend.artifacts.entries(this.id);
+    // A deleted version keeps its record but no entries.
+    if (entries.length > 0) assertStoredManifest(entries, this);
+    return entries;
+  }
+
+  /**
+   * The local files holding this version's stored entries, when the store keeps blobs on this
+   * machine's disk (undefined otherwise): read them, never write them. References are left out.
+   */
+  async localFiles(): Promise<
+    Array<{ path: string; file: string; sha256: string; size: number }> | undefined
+  > {
+    return this.withStore(async (store) => {
+      const localPath = store.backend.blobs.localPath?.bind(store.backend.blobs);
+      if (!localPath) return undefined;
+      return (await this.entriesOn(store))
+        .filter((entry) => entry.ref === undefined)
+        .map((entry) => ({
+          path: entry.path,
+          file: localPath(entry.sha256),
+          sha256: entry.sha256,
+          size: entry.size,
+        }));
+    });
   }
 
   /**
@@ -85,7 +113,7 @@ export class ArtifactVersion implements ArtifactVersionInfo {
    */
   async read(path: string): Promise<Uint8Array> {
     return this.withStore(async (store) => {
-      const entries = await versionEntries(store.connection.db, this);
+      const entries = await this.entriesOn(store);
       const entry = entries.find((candidate) => candidate.path === path);
       if (!entry) {
         throw new QuiverError(
@@ -111,7 +139,7 @@ export class ArtifactVersion implements ArtifactVersionInfo {
   ): Promise<string> {
     const target = resolve(dir ?? `artifacts/${this.name}-v${this.version}`);
     await this.withStore(async (store) =>
-      downloadEntries(store, await versionEntries(store.connection.db, this), target, {
+      downloadEntries(store, await this.entriesOn(store), target, {
         ...options,
         ref: this.ref,
       }),

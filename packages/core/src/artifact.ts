@@ -1,9 +1,10 @@
 import { type Dirent, readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { QuiverError } from './contract/errors.js';
+import type { JsonObject } from './contract/index.js';
 import { assertEntryPath } from './entry-path.js';
-import { QuiverError } from './errors.js';
 import { fileSystemError } from './fs-errors.js';
-import { type JsonObject, serializeJsonObject } from './metadata.js';
+import { serializeJsonObject } from './metadata.js';
 import { assertName, assertType } from './names.js';
 import { referenceHandlerFor } from './references/index.js';
 

@@ -1,21 +1,24 @@
 import type { Artifact } from './artifact.js';
 import { type CommitOptions, commitArtifact } from './artifact-commit.js';
-import { deleteVersion, removeAlias, setAlias, tagVersion } from './artifact-mutations.js';
-import {
-  type ArtifactSummary,
-  type ArtifactVersionInfo,
-  listArtifacts,
-  listVersions,
-} from './artifact-records.js';
 import { ArtifactVersion } from './artifact-version.js';
-import { QuiverError } from './errors.js';
-import { type LineageGraph, runInputs, runOutputs, walkLineage } from './lineage.js';
-import { collectGarbage, type GcReport, type StoreVerifyReport, verifyStore } from './maintenance.js';
+import { QuiverError } from './contract/errors.js';
+import type {
+  ArtifactSummary,
+  ArtifactVersionInfo,
+  EventTopic,
+  GcReport,
+  HistoryRow,
+  LineageGraph,
+  QuiverBackendV1,
+  QuiverEvent,
+  ReadEventsOptions,
+  RunInfo,
+  StoreVerifyReport,
+} from './contract/index.js';
 import { assertName } from './names.js';
+import { Paged } from './paged.js';
 import { parseRef } from './ref.js';
-import { RegistryClient } from './registry/registry-client.js';
-import { resolveRef, resolveVersion } from './resolve-ref.js';
-import { getRun, listRuns, type RunInfo, runHistory } from './run-records.js';
+import { RegistryClient } from './registry-client.js';
 import type { StoreSettings } from './settings.js';
 import { openStore, type Store } from './store.js';
 
@@ -51,7 +54,7 @@ export class QuiverClient {
 
   /** The version a ref resolves to (a registry ref is followed to the version it bookmarks). */
   async artifact(ref: string): Promise<ArtifactVersion> {
-    return this.wrap(await resolveVersion(this.store, ref));
+    return this.wrap((await this.backend.artifacts.resolve(ref)).version);
   }
 
   /** Commits a draft without a run (e.g. `quiver artifact put`). */
@@ -61,8 +64,18 @@ export class QuiverClient {
   }
 
   /** Artifacts of every project, or of one. */
-  artifacts(filter: { entity?: string; project?: string } = {}): Promise<ArtifactSummary[]> {
-    return listArtifacts(this.store, filter);
+  artifacts(filter: { entity?: string; project?: string } = {}): Paged<ArtifactSummary> {
+    return new Paged((page) => this.backend.artifacts.list({ ...filter, ...page }));
+  }
+
+  /** The backend this client talks to (bound to who acts). */
+  get backend(): QuiverBackendV1 {
+    return this.store.backend;
+  }
+
+  /** Where this client caches downloaded models and files (`<QUIVER_DIR>/cache`). */
+  get cacheDir(): string {
+    return this.store.cacheDir;
   }
 
   /**
@@ -73,37 +86,38 @@ export class QuiverClient {
    * const versions = await client.versions('mnist/mlp'); // same as client.versions('mnist', 'mlp')
    * console.log(versions.map((version) => version.ref)); // [ 'me/mnist/mlp:v1', 'me/mnist/mlp:v0' ]
    */
-  versions(ref: string): Promise<ArtifactVersion[]>;
+  versions(ref: string): Paged<ArtifactVersion>;
   /** Versions of `entity/project/name` (entity: the store's default), newest first. */
-  versions(project: string, name: string, entity?: string): Promise<ArtifactVersion[]>;
-  async versions(refOrProject: string, name?: string, entity?: string): Promise<ArtifactVersion[]> {
+  versions(project: string, name: string, entity?: string): Paged<ArtifactVersion>;
+  versions(refOrProject: string, name?: string, entity?: string): Paged<ArtifactVersion> {
     const artifact =
       name === undefined && entity === undefined
         ? artifactOf(refOrProject)
         : { entity, project: refOrProject, name };
-    return (
-      await listVersions(
-        this.store,
-        assertName(artifact.entity ?? this.store.settings.entity, 'entity'),
-        assertName(artifact.project, 'project'),
-        assertName(artifact.name, 'artifact'),
-      )
-    ).map(this.wrap);
+    const locator = {
+      entity: assertName(artifact.entity ?? this.backend.principal.entity, 'entity'),
+      project: assertName(artifact.project, 'project'),
+      name: assertName(artifact.name, 'artifact'),
+    };
+    return new Paged(async (page) => {
+      const result = await this.backend.artifacts.versions(locator, page);
+      return { items: result.items.map(this.wrap), next: result.next };
+    });
   }
 
   /** Points `alias` at the version `ref` names, atomically moving it from the version that held it. */
   async setAlias(ref: string, alias: string): Promise<ArtifactVersion> {
-    return this.wrap(await setAlias(this.store, ref, alias));
+    return this.wrap(await this.backend.artifacts.setAlias(ref, alias));
   }
 
   /** Removes `alias` from the version `ref` names. */
   async removeAlias(ref: string, alias: string): Promise<ArtifactVersion> {
-    return this.wrap(await removeAlias(this.store, ref, alias));
+    return this.wrap(await this.backend.artifacts.removeAlias(ref, alias));
   }
 
   /** Adds the tags `add` to the version `ref` names and removes the tags `remove`. */
   async tag(ref: string, add: readonly string[], remove: readonly string[] = []): Promise<ArtifactVersion> {
-    return this.wrap(await tagVersion(this.store, ref, add, remove));
+    return this.wrap(await this.backend.artifacts.tag(ref, [...add], [...remove]));
   }
 
   /**
@@ -112,40 +126,52 @@ export class QuiverClient {
    * the registry; `latest` moves to the newest remaining version.
    */
   async deleteVersion(ref: string, options: { force?: boolean } = {}): Promise<ArtifactVersion> {
-    return this.wrap(await deleteVersion(this.store, ref, options));
+    return this.wrap(await this.backend.artifacts.deleteVersion(ref, options));
   }
 
   /** Lineage around a version (or a registry version), `depth` hops each way. */
-  async lineage(ref: string, depth = 3): Promise<LineageGraph> {
-    const resolved = await resolveRef(this.store, ref);
-    return walkLineage(
-      this.store,
-      resolved.registryVersion
-        ? { registryVersion: resolved.registryVersion }
-        : { version: resolved.version },
-      depth,
-    );
+  lineage(ref: string, depth = 3): Promise<LineageGraph> {
+    return this.backend.artifacts.lineage(ref, depth);
   }
 
   /** Runs of every project, or of one, newest first. */
-  runs(filter: { entity?: string; project?: string } = {}): Promise<RunInfo[]> {
-    return listRuns(this.store, filter);
+  runs(filter: { entity?: string; project?: string } = {}): Paged<RunInfo> {
+    return new Paged((page) => this.backend.runs.list({ ...filter, ...page }));
+  }
+
+  /** A run's logged history in step order, page by page (each row has `_step`). */
+  history(runId: string): Paged<HistoryRow> {
+    return new Paged((page) => this.backend.runs.history(runId, page));
+  }
+
+  /** The event log (registry, artifact and run events) after a position, oldest first. */
+  events(options: ReadEventsOptions = {}): Promise<QuiverEvent[]> {
+    return this.backend.events.read(options);
+  }
+
+  /** Delivers unseen events to a named consumer and advances its cursor (see the contract's `consume`). */
+  consume(
+    consumer: string,
+    handler: (events: QuiverEvent[]) => Promise<void>,
+    options: { topic?: EventTopic; limit?: number } = {},
+  ): Promise<{ delivered: number; cursor: number }> {
+    return this.backend.events.consume(consumer, handler, options);
   }
 
   /** One run by id: config, summary, metric history, artifacts used and logged. */
   async run(id: string): Promise<RunDetails> {
-    const info = await getRun(this.store, id);
+    const info = await this.backend.runs.get(id);
     const [history, inputs, outputs] = await Promise.all([
-      runHistory(this.store, info.id),
-      runInputs(this.store, info.id),
-      runOutputs(this.store, info.id),
+      this.history(info.id).toArray(),
+      this.backend.runs.inputs(info.id),
+      this.backend.runs.outputs(info.id),
     ]);
     return { ...info, history, inputs: inputs.map(this.wrap), outputs: outputs.map(this.wrap) };
   }
 
   /** Re-hashes every blob and checks every manifest (what `quiver verify` runs). */
   verify(options: { onBlob?: (done: number) => void } = {}): Promise<StoreVerifyReport> {
-    return verifyStore(this.store, options);
+    return this.backend.maintenance.verify(options);
   }
 
   /**
@@ -153,7 +179,7 @@ export class QuiverClient {
    * (default {@link DEFAULT_GC_GRACE_MS}); `dryRun` only reports.
    */
   gc(options: { graceMs?: number; dryRun?: boolean } = {}): Promise<GcReport> {
-    return collectGarbage(this.store, options);
+    return this.backend.maintenance.gc(options);
   }
 
   /** Closes the store's database connection. */

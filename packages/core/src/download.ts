@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type Dirent,
   lstatSync,
@@ -8,13 +9,25 @@ import {
   statSync,
   unlinkSync,
 } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open, open as openFile, rename, rename as renameFile, unlink as unlinkFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { chunkBytesFor, hashHandle, SMALL_COPY_BYTES, sha256Hex } from './blobs/copy-and-hash.js';
-import { isPartialName, isStalePartial, partialPathFor, targetFileError } from './blobs/download-files.js';
-import { QuiverError } from './errors.js';
+import {
+  chunkBytesFor,
+  copyVerified,
+  hashHandle,
+  SMALL_COPY_BYTES,
+  sha256Hex,
+} from './blobs/copy-and-hash.js';
+import {
+  blobReadError,
+  isPartialName,
+  isStalePartial,
+  partialPathFor,
+  targetFileError,
+} from './blobs/download-files.js';
+import { QuiverError } from './contract/errors.js';
+import type { BlobStore, ManifestEntry } from './contract/index.js';
 import { ensureFolder } from './folders.js';
-import type { ManifestEntry } from './manifest.js';
 import { assertStoredEntry } from './manifest-validation.js';
 import { mapLimited } from './map-limited.js';
 import { referenceHandlerFor } from './references/index.js';
@@ -376,7 +389,7 @@ export async function downloadEntries(
       await downloadReference(entry, target, outcome);
       progress.bytesDone += entry.size;
     } else {
-      await store.blobs.copyTo(entry.sha256, entry.size, target, {
+      await copyBlob(store.backend.blobs, entry.sha256, entry.size, target, {
         entryPath: entry.path,
         onProgress: (bytes) => {
           progress.bytesDone += bytes;
@@ -461,4 +474,97 @@ export async function verifyEntries(
     problems,
     extra: extra.map((path) => relative('', path)),
   };
+}
+
+/** The error for content that does not hash to its digest: nothing is written for the entry. */
+function blobMismatch(
+  entry: string,
+  sha256: string,
+  size: number,
+  actual: { sha256?: string; size: number },
+): QuiverError {
+  return new QuiverError(
+    'E_CHECKSUM_MISMATCH',
+    `Checksum mismatch for '${entry}': expected sha256 ${sha256} (${size} bytes), read ${actual.sha256 ?? 'another size'} (${actual.size} bytes). The stored copy is corrupt; nothing was written for this entry. Run 'quiver verify' and re-log the artifact from its source.`,
+    { details: { path: entry, expected: sha256, actual: actual.sha256 ?? null, actualSize: actual.size } },
+  );
+}
+
+/**
+ * Copies a blob to `target`, verifying its digest; the target appears only when it matches. A
+ * store on this disk is copied from its file (kernel copy beside a hashing read); any other store
+ * is streamed through a hash into a partial file.
+ */
+async function copyBlob(
+  blobs: BlobStore,
+  sha256: string,
+  size: number,
+  target: string,
+  options: { entryPath?: string; onProgress?: (bytes: number) => void } = {},
+): Promise<void> {
+  const entry = options.entryPath ?? sha256;
+  const outcome = `Nothing was written for '${entry}'.`;
+  const missing = (error: unknown): QuiverError =>
+    new QuiverError(
+      'E_BLOB_MISSING',
+      `The stored content of '${entry}' (sha256 ${sha256}) is missing. Run 'quiver verify' to see every affected version.`,
+      { cause: error, details: { path: entry, sha256 } },
+    );
+  if (blobs.localPath) {
+    const blob = blobs.localPath(sha256);
+    // A stored blob never changes, so a kernel copy and a hashing read of it see the same bytes.
+    await copyVerified(
+      blob,
+      { sha256, size },
+      target,
+      {
+        source: (error) => {
+          const code = (error as NodeJS.ErrnoException | undefined)?.code;
+          if (code !== 'ENOENT' && code !== 'ENOTDIR') return blobReadError(error, blob, outcome);
+          return missing(error);
+        },
+        target: (error) => targetFileError(error, target, outcome),
+        mismatch: (actual) => blobMismatch(entry, sha256, size, actual),
+      },
+      options.onProgress,
+    );
+    return;
+  }
+  const stream = await blobs.open(sha256);
+  const partial = partialPathFor(target);
+  const hash = createHash('sha256');
+  let written = 0;
+  let handle: Awaited<ReturnType<typeof openFile>> | undefined;
+  try {
+    handle = await openFile(partial, 'wx', 0o644).catch((error: unknown) => {
+      throw targetFileError(error, target, outcome);
+    });
+    for await (const chunk of stream) {
+      hash.update(chunk);
+      written += chunk.length;
+      if (written > size) break;
+      await handle.write(chunk).catch((error: unknown) => {
+        throw targetFileError(error, target, outcome);
+      });
+      options.onProgress?.(chunk.length);
+    }
+    const actual = hash.digest('hex');
+    if (written !== size || actual !== sha256)
+      throw blobMismatch(
+        entry,
+        sha256,
+        size,
+        written === size ? { sha256: actual, size: written } : { size: written },
+      );
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await renameFile(partial, target).catch((error: unknown) => {
+      throw targetFileError(error, target, outcome);
+    });
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await unlinkFile(partial).catch(() => undefined);
+    throw error;
+  }
 }

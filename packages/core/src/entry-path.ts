@@ -1,4 +1,4 @@
-import { QuiverError } from './errors.js';
+import { QuiverError } from './contract/errors.js';
 
 const MAX_PATH_LENGTH = 1024;
 const MAX_SEGMENT_LENGTH = 255;

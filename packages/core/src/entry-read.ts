@@ -4,8 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Hex } from './blobs/copy-and-hash.js';
-import { QuiverError } from './errors.js';
-import type { ManifestEntry } from './manifest.js';
+import { QuiverError } from './contract/errors.js';
+import type { ManifestEntry } from './contract/index.js';
 import { referenceHandlerFor } from './references/index.js';
 import type { Store } from './store.js';
 
@@ -24,7 +24,8 @@ export async function readEntry(store: Store, entry: ManifestEntry): Promise<Uin
       { details: { path: entry.path, size: entry.size } },
     );
   }
-  if (entry.ref === undefined) return store.blobs.read(entry.sha256, entry.size, { entryPath: entry.path });
+  if (entry.ref === undefined)
+    return store.backend.blobs.read(entry.sha256, entry.size, { entryPath: entry.path });
   const scratch = mkdtempSync(join(tmpdir(), 'quiver-read-'));
   try {
     const { url, handler } = referenceHandlerFor(entry.ref);

@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { QuiverError } from './errors.js';
+import { QuiverError } from './contract/errors.js';
 import { type FileSide, fileSystemError, sideName } from './fs-errors.js';
 
 const errnoOf = (error: unknown): string | undefined => {

@@ -1,4 +1,4 @@
-import { QuiverError } from './errors.js';
+import { QuiverError } from './contract/errors.js';
 
 /** Which side of an operation a file-system error happened on: what the user must fix differs. */
 export type FileSide = 'source' | 'store' | 'target';

@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { QuiverError } from './errors.js';
-import { type JsonObject, serializeJsonObject } from './metadata.js';
+import { QuiverError } from './contract/errors.js';
+import type { JsonObject } from './contract/index.js';
+import { serializeJsonObject } from './metadata.js';
 import { assertName, assertTag } from './names.js';
-import { Run, type RunIdentity } from './run.js';
-import { newRunId, newRunName } from './run-names.js';
+import { Run } from './run.js';
+import { newRunId } from './run-names.js';
 import { envName, type QuiverMode, readEnv, resolveMode } from './settings.js';
 import { openStore, type Store } from './store.js';
 
@@ -150,7 +151,7 @@ export async function init(options: InitOptions = {}): Promise<Run | DisabledRun
       ...(explicitEntity ? { entity: explicitEntity } : {}),
     }));
   try {
-    const entity = explicitEntity ?? store.settings.entity;
+    const entity = explicitEntity ?? store.backend.principal.entity;
     const identity = {
       entity,
       project,
@@ -160,52 +161,17 @@ export async function init(options: InitOptions = {}): Promise<Run | DisabledRun
       notes: options.notes ?? null,
       config: JSON.parse(config) as JsonObject,
     };
-    const id = await insertRun(store, identity, name);
-    return new Run(store, { ...identity, ...id }, ownsStore);
+    const info = await store.backend.runs.create({
+      id: newRunId(),
+      ...identity,
+      tags: [...identity.tags],
+      ...(name !== undefined ? { name } : {}),
+      host: hostname(),
+      pid: process.pid,
+    });
+    return new Run(store, { ...identity, id: info.id, name: info.name }, ownsStore);
   } catch (error) {
     if (ownsStore) await store.close();
     throw error;
   }
-}
-
-async function insertRun(
-  store: Store,
-  identity: Omit<RunIdentity, 'id' | 'name'>,
-  name: string | undefined,
-): Promise<{ id: string; name: string }> {
-  const { db } = store.connection;
-  const id = newRunId();
-  const now = new Date().toISOString();
-  const count = await db
-    .selectFrom('runs')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('entity', '=', identity.entity)
-    .where('project', '=', identity.project)
-    .executeTakeFirst();
-  const runName = name ?? newRunName(Number(count?.count ?? 0) + 1);
-  await db
-    .insertInto('runs')
-    .values({
-      id,
-      entity: identity.entity,
-      project: identity.project,
-      name: runName,
-      job_type: identity.jobType,
-      group_name: identity.group,
-      tags: JSON.stringify(identity.tags),
-      notes: identity.notes,
-      config: JSON.stringify(identity.config),
-      summary: '{}',
-      state: 'running',
-      exit_code: null,
-      host: hostname(),
-      pid: process.pid,
-      created_at: now,
-      heartbeat_at: now,
-      finished_at: null,
-    })
-    // The id is random: re-sending this after a dropped connection cannot add a second run.
-    .onConflict((conflict) => conflict.column('id').doNothing())
-    .execute();
-  return { id, name: runName };
 }

@@ -1,9 +1,5 @@
-import { QuiverError } from './errors.js';
-
-/** A JSON value. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-/** A JSON object, as stored for metadata and config. */
-export type JsonObject = { [key: string]: JsonValue };
+import { QuiverError } from './contract/errors.js';
+import type { JsonObject, JsonValue } from './contract/index.js';
 
 /** Largest metadata or config object accepted, serialised. */
 export const MAX_METADATA_BYTES = 1024 * 1024;

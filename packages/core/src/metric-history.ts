@@ -1,9 +1,7 @@
-import { QuiverError } from './errors.js';
-import type { MetricSummary } from './run-records.js';
+import { QuiverError } from './contract/errors.js';
+import type { MetricSummary } from './contract/index.js';
 import type { Store } from './store.js';
 
-/** Rows written per INSERT statement. */
-const ROWS_PER_INSERT = 500;
 /** Buffered steps that trigger a flush. */
 const FLUSH_ROWS = 5000;
 const FLUSH_INTERVAL_MS = 2000;
@@ -16,7 +14,7 @@ export class MetricHistory {
   private lastStep = -1;
   private pendingStep: number | undefined;
   private pendingValues: Record<string, number> = {};
-  private buffer: Array<{ step: number; metrics: string }> = [];
+  private buffer: Array<{ step: number; metrics: Record<string, number> }> = [];
   private readonly summary: Record<string, MetricSummary>;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -91,7 +89,7 @@ export class MetricHistory {
 
   private closePendingStep(): void {
     if (this.pendingStep === undefined) return;
-    this.buffer.push({ step: this.pendingStep, metrics: JSON.stringify(this.pendingValues) });
+    this.buffer.push({ step: this.pendingStep, metrics: this.pendingValues });
     this.lastStep = this.pendingStep;
     this.pendingStep = undefined;
     this.pendingValues = {};
@@ -112,39 +110,15 @@ export class MetricHistory {
     if (options.closeStep) this.closePendingStep();
     const rows = this.buffer;
     this.buffer = [];
-    const summary = JSON.stringify(this.summary);
+    const summary = structuredClone(this.summary);
     const pendingStep = this.pendingStep;
-    const pendingValues = JSON.stringify(this.pendingValues);
+    const pendingValues = { ...this.pendingValues };
     this.flushing = this.flushing
       .catch(() => undefined)
       .then(() =>
-        this.store.connection.writeTransaction(async (trx) => {
-          const loggedAt = new Date().toISOString();
-          const all =
-            pendingStep === undefined ? rows : [...rows, { step: pendingStep, metrics: pendingValues }];
-          for (let offset = 0; offset < all.length; offset += ROWS_PER_INSERT) {
-            await trx
-              .insertInto('run_history')
-              .values(
-                all.slice(offset, offset + ROWS_PER_INSERT).map((row) => ({
-                  run_id: this.runId,
-                  step: row.step,
-                  metrics: row.metrics,
-                  logged_at: loggedAt,
-                })),
-              )
-              .onConflict((conflict) =>
-                conflict
-                  .columns(['run_id', 'step'])
-                  .doUpdateSet((eb) => ({ metrics: eb.ref('excluded.metrics'), logged_at: loggedAt })),
-              )
-              .execute();
-          }
-          await trx
-            .updateTable('runs')
-            .set({ summary, heartbeat_at: loggedAt })
-            .where('id', '=', this.runId)
-            .execute();
+        this.store.backend.runs.appendHistory(this.runId, {
+          rows: pendingStep === undefined ? rows : [...rows, { step: pendingStep, metrics: pendingValues }],
+          summary,
         }),
       )
       .catch((error: unknown) => {

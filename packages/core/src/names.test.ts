@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isQuiverError } from './errors.js';
+import { isQuiverError } from './contract/errors.js';
 import { assertAlias, isVersionShaped, MAX_VERSION, parseVersionName } from './names.js';
 
 const codeOf = (action: () => unknown): string | undefined => {

@@ -1,4 +1,4 @@
-import { QuiverError } from './errors.js';
+import { QuiverError } from './contract/errors.js';
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const TYPE_PATTERN = /^[a-z][a-z0-9_-]*$/;

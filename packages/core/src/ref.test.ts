@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isQuiverError, type QuiverError } from './errors.js';
+import { isQuiverError, type QuiverError } from './contract/errors.js';
 import { parseRef } from './ref.js';
 
 const errorOf = (ref: string): QuiverError => {

@@ -1,36 +1,11 @@
-import { QuiverError } from './errors.js';
+import { QuiverError } from './contract/errors.js';
+import type { ArtifactRef, ParsedRef, RefSelector, RegistryRef } from './contract/index.js';
 import { assertAlias, assertName, isVersionShaped, LATEST_ALIAS, parseVersionName } from './names.js';
 
 /** The reserved name that starts a registry ref. */
 export const REGISTRY_KEYWORD = 'registry';
 /** The registry that always exists in every entity. */
 export const DEFAULT_REGISTRY = 'model';
-
-/** What follows `:` — a version number or an alias (`latest` when nothing follows). */
-export interface RefSelector {
-  /** Set when the selector is `vN`. */
-  version?: number;
-  /** Set when the selector is an alias (`latest` when no selector was given). */
-  alias?: string;
-}
-
-/** A parsed artifact ref: `[entity/]project/name[:vN|:alias]`. */
-export interface ArtifactRef extends RefSelector {
-  entity?: string;
-  project: string;
-  name: string;
-}
-
-/** A parsed registry ref: `[entity/]registry/[registry/]model[:vN|:alias]`. */
-export interface RegistryRef extends RefSelector {
-  entity?: string;
-  /** The registry (`model` when the ref names none). */
-  registry: string;
-  model: string;
-}
-
-/** Either kind of ref, told apart by `kind`. */
-export type ParsedRef = ({ kind: 'artifact' } & ArtifactRef) | ({ kind: 'registry' } & RegistryRef);
 
 const GRAMMAR =
   'Expected [entity/]project/name[:vN|:alias], or [entity/]registry/[registry/]model[:vN|:alias] for the model registry.';

@@ -2,15 +2,24 @@ import { join } from 'node:path';
 import type { Artifact } from './artifact.js';
 import { type CommitProgress, commitArtifact } from './artifact-commit.js';
 import { ArtifactVersion } from './artifact-version.js';
+import { QuiverClient } from './client.js';
+import { QuiverError } from './contract/errors.js';
+import type {
+  JsonObject,
+  MetricSummary,
+  QuiverBackendV1,
+  RegistryVersionInfo,
+  ResolvedRef,
+  RunInfo,
+} from './contract/index.js';
 import type { DownloadProgress } from './download.js';
-import { QuiverError } from './errors.js';
-import type { JsonObject } from './metadata.js';
 import { MetricHistory } from './metric-history.js';
 import { formatParsedRef, parseRef } from './ref.js';
-import type { RegistryVersionInfo } from './registry/registry-records.js';
-import { type ResolvedRef, resolveRef } from './resolve-ref.js';
-import { getRun, HEARTBEAT_INTERVAL_MS, type MetricSummary, type RunInfo } from './run-records.js';
 import type { Store } from './store.js';
+import { openStore } from './store.js';
+
+/** How often a live run records that it is alive. */
+const HEARTBEAT_INTERVAL_MS = 30_000;
 
 /** Options of {@link Run.logArtifact}. */
 export interface LogArtifactOptions {
@@ -78,12 +87,7 @@ export class Run implements RunIdentity {
     this.config = identity.config;
     this.history = new MetricHistory(store, this.id);
     this.heartbeat = setInterval(() => {
-      void store.connection.db
-        .updateTable('runs')
-        .set({ heartbeat_at: new Date().toISOString() })
-        .where('id', '=', this.id)
-        .execute()
-        .catch(() => undefined);
+      void store.backend.runs.heartbeat(this.id).catch(() => undefined);
     }, HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
   }
@@ -152,7 +156,7 @@ export class Run implements RunIdentity {
     const resolved = await this.recordUse(ref);
     const version = new ArtifactVersion(this.store, resolved.version);
     const path = await version.download(
-      options.dir ?? join(this.store.settings.dir, 'cache', 'models', resolved.version.digest),
+      options.dir ?? join(this.store.cacheDir, 'models', resolved.version.digest),
       options,
     );
     return {
@@ -166,48 +170,41 @@ export class Run implements RunIdentity {
   private async recordUse(ref: string): Promise<ResolvedRef> {
     this.assertActive();
     const parsed = parseRef(ref.split(':')[0]!.includes('/') ? ref : `${this.entity}/${this.project}/${ref}`);
-    const resolved = await resolveRef(
-      this.store,
-      parsed.kind === 'registry' && !parsed.entity ? `${this.entity}/${ref}` : formatParsedRef(parsed),
-    );
-    const usedAt = new Date().toISOString();
-    await this.store.connection.writeTransaction(async (trx) => {
-      await trx
-        .insertInto('artifact_usage')
-        .values({ run_id: this.id, version_id: resolved.version.id, used_at: usedAt })
-        .onConflict((conflict) => conflict.columns(['run_id', 'version_id']).doNothing())
-        .execute();
-      if (resolved.registryVersion) {
-        await trx
-          .insertInto('registry_usage')
-          .values({ run_id: this.id, link_id: resolved.registryVersion.linkId, used_at: usedAt })
-          .onConflict((conflict) => conflict.columns(['run_id', 'link_id']).doNothing())
-          .execute();
-      }
-    });
+    const target =
+      parsed.kind === 'registry' && !parsed.entity ? `${this.entity}/${ref}` : formatParsedRef(parsed);
+    const resolved = await this.store.backend.runs.recordUse(this.id, target);
     return resolved;
+  }
+
+  /** A client on this run's store (sharing its connection; closing the run closes it). */
+  client(): QuiverClient {
+    return new QuiverClient(this.store);
+  }
+
+  /** Where this run's store caches downloaded models and files (`<QUIVER_DIR>/cache`). */
+  get cacheDir(): string {
+    return this.store.cacheDir;
+  }
+
+  private async withBackend<T>(work: (backend: QuiverBackendV1) => Promise<T>): Promise<T> {
+    if (!this.store.closed) return work(this.store.backend);
+    const store = await openStore(this.store.settings);
+    try {
+      return await work(store.backend);
+    } finally {
+      await store.close();
+    }
   }
 
   /** Flushes metrics and marks the run `finished` (exit code 0, the default) or `failed`. */
   async finish(options: { exitCode?: number } = {}): Promise<RunInfo> {
-    if (this.finished) return getRun(this.store, this.id);
+    if (this.finished) return this.withBackend((backend) => backend.runs.get(this.id));
     const exitCode = options.exitCode ?? 0;
     this.history.stop();
     clearInterval(this.heartbeat);
     await this.history.flush({ closeStep: true });
     this.finished = true;
-    const finishedAt = new Date().toISOString();
-    await this.store.connection.db
-      .updateTable('runs')
-      .set({
-        state: exitCode === 0 ? 'finished' : 'failed',
-        exit_code: exitCode,
-        finished_at: finishedAt,
-        heartbeat_at: finishedAt,
-      })
-      .where('id', '=', this.id)
-      .execute();
-    const info = await getRun(this.store, this.id);
+    const info = await this.store.backend.runs.finish(this.id, { exitCode });
     if (this.ownsStore) await this.store.close();
     return info;
   }

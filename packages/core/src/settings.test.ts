@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isQuiverError, type QuiverError } from './errors.js';
+import { isQuiverError, type QuiverError } from './contract/errors.js';
 import { envWholeNumber, parseWholeNumber, resolveStoreSettings, wholeNumberOption } from './settings.js';
 
 const errorOf = (action: () => unknown): QuiverError => {

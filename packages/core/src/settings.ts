@@ -1,8 +1,8 @@
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import envPaths from 'env-paths';
-import { redactUrl } from './database/postgres/connection-errors.js';
-import { QuiverError } from './errors.js';
+import { redactUrl } from './backends/embedded/index.js';
+import { QuiverError } from './contract/errors.js';
 import { assertName } from './names.js';
 
 /** Where a store keeps its data. */

@@ -1,16 +1,21 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { LocalBlobStore } from './blobs/fs/local-blob-store.js';
-import { type DatabaseConnection, openDatabase } from './database/connection.js';
+import { type EmbeddedBackend, openEmbeddedBackend } from './backends/embedded/index.js';
+import type { QuiverBackendV1 } from './contract/index.js';
 import { CLIENT_DATABASE, DigestCache } from './file-digest-cache.js';
 import { ensureFolder } from './folders.js';
-import { type QuiverMode, resolveStoreSettings, type StoreSettings, sqliteFileOf } from './settings.js';
+import { type QuiverMode, resolveStoreSettings, type StoreSettings } from './settings.js';
 
-/** An open store: the metadata database and the blob directory. */
-export interface Store {
+/**
+ * An open store as the SDK sees it: a backend (bound to who acts) and this client's own state —
+ * its settings, the file-digest cache and the download cache — in the client's folder.
+ */
+export interface Store<Backend extends QuiverBackendV1 = QuiverBackendV1> {
   readonly settings: StoreSettings;
-  readonly connection: DatabaseConnection;
-  readonly blobs: LocalBlobStore;
+  /** The backend every call goes to; the SDK and plugins use nothing else of the store. */
+  readonly backend: Backend;
+  /** Where this client caches downloaded models (`<dir>/cache`). */
+  readonly cacheDir: string;
   readonly host: string;
   /** This machine's file-digest cache (`<dir>/client.db`), not part of the shared metadata. */
   readonly digests: DigestCache;
@@ -19,25 +24,45 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Options of {@link openStore}. */
+export type OpenStoreOptions = Partial<StoreSettings> & {
+  mode?: QuiverMode;
+  /** Decorates the backend before the SDK uses it (tracing, tests that route calls through JSON). */
+  wrapBackend?: (backend: QuiverBackendV1) => QuiverBackendV1;
+};
+
 /**
  * Opens the store described by `options` and the environment (`QUIVER_DIR`,
- * `QUIVER_DATABASE_URL`, `QUIVER_ENTITY`), creating it on first use.
+ * `QUIVER_DATABASE_URL`, `QUIVER_ENTITY`, `QUIVER_ACTOR`), creating it on first use.
  */
 export async function openStore(
-  options: Partial<StoreSettings> & { mode?: QuiverMode } = {},
-): Promise<Store> {
-  const settings = resolveStoreSettings(options);
+  options?: Partial<StoreSettings> & { mode?: QuiverMode },
+): Promise<Store<EmbeddedBackend>>;
+export async function openStore(options: OpenStoreOptions): Promise<Store>;
+export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const { wrapBackend, ...rest } = options;
+  const settings = resolveStoreSettings(rest);
   ensureFolder(settings.dir, { side: 'store' });
-  const connection = await openDatabase(
-    settings.databaseUrl ? { postgresUrl: settings.databaseUrl } : { sqliteFile: sqliteFileOf(settings.dir) },
-  );
-  const blobs = new LocalBlobStore(join(settings.dir, 'blobs'));
+  const embedded = await openEmbeddedBackend({
+    dir: settings.dir,
+    ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
+    principal: { actor: settings.actor, entity: settings.entity },
+  });
+  const backend = wrapBackend ? wrapBackend(embedded) : embedded;
+  return storeOver(backend, settings);
+}
+
+/** A store over any backend, with this client's state in `settings.dir`; closing it closes the backend. */
+export function storeOver<Backend extends QuiverBackendV1>(
+  backend: Backend,
+  settings: StoreSettings,
+): Store<Backend> {
   const digests = new DigestCache(join(settings.dir, CLIENT_DATABASE));
   let closed = false;
   return {
     settings,
-    connection,
-    blobs,
+    backend,
+    cacheDir: join(settings.dir, 'cache'),
     host: hostname(),
     digests,
     get closed() {
@@ -47,7 +72,7 @@ export async function openStore(
       if (closed) return;
       closed = true;
       digests.close();
-      await connection.close();
+      await backend.close();
     },
   };
 }

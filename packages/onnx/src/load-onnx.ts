@@ -45,9 +45,7 @@ export async function loadOnnxSession(
   return withClient(options.store, async (client) => {
     const version = await client.artifact(ref);
     const file = await onnxEntry(version);
-    const dir = await version.download(
-      options.cacheDir ?? join(client.store.settings.dir, 'cache', 'models', version.digest),
-    );
+    const dir = await version.download(options.cacheDir ?? join(client.cacheDir, 'models', version.digest));
     return ort.InferenceSession.create(join(dir, file), sessionOptions);
   });
 }

@@ -1,4 +1,11 @@
-import { Artifact, type ArtifactVersion, init, type JsonObject, QuiverClient, type Run } from '@quiver/core';
+import {
+  Artifact,
+  type ArtifactVersion,
+  init,
+  type JsonObject,
+  type QuiverClient,
+  type Run,
+} from '@quiver/core';
 import * as tf from '@tensorflow/tfjs';
 import type { CheckpointDraft, CheckpointHook } from './checkpoint-hook.js';
 import {
@@ -141,7 +148,7 @@ export class QuiverCheckpointCallback extends tf.CustomCallback {
       this.run = await init();
       this.ownsRun = true;
     }
-    if (!this.run.disabled) this.client = new QuiverClient(this.run.store);
+    if (!this.run.disabled) this.client = this.run.client();
     const doValidation = Boolean((this.params as { doValidation?: boolean } | undefined)?.doValidation);
     this.monitor = this.options.monitor ?? (doValidation ? 'val_loss' : 'loss');
     this.tracker = new BestTracker(resolveMode(this.options.mode, this.monitor), this.options.minDelta);

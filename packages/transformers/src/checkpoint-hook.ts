@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 /** The Hub destination as a hook of the TF.js checkpoint callback. */
 import type { CheckpointHook } from '@quiver/tfjs';
 import { type HubPushOptions, resolveHubOptions, resolveHubToken } from './hub-options.js';
@@ -25,9 +26,15 @@ export function hubCheckpoints(
     },
     async afterCommit({ run, version, step, epoch, metrics }) {
       pusher ??= new HubPusher(run, options);
-      const files = (await version.entries())
-        .filter((entry) => entry.ref === undefined)
-        .map((entry) => ({ path: entry.path, file: run.store.blobs.pathOf(entry.sha256) }));
+      // Pushed from the store's own files when it keeps them on this disk; otherwise from a
+      // verified download into the run's cache.
+      let files = await version.localFiles();
+      if (!files) {
+        const dir = await version.download(join(run.cacheDir, 'hub-push', version.digest));
+        files = (await version.entries())
+          .filter((entry) => entry.ref === undefined)
+          .map((entry) => ({ ...entry, file: join(dir, entry.path) }));
+      }
       await pusher.onSave(files, { step, epoch, metrics });
     },
     async onTrainEnd() {

@@ -251,7 +251,7 @@ export class HubPusher {
     if (!alreadyPushed) return this.push(snapshot, true);
     const previous = this.pushes.at(-1);
     if (previous?.version && this.run) {
-      previous.version = await new QuiverClient(this.run.store).setAlias(previous.version.ref, 'final');
+      previous.version = await this.run.client().setAlias(previous.version.ref, 'final');
     }
     return previous;
   }
@@ -349,7 +349,10 @@ export class HubPusher {
   private async registryCard(): Promise<string | undefined> {
     const model = this.options.card.registryModel;
     if (!model || !this.run) return undefined;
-    const details = await new QuiverClient(this.run.store).registry.model({ model }).catch(() => undefined);
+    const details = await this.run
+      .client()
+      .registry.model({ model })
+      .catch(() => undefined);
     return details?.card || undefined;
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { QuiverError } from '../errors.js';
+import { QuiverError } from '../contract/errors.js';
 import { type FileErrorContext, type FileSide, fileSystemError } from '../fs-errors.js';
 import { HOST_TAG, processIsAlive } from './process-owner.js';
 

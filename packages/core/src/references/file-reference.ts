@@ -1,7 +1,7 @@
 import { copyFile, open } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { hashHandle } from '../blobs/copy-and-hash.js';
-import { QuiverError } from '../errors.js';
+import { QuiverError } from '../contract/errors.js';
 import type { ReferenceHandler } from './reference-handler.js';
 
 /** `file://` references: a local or mounted file recorded by size and sha256. */

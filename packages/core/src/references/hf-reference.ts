@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { RepoDesignation } from '@huggingface/hub';
 import { hashChunks } from '../blobs/copy-and-hash.js';
-import { QuiverError } from '../errors.js';
+import { QuiverError } from '../contract/errors.js';
 import type { ReferenceHandler } from './reference-handler.js';
 import { retryingFetch } from './retrying-fetch.js';
 

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { fetch } from 'undici';
 import { hashChunks } from '../blobs/copy-and-hash.js';
-import { QuiverError } from '../errors.js';
+import { QuiverError } from '../contract/errors.js';
 import { type ReferenceHandler, redactUri } from './reference-handler.js';
 
 async function get(uri: URL): Promise<Readable> {

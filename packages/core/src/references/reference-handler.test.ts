@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isQuiverError, type QuiverError } from '../errors.js';
+import { isQuiverError, type QuiverError } from '../contract/errors.js';
 import { referenceHandlerFor } from './index.js';
 import { redactUri } from './reference-handler.js';
 

@@ -1,4 +1,4 @@
-import { QuiverError } from '../errors.js';
+import { QuiverError } from '../contract/errors.js';
 
 /** What a handler learns about a referenced object without copying it into the store. */
 export interface ReferenceDescription {

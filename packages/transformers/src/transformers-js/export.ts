@@ -453,7 +453,7 @@ function clientFor<T>(
   options: { store?: Store; run?: Run },
   work: (client: QuiverClient) => Promise<T>,
 ): Promise<T> {
-  return withClient(options.store ?? options.run?.store, work);
+  return withClient(options.store ?? options.run?.client().store, work);
 }
 
 /** Resolves `ref` and downloads the version (verified) into the store's model cache. */
@@ -467,7 +467,7 @@ async function downloadVersion(
     return { version: used.version, dir: used.path };
   }
   const version = await client.artifact(ref);
-  const dir = await version.download(join(client.store.settings.dir, 'cache', 'models', version.digest));
+  const dir = await version.download(join(client.cacheDir, 'models', version.digest));
   return { version, dir };
 }
 

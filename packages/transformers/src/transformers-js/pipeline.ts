@@ -92,7 +92,7 @@ async function ensureExport(
   )
     return;
   const { cacheDir: _cacheDir, pipelineOptions: _pipelineOptions, run: _run, ...exportOptions } = options;
-  const store = options.store ?? options.run?.store;
+  const store = options.store ?? options.run?.client().store;
   const write = async (target: string): Promise<void> => {
     const exported = await exportForTransformersJs(version.ref, target, {
       ...exportOptions,
@@ -150,14 +150,14 @@ export async function loadPipeline(
   const owned = options.store || options.run ? undefined : await openClient();
   let dir: string;
   try {
-    const store = (options.store ?? options.run?.store ?? owned?.store) as Store;
+    const store = (options.store ?? options.run?.client().store ?? owned?.store) as Store;
     const version = options.run
       ? await options.run.useArtifact(ref)
       : await new QuiverClient(store).artifact(ref);
     const key = overridesKey(options);
     dir = resolve(
       options.cacheDir ??
-        join(store.settings.dir, 'cache', 'transformers', key ? `${version.digest}-${key}` : version.digest),
+        join(store.cacheDir, 'transformers', key ? `${version.digest}-${key}` : version.digest),
     );
     await ensureExport(version, dir, key, { ...options, store });
   } finally {

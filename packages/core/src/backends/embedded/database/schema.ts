@@ -1,0 +1,194 @@
+import type { Generated } from 'kysely';
+
+/** Rows of the `runs` table. Times are ISO-8601 UTC strings so both dialects sort them alike. */
+export interface RunTable {
+  id: string;
+  entity: string;
+  project: string;
+  name: string;
+  job_type: string | null;
+  group_name: string | null;
+  tags: string;
+  notes: string | null;
+  config: string;
+  summary: string;
+  state: string;
+  exit_code: number | null;
+  host: string;
+  pid: number;
+  created_at: string;
+  heartbeat_at: string;
+  finished_at: string | null;
+}
+
+/** One row per logged step; `metrics` is a JSON object of the values logged at that step. */
+export interface RunHistoryTable {
+  run_id: string;
+  step: number;
+  metrics: string;
+  logged_at: string;
+}
+
+export interface ArtifactTable {
+  id: Generated<number>;
+  entity: string;
+  project: string;
+  name: string;
+  type: string;
+  next_version: number;
+  created_at: string;
+}
+
+export interface ArtifactVersionTable {
+  id: Generated<number>;
+  /** The public id (a ULID); `id` stays internal. */
+  uid: string;
+  artifact_id: number;
+  version: number;
+  digest: string;
+  description: string | null;
+  metadata: string;
+  size: number;
+  file_count: number;
+  produced_by_run: string | null;
+  state: string;
+  created_at: string;
+  deleted_at: string | null;
+}
+
+export interface ManifestEntryTable {
+  version_id: number;
+  path: string;
+  sha256: string;
+  size: number;
+  /** Set for references: the URI recorded, not copied. */
+  ref_uri: string | null;
+}
+
+export interface AliasTable {
+  artifact_id: number;
+  alias: string;
+  version_id: number;
+  updated_at: string;
+}
+
+export interface VersionTagTable {
+  version_id: number;
+  tag: string;
+}
+
+export interface ArtifactUsageTable {
+  run_id: string;
+  version_id: number;
+  used_at: string;
+}
+
+export interface RegistryTable {
+  id: Generated<number>;
+  entity: string;
+  name: string;
+  description: string;
+  /** JSON array of accepted artifact types. */
+  accepted_types: string;
+  /** JSON array of aliases that need force to set, move or remove. */
+  protected_aliases: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface RegisteredModelTable {
+  id: Generated<number>;
+  /** The public id (a ULID). */
+  uid: string;
+  registry_id: number;
+  name: string;
+  card: string;
+  next_version: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RegisteredModelTagTable {
+  model_id: number;
+  tag: string;
+}
+
+export interface RegistryLinkTable {
+  id: Generated<number>;
+  /** The public id (a ULID). */
+  uid: string;
+  model_id: number;
+  version: number;
+  source_version_id: number;
+  linked_by: string;
+  linked_at: string;
+}
+
+export interface RegistryAliasTable {
+  model_id: number;
+  alias: string;
+  link_id: number;
+  updated_by: string;
+  updated_at: string;
+}
+
+export interface RegistryUsageTable {
+  run_id: string;
+  link_id: number;
+  used_at: string;
+}
+
+/** The last number handed out per topic of the event log, and (`*`) over all topics. */
+export interface EventHeadTable {
+  topic: string;
+  last_sequence: number;
+}
+
+/** The event log: one row per change, numbered without gaps in commit order (see QuiverEvent). */
+export interface EventTable {
+  position: number;
+  uid: string;
+  topic: string;
+  sequence: number;
+  action: string;
+  entity: string;
+  actor: string;
+  at: string;
+  subject: string;
+  registry: string | null;
+  /** Internal key of the registered model, so its history survives renames. */
+  model_id: number | null;
+  model_uid: string | null;
+  model: string | null;
+  before: string | null;
+  after: string | null;
+}
+
+/** Where each named consumer of a topic (or of `*`, all) has read to. */
+export interface EventConsumerTable {
+  name: string;
+  topic: string;
+  cursor: number;
+  updated_at: string;
+}
+
+export interface Database {
+  runs: RunTable;
+  run_history: RunHistoryTable;
+  artifacts: ArtifactTable;
+  artifact_versions: ArtifactVersionTable;
+  manifest_entries: ManifestEntryTable;
+  aliases: AliasTable;
+  version_tags: VersionTagTable;
+  artifact_usage: ArtifactUsageTable;
+  registries: RegistryTable;
+  registered_models: RegisteredModelTable;
+  registered_model_tags: RegisteredModelTagTable;
+  registry_links: RegistryLinkTable;
+  registry_aliases: RegistryAliasTable;
+  registry_usage: RegistryUsageTable;
+  event_heads: EventHeadTable;
+  events: EventTable;
+  event_consumers: EventConsumerTable;
+}

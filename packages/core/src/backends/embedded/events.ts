@@ -1,0 +1,201 @@
+import type { Selectable } from 'kysely';
+import { monotonicFactory } from 'ulidx';
+import type {
+  EventAction,
+  EventTopic,
+  JsonValue,
+  QuiverEvent,
+  ReadEventsOptions,
+  RegistryAction,
+  RegistryEvent,
+} from '../../contract/index.js';
+import type { EmbeddedContext as Store } from './context.js';
+import type { Executor } from './database/connection.js';
+import type { EventTable } from './database/schema.js';
+
+/** Makes event ids; monotonic, so ids made in one process sort in the order they were made. */
+export const newUid = monotonicFactory();
+
+/** What a change appends; the log adds id, position, sequence, actor and time. */
+export interface EventInput {
+  topic: EventTopic;
+  action: EventAction;
+  entity: string;
+  subject: string;
+  registry?: string | null;
+  /** Internal key of a registered model (its history is kept by it). */
+  modelKey?: number | null;
+  modelId?: string | null;
+  model?: string | null;
+  before: JsonValue | null;
+  after: JsonValue | null;
+}
+
+/** What a registry mutation appends. */
+export type RegistryEventInput = Omit<EventInput, 'topic' | 'action'> & {
+  action: RegistryAction;
+  registry: string;
+};
+
+/** Appends events inside a registry transaction; returns the event's sequence. */
+export type EventLogger = (event: RegistryEventInput) => Promise<number>;
+
+/**
+ * Appends events inside the caller's write transaction. The first append locks the log's head
+ * rows (on SQLite `BEGIN IMMEDIATE` already serialises writers), so positions and per-topic
+ * sequences are gap-free and in commit order — consumers follow the log with a plain cursor.
+ */
+export function eventAppender(store: Store, trx: Executor): (event: EventInput) => Promise<number> {
+  let heads: Map<string, number> | undefined;
+  return async (event) => {
+    if (!heads) {
+      const rows = await store.connection
+        .forUpdate(trx.selectFrom('event_heads').select(['topic', 'last_sequence']))
+        .execute();
+      heads = new Map(rows.map((row) => [row.topic, Number(row.last_sequence)]));
+    }
+    const position = (heads.get('*') ?? 0) + 1;
+    const sequence = (heads.get(event.topic) ?? 0) + 1;
+    heads.set('*', position);
+    heads.set(event.topic, sequence);
+    await trx
+      .insertInto('events')
+      .values({
+        position,
+        uid: newUid(),
+        topic: event.topic,
+        sequence,
+        action: event.action,
+        entity: event.entity,
+        actor: store.principal.actor,
+        at: new Date().toISOString(),
+        subject: event.subject,
+        registry: event.registry ?? null,
+        model_id: event.modelKey ?? null,
+        model_uid: event.modelId ?? null,
+        model: event.model ?? null,
+        before: event.before === null ? null : JSON.stringify(event.before),
+        after: event.after === null ? null : JSON.stringify(event.after),
+      })
+      .execute();
+    for (const topic of ['*', event.topic]) {
+      await trx
+        .updateTable('event_heads')
+        .set({ last_sequence: topic === '*' ? position : sequence })
+        .where('topic', '=', topic)
+        .execute();
+    }
+    return sequence;
+  };
+}
+
+/**
+ * Runs a registry mutation. The first statement locks the event log's head, so registry mutations
+ * apply one at a time and their events are numbered in commit order.
+ */
+export async function registryTransaction<T>(
+  store: Store,
+  work: (trx: Executor, log: EventLogger) => Promise<T>,
+): Promise<T> {
+  return store.connection.writeTransaction(async (trx) => {
+    const append = eventAppender(store, trx);
+    // Take the head lock first, before any registry row, as every registry mutation does.
+    await store.connection.forUpdate(trx.selectFrom('event_heads').select('topic')).execute();
+    return work(trx, (event) => append({ ...event, topic: 'registry' }));
+  });
+}
+
+type EventRow = Selectable<EventTable>;
+
+function toEvent(row: EventRow): QuiverEvent {
+  return {
+    id: row.uid,
+    position: Number(row.position),
+    topic: row.topic as EventTopic,
+    sequence: Number(row.sequence),
+    action: row.action as EventAction,
+    entity: row.entity,
+    actor: row.actor,
+    at: row.at,
+    subject: row.subject,
+    registry: row.registry,
+    modelId: row.model_uid,
+    model: row.model,
+    before: row.before === null ? null : (JSON.parse(row.before) as JsonValue),
+    after: row.after === null ? null : (JSON.parse(row.after) as JsonValue),
+  };
+}
+
+/** The history of one registered model (by key, so renames keep it), oldest first. */
+export async function modelEvents(store: Store, modelKey: number): Promise<RegistryEvent[]> {
+  const rows = await store.connection.db
+    .selectFrom('events')
+    .selectAll()
+    .where('model_id', '=', modelKey)
+    .orderBy('position')
+    .execute();
+  return rows.map(toEvent) as RegistryEvent[];
+}
+
+/** Events after a position (or, with `topic`, after a sequence of that topic), oldest first. */
+export async function readEvents(db: Executor, options: ReadEventsOptions = {}): Promise<QuiverEvent[]> {
+  const after = options.after ?? 0;
+  const limit = Math.min(Math.max(1, options.limit ?? 1000), 10_000);
+  const query = db.selectFrom('events').selectAll();
+  const rows = await (options.topic
+    ? query.where('topic', '=', options.topic).where('sequence', '>', after).orderBy('sequence')
+    : query.where('position', '>', after).orderBy('position')
+  )
+    .limit(limit)
+    .execute();
+  return rows.map(toEvent);
+}
+
+/**
+ * Hands the events a named consumer has not seen yet to `handler`, in order, and advances the
+ * consumer's cursor in the same transaction. If the handler throws, nothing advances and the same
+ * events come again next time; two instances of one consumer never get the same events. Effects
+ * written through the handler's `trx` therefore happen exactly once per consumer; external effects
+ * should use `event.id` as an idempotency key. Each consumer keeps one cursor per topic (`*`: all).
+ */
+export async function consumeEvents(
+  store: Store,
+  consumer: string,
+  handler: (events: QuiverEvent[], trx: Executor) => Promise<void>,
+  options: { topic?: EventTopic; limit?: number } = {},
+): Promise<{ delivered: number; cursor: number }> {
+  const topic = options.topic ?? '*';
+  return store.connection.writeTransaction(async (trx) => {
+    await trx
+      .insertInto('event_consumers')
+      .values({ name: consumer, topic, cursor: 0, updated_at: new Date().toISOString() })
+      .onConflict((conflict) => conflict.columns(['name', 'topic']).doNothing())
+      .execute();
+    const row = await store.connection
+      .forUpdate(
+        trx
+          .selectFrom('event_consumers')
+          .select('cursor')
+          .where('name', '=', consumer)
+          .where('topic', '=', topic),
+      )
+      .executeTakeFirstOrThrow();
+    const cursor = Number(row.cursor);
+    const events = await readEvents(trx, {
+      after: cursor,
+      ...(options.topic ? { topic: options.topic } : {}),
+      ...(options.limit ? { limit: options.limit } : {}),
+    });
+    if (events.length === 0) return { delivered: 0, cursor };
+    await handler(events, trx);
+    const last = events[events.length - 1]!;
+    const next = options.topic ? last.sequence : last.position;
+    await trx
+      .updateTable('event_consumers')
+      .set({ cursor: next, updated_at: new Date().toISOString() })
+      .where('name', '=', consumer)
+      .where('topic', '=', topic)
+      .execute();
+    return { delivered: events.length, cursor: next };
+  });
+}

@@ -1,0 +1,180 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type {
+  ArtifactsApiV1,
+  EventsApiV1,
+  MaintenanceApiV1,
+  Principal,
+  QuiverBackendV1,
+  RegistryApiV1,
+  RunsApiV1,
+} from '../../contract/index.js';
+import { assertName } from '../../names.js';
+import { deleteVersion, removeAlias, setAlias, tagVersion } from './artifact-mutations.js';
+import { entriesByUid, listArtifacts, listVersions } from './artifact-records.js';
+import { LocalBlobStore } from './blobs/local-blob-store.js';
+import { artifactType, commitVersion } from './commit.js';
+import type { EmbeddedContext } from './context.js';
+import { type DatabaseConnection, type DatabaseLocation, openDatabase } from './database/connection.js';
+import { consumeEvents, modelEvents, readEvents } from './events.js';
+import { runInputs, runOutputs, walkLineage } from './lineage.js';
+import { collectGarbage, verifyStore } from './maintenance.js';
+import { linkVersion, removeRegistryAlias, setRegistryAlias, unlinkVersion } from './registry/links.js';
+import {
+  createModel,
+  deleteModel,
+  listModels,
+  renameModel,
+  showModel,
+  tagModel,
+  updateCard,
+} from './registry/registered-models.js';
+import { createRegistry, listRegistries } from './registry/registries.js';
+import { findModel, resolveRegistryRef } from './registry/registry-records.js';
+import { resolveRef } from './resolve-ref.js';
+import {
+  appendHistory,
+  createRun,
+  finishRun,
+  getRun,
+  heartbeat,
+  listRuns,
+  recordUse,
+  runHistory,
+} from './run-records.js';
+
+export type { LocalBlobStore } from './blobs/local-blob-store.js';
+export type { DatabaseConnection } from './database/connection.js';
+export { redactUrl } from './database/postgres/connection-errors.js';
+export { DEFAULT_GC_GRACE_MS } from './maintenance.js';
+
+/** Where the embedded backend keeps its data: a folder for blobs, and SQLite in it or PostgreSQL. */
+export interface EmbeddedBackendOptions {
+  /** The store folder: `blobs/` inside it, and `quiver.db` when no PostgreSQL URL is given. */
+  dir: string;
+  /** A PostgreSQL URL for the metadata instead of the SQLite file. */
+  databaseUrl?: string;
+  principal: Principal;
+}
+
+/**
+ * The embedded backend: today's SQL (SQLite or PostgreSQL, by dialect parts) and the local
+ * content-addressed blob folder behind the contract. The default backend, and the one the team
+ * server runs on.
+ */
+export class EmbeddedBackend implements QuiverBackendV1 {
+  readonly specificationVersion = 'v1';
+  readonly runs: RunsApiV1;
+  readonly artifacts: ArtifactsApiV1;
+  readonly registry: RegistryApiV1;
+  readonly events: EventsApiV1;
+  readonly maintenance: MaintenanceApiV1;
+  private readonly context: EmbeddedContext;
+
+  /** @internal Use {@link openEmbeddedBackend}. */
+  constructor(
+    /** White-box access for tests and benchmarks; nothing in the SDK or a plugin uses it. */
+    readonly connection: DatabaseConnection,
+    /** The local blob store (white-box access, as `connection`). */
+    readonly blobs: LocalBlobStore,
+    readonly principal: Principal,
+  ) {
+    const context: EmbeddedContext = { connection, blobs, principal, host: hostname() };
+    this.context = context;
+    this.runs = {
+      create: (input) => createRun(context, input),
+      heartbeat: (runId) => heartbeat(context, runId),
+      appendHistory: (runId, input) => appendHistory(context, runId, input),
+      finish: (runId, options) => finishRun(context, runId, options.exitCode),
+      recordUse: (runId, ref) => recordUse(context, runId, ref),
+      get: (runId) => getRun(context, runId),
+      list: (options) => listRuns(context, options),
+      history: (runId, page) => runHistory(context, runId, page),
+      inputs: (runId) => runInputs(context, runId),
+      outputs: (runId) => runOutputs(context, runId),
+    };
+    this.artifacts = {
+      typeOf: (artifact) =>
+        artifactType(connection.db, {
+          entity: assertName(artifact.entity ?? principal.entity, 'entity'),
+          project: assertName(artifact.project, 'project'),
+          name: assertName(artifact.name, 'artifact'),
+        }),
+      missingBlobs: (list) => blobs.missing(list),
+      commit: (input) => commitVersion(context, input),
+      resolve: (ref) => resolveRef(context, ref),
+      entries: (versionId) => entriesByUid(connection.db, versionId),
+      list: (options) => listArtifacts(context, options),
+      versions: (artifact, page) =>
+        listVersions(
+          context,
+          {
+            entity: assertName(artifact.entity ?? principal.entity, 'entity'),
+            project: assertName(artifact.project, 'project'),
+            name: assertName(artifact.name, 'artifact'),
+          },
+          page,
+        ),
+      setAlias: (ref, alias) => setAlias(context, ref, alias),
+      removeAlias: (ref, alias) => removeAlias(context, ref, alias),
+      tag: (ref, add, remove) => tagVersion(context, ref, add, remove),
+      deleteVersion: (ref, options) => deleteVersion(context, ref, options),
+      lineage: async (ref, depth) => {
+        const resolved = await resolveRef(context, ref);
+        return walkLineage(
+          context,
+          resolved.registryVersion
+            ? { registryVersion: resolved.registryVersion }
+            : { version: resolved.version },
+          depth,
+        );
+      },
+    };
+    this.registry = {
+      registries: (entity) => listRegistries(context, entity),
+      createRegistry: (options) => createRegistry(context, options),
+      createModel: (options) => createModel(context, options),
+      models: (options) => listModels(context, options),
+      model: (locator) => showModel(context, locator),
+      rename: (locator, name) => renameModel(context, locator, name),
+      updateCard: (locator, card) => updateCard(context, locator, card),
+      tag: (locator, add, remove) => tagModel(context, locator, add, remove),
+      deleteModel: (locator, options) => deleteModel(context, locator, options),
+      link: (sourceRef, target, options) => linkVersion(context, sourceRef, target, options),
+      unlink: (ref, options) => unlinkVersion(context, ref, options),
+      version: (ref) => resolveRegistryRef(context, ref),
+      setAlias: (ref, alias, options) => setRegistryAlias(context, ref, alias, options),
+      removeAlias: (locator, alias, options) => removeRegistryAlias(context, locator, alias, options),
+      history: async (locator) => {
+        const { model } = await findModel(connection.db, context, locator);
+        return modelEvents(context, model.id);
+      },
+    };
+    this.events = {
+      read: (options) => readEvents(connection.db, options),
+      consume: (consumer, handler, options) =>
+        consumeEvents(context, consumer, (events) => handler(events), options),
+    };
+    this.maintenance = {
+      verify: (options) => verifyStore(context, options),
+      gc: (options) => collectGarbage(context, options),
+    };
+  }
+
+  withPrincipal(principal: Principal): EmbeddedBackend {
+    return new EmbeddedBackend(this.connection, this.blobs, principal);
+  }
+
+  close(): Promise<void> {
+    return this.context.connection.close();
+  }
+}
+
+/** Opens (creating and migrating on first use) the embedded backend for `principal`. */
+export async function openEmbeddedBackend(options: EmbeddedBackendOptions): Promise<EmbeddedBackend> {
+  const location: DatabaseLocation = options.databaseUrl
+    ? { postgresUrl: options.databaseUrl }
+    : { sqliteFile: join(options.dir, 'quiver.db') };
+  const connection = await openDatabase(location);
+  return new EmbeddedBackend(connection, new LocalBlobStore(join(options.dir, 'blobs')), options.principal);
+}

@@ -1,0 +1,283 @@
+import type { Selectable } from 'kysely';
+import { QuiverError } from '../../contract/errors.js';
+import type {
+  AppendHistoryInput,
+  CreateRunInput,
+  HistoryRow,
+  JsonObject,
+  MetricSummary,
+  Page,
+  PageRequest,
+  ResolvedRef,
+  RunInfo,
+  RunState,
+} from '../../contract/index.js';
+import { parseStoredJsonObject, serializeJsonObject } from '../../metadata.js';
+import { assertName, assertTag } from '../../names.js';
+import { newRunName } from '../../run-names.js';
+import type { EmbeddedContext as Store } from './context.js';
+import type { RunTable } from './database/schema.js';
+import { eventAppender } from './events.js';
+import { keyOf } from './keys.js';
+import { decodeCursor, pageOf, pageSize } from './paging.js';
+import { resolveRef } from './resolve-ref.js';
+
+/** How often a live run records that it is alive, and how long silence means it crashed. */
+export const HEARTBEAT_INTERVAL_MS = 30_000;
+export const HEARTBEAT_TIMEOUT_MS = 5 * 60_000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+type RunRow = Selectable<RunTable>;
+
+/** Derives the state a reader should see: a `running` row whose process is gone is `crashed`. */
+export function observedState(
+  row: Pick<RunRow, 'state' | 'host' | 'pid' | 'heartbeat_at'>,
+  host: string,
+): RunState {
+  if (row.state !== 'running') return row.state as RunState;
+  if (row.host === host) return processAlive(row.pid) ? 'running' : 'crashed';
+  return Date.now() - Date.parse(row.heartbeat_at) > HEARTBEAT_TIMEOUT_MS ? 'crashed' : 'running';
+}
+
+export function toRunInfo(row: RunRow, host: string): RunInfo {
+  return {
+    id: row.id,
+    entity: row.entity,
+    project: row.project,
+    name: row.name,
+    jobType: row.job_type,
+    group: row.group_name,
+    tags: JSON.parse(row.tags) as string[],
+    notes: row.notes,
+    config: parseStoredJsonObject(row.config, 'config'),
+    summary: parseStoredJsonObject(row.summary, 'summary') as unknown as Record<string, MetricSummary>,
+    state: observedState(row, host),
+    exitCode: row.exit_code,
+    host: row.host,
+    pid: row.pid,
+    createdAt: row.created_at,
+    heartbeatAt: row.heartbeat_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+/** Loads a run by id (or by a unique id prefix of at least 4 characters). */
+export async function getRun(store: Store, id: string): Promise<RunInfo> {
+  const db = store.connection.db;
+  let row = await db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row && id.length >= 4) {
+    const matches = await db
+      .selectFrom('runs')
+      .selectAll()
+      .where('id', 'like', `${id.replace(/[%_]/g, '')}%`)
+      .limit(2)
+      .execute();
+    if (matches.length === 1) row = matches[0];
+  }
+  if (!row)
+    throw new QuiverError('E_NOT_FOUND', `No run with id '${id}'. List runs with 'quiver run ls'.`, {
+      details: { id },
+    });
+  return toRunInfo(row, store.host);
+}
+
+/** Runs, newest first, optionally of one project, a page at a time. */
+export async function listRuns(
+  store: Store,
+  filter: { entity?: string; project?: string } & PageRequest = {},
+): Promise<Page<RunInfo>> {
+  const limit = pageSize(filter);
+  const after = decodeCursor(filter.cursor, { c: 'string', i: 'string' });
+  let query = store.connection.db
+    .selectFrom('runs')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1);
+  if (filter.entity) query = query.where('entity', '=', filter.entity);
+  if (filter.project) query = query.where('project', '=', filter.project);
+  if (after)
+    query = query.where((eb) =>
+      eb.or([
+        eb('created_at', '<', after.c),
+        eb.and([eb('created_at', '=', after.c), eb('id', '<', after.i)]),
+      ]),
+    );
+  return pageOf(
+    await query.execute(),
+    limit,
+    (row) => toRunInfo(row, store.host),
+    (row) => ({ c: row.created_at, i: row.id }),
+  );
+}
+
+/** A run's logged history in step order, a page at a time: one object per step, `_step` included. */
+export async function runHistory(
+  store: Store,
+  runId: string,
+  request: PageRequest = {},
+): Promise<Page<HistoryRow>> {
+  const limit =
+    request.limit === undefined ? MAX_HISTORY_PAGE : Math.min(pageSize(request), MAX_HISTORY_PAGE);
+  const after = decodeCursor(request.cursor, { s: 'number' });
+  let query = store.connection.db
+    .selectFrom('run_history')
+    .select(['step', 'metrics'])
+    .where('run_id', '=', runId)
+    .orderBy('step')
+    .limit(limit + 1);
+  if (after) query = query.where('step', '>', after.s);
+  return pageOf(
+    await query.execute(),
+    limit,
+    (row) => ({ _step: Number(row.step), ...(JSON.parse(row.metrics) as Record<string, number>) }),
+    (row) => ({ s: Number(row.step) }),
+  );
+}
+
+/** Steps of history per page (rows are small; a page of them is one round trip for a chart). */
+const MAX_HISTORY_PAGE = 10_000;
+
+/** Creates a run row; the id is random, so re-sending this after a dropped connection adds nothing. */
+export async function createRun(store: Store, input: CreateRunInput): Promise<RunInfo> {
+  const entity = assertName(input.entity ?? store.principal.entity, 'entity');
+  const project = assertName(input.project, 'project');
+  if (typeof input.id !== 'string' || !/^[0-9a-z]{8,32}$/.test(input.id))
+    throw new QuiverError('E_INVALID_OPTION', 'A run id is 8–32 characters of [0-9a-z].', {
+      details: { id: String(input.id).slice(0, 40) },
+    });
+  const { db } = store.connection;
+  const now = new Date().toISOString();
+  let name = input.name === undefined ? undefined : assertName(input.name, 'run');
+  if (name === undefined) {
+    const count = await db
+      .selectFrom('runs')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('entity', '=', entity)
+      .where('project', '=', project)
+      .executeTakeFirst();
+    name = newRunName(Number(count?.count ?? 0) + 1);
+  }
+  await db
+    .insertInto('runs')
+    .values({
+      id: input.id,
+      entity,
+      project,
+      name,
+      job_type: input.jobType,
+      group_name: input.group,
+      tags: JSON.stringify(input.tags.map((tag) => assertTag(tag))),
+      notes: input.notes,
+      config: serializeJsonObject(input.config, 'config'),
+      summary: '{}',
+      state: 'running',
+      exit_code: null,
+      host: input.host,
+      pid: input.pid,
+      created_at: now,
+      heartbeat_at: now,
+      finished_at: null,
+    })
+    .onConflict((conflict) => conflict.column('id').doNothing())
+    .execute();
+  return getRun(store, input.id);
+}
+
+/** Records that a run is alive. */
+export async function heartbeat(store: Store, runId: string): Promise<void> {
+  await store.connection.db
+    .updateTable('runs')
+    .set({ heartbeat_at: new Date().toISOString() })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/** Rows written per INSERT statement. */
+const ROWS_PER_INSERT = 500;
+
+/** Upserts steps of history (by step, so sending them again is safe) and the summary, in one transaction. */
+export async function appendHistory(store: Store, runId: string, input: AppendHistoryInput): Promise<void> {
+  const summary = JSON.stringify(input.summary);
+  await store.connection.writeTransaction(async (trx) => {
+    const loggedAt = new Date().toISOString();
+    for (let offset = 0; offset < input.rows.length; offset += ROWS_PER_INSERT) {
+      await trx
+        .insertInto('run_history')
+        .values(
+          input.rows.slice(offset, offset + ROWS_PER_INSERT).map((row) => ({
+            run_id: runId,
+            step: row.step,
+            metrics: JSON.stringify(row.metrics),
+            logged_at: loggedAt,
+          })),
+        )
+        .onConflict((conflict) =>
+          conflict
+            .columns(['run_id', 'step'])
+            .doUpdateSet((eb) => ({ metrics: eb.ref('excluded.metrics'), logged_at: loggedAt })),
+        )
+        .execute();
+    }
+    await trx.updateTable('runs').set({ summary, heartbeat_at: loggedAt }).where('id', '=', runId).execute();
+  });
+}
+
+/** Marks a running run `finished` (exit code 0) or `failed` and logs it; a finished run stays as it is. */
+export async function finishRun(store: Store, runId: string, exitCode: number): Promise<RunInfo> {
+  if (!Number.isSafeInteger(exitCode))
+    throw new QuiverError('E_INVALID_OPTION', `exitCode must be a whole number, got ${String(exitCode)}.`);
+  await store.connection.writeTransaction(async (trx) => {
+    const finishedAt = new Date().toISOString();
+    const state = exitCode === 0 ? 'finished' : 'failed';
+    const updated = await trx
+      .updateTable('runs')
+      .set({ state, exit_code: exitCode, finished_at: finishedAt, heartbeat_at: finishedAt })
+      .where('id', '=', runId)
+      .where('state', '=', 'running')
+      .returning(['entity', 'project', 'id'])
+      .executeTakeFirst();
+    if (updated)
+      await eventAppender(
+        store,
+        trx,
+      )({
+        topic: 'runs',
+        action: exitCode === 0 ? 'run.finish' : 'run.fail',
+        entity: updated.entity,
+        subject: `${updated.entity}/${updated.project}/${updated.id}`,
+        before: { state: 'running' },
+        after: { state, exitCode },
+      });
+  });
+  return getRun(store, runId);
+}
+
+/** Resolves a ref and records that the run used the version (and the registry version) it names. */
+export async function recordUse(store: Store, runId: string, ref: string): Promise<ResolvedRef> {
+  const resolved = await resolveRef(store, ref);
+  const usedAt = new Date().toISOString();
+  await store.connection.writeTransaction(async (trx) => {
+    await trx
+      .insertInto('artifact_usage')
+      .values({ run_id: runId, version_id: keyOf(resolved.version), used_at: usedAt })
+      .onConflict((conflict) => conflict.columns(['run_id', 'version_id']).doNothing())
+      .execute();
+    if (resolved.registryVersion) {
+      await trx
+        .insertInto('registry_usage')
+        .values({ run_id: runId, link_id: keyOf(resolved.registryVersion), used_at: usedAt })
+        .onConflict((conflict) => conflict.columns(['run_id', 'link_id']).doNothing())
+        .execute();
+    }
+  });
+  return resolved;
+}
