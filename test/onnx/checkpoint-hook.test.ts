@@ -8,7 +8,7 @@ import { checkpointCallback, loadModel } from '@quiver/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestStore, type TestStore } from '../support/backends.js';
+import { createTestStore, type TestStore, testBackends } from '../support/backends.js';
 import { runCli } from '../support/processes.js';
 import { dataset, smallClassifier, useWasm } from '../tfjs/support.js';
 
@@ -21,18 +21,6 @@ class Doubler extends tf.layers.Layer {
 }
 tf.serialization.registerClass(Doubler);
 
-let testStore: TestStore;
-let store: Store;
-let client: QuiverClient;
-
-beforeAll(async () => {
-  await useWasm();
-  testStore = await createTestStore('sqlite');
-  store = await testStore.open();
-  client = await testStore.client();
-});
-afterAll(async () => testStore.cleanup());
-
 async function onnxPredict(session: ort.InferenceSession, xs: tf.Tensor): Promise<Float32Array> {
   const [input] = session.inputNames;
   const [output] = session.outputNames;
@@ -42,7 +30,19 @@ async function onnxPredict(session: ort.InferenceSession, xs: tf.Tensor): Promis
   return result[output as string]?.data as Float32Array;
 }
 
-describe('onnxCheckpoints hook', () => {
+describe.each(testBackends())('onnxCheckpoints hook on %s', (backend) => {
+  let testStore: TestStore;
+  let store: Store;
+  let client: QuiverClient;
+
+  beforeAll(async () => {
+    await useWasm();
+    testStore = await createTestStore(backend);
+    store = await testStore.open();
+    client = await testStore.client();
+  });
+  afterAll(async () => testStore?.cleanup());
+
   it('adds model.onnx to every checkpoint; the registry ref serves what the TF.js checkpoint computes', async () => {
     const run = await init({ project: 'onnx-hook', store });
     const model = smallClassifier('functional');
@@ -147,7 +147,12 @@ describe('onnxCheckpoints hook', () => {
       await run.finish();
       expect(history.history.loss).toHaveLength(2);
       expect(warn).toHaveBeenCalledWith(expect.stringContaining('(Doubler) cannot be exported to ONNX'));
-      expect(await client.versions('onnx-hook', `model-${run.id}`).catch(() => [])).toEqual([]);
+      expect(
+        await client
+          .versions('onnx-hook', `model-${run.id}`)
+          .toArray()
+          .catch(() => []),
+      ).toEqual([]);
 
       const throwing = await init({ project: 'onnx-hook', store });
       await expect(

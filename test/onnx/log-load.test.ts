@@ -2,7 +2,7 @@
  * ONNX models from anywhere: logged with their signature, loaded back into onnxruntime-node by
  * artifact or registry ref, external data files included.
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { init, isQuiverError, type QuiverClient, type Store } from '@quiver/core';
@@ -11,21 +11,15 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel } from '../../packages/onnx/src/proto/onnx-schema.js';
-import { createTestStore, type TestStore } from '../support/backends.js';
+import { createTestStore, type TestStore, testBackends } from '../support/backends.js';
 import { randomizeWeights } from './support.js';
 
-let testStore: TestStore;
-let store: Store;
-let client: QuiverClient;
 let model: tf.LayersModel;
 let bytes: Uint8Array;
-const dir = mkdtempSync(join(tmpdir(), 'quiver-onnx-files-'));
 const sample = tf.tensor2d([[0.1, -0.4, 0.9, 0.3, -0.7, 0.2]]);
 
-beforeAll(async () => {
-  testStore = await createTestStore('sqlite');
-  store = await testStore.open();
-  client = await testStore.client();
+/** The model and its ONNX bytes are built once; each backend logs and loads them in its own store. */
+beforeAll(() => {
   model = tf.sequential({
     layers: [
       tf.layers.dense({ inputShape: [6], units: 16, activation: 'relu' }),
@@ -39,7 +33,6 @@ beforeAll(async () => {
     metadataProps: { trained_on: 'spirals' },
   }).bytes;
 });
-afterAll(async () => testStore.cleanup());
 
 async function predictOnnx(session: ort.InferenceSession): Promise<number[]> {
   const result = await session.run({
@@ -76,7 +69,24 @@ function withExternalData(source: Uint8Array, location: string): { model: Uint8A
   return { model: encodeModel(proto), data: Buffer.concat(chunks) };
 }
 
-describe('logOnnx', () => {
+describe.each(testBackends())('logOnnx on %s', (backend) => {
+  let testStore: TestStore;
+  let store: Store;
+  let client: QuiverClient;
+  /** Scratch files (model folders, a cache) of this backend's tests, outside the store. */
+  let dir: string;
+
+  beforeAll(async () => {
+    testStore = await createTestStore(backend);
+    store = await testStore.open();
+    client = await testStore.client();
+    dir = mkdtempSync(join(tmpdir(), 'quiver-onnx-files-'));
+  });
+  afterAll(async () => {
+    await testStore?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
   it('logs a model with its decoded signature and loads it by artifact and registry ref', async () => {
     const run = await init({ project: 'onnx', store });
     const version = await logOnnx(run, bytes, {
