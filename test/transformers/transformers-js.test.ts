@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutoTokenizer, env } from '@huggingface/transformers';
 import { Artifact, type ArtifactVersion, init, type QuiverClient, type Store } from '@quiver/core';
@@ -13,7 +14,7 @@ import {
 } from '@quiver/transformers';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestStore, type TestStore } from '../support/backends.js';
+import { createTestStore, type TestStore, testBackends } from '../support/backends.js';
 import { runScript } from '../support/processes.js';
 
 const LABELS = ['sports', 'weather', 'food'];
@@ -109,62 +110,17 @@ async function tfjsFiles(model: tf.LayersModel): Promise<Record<string, Uint8Arr
   };
 }
 
+/** The tokenizer is compared with transformers.js's: no store, so it runs once, not per backend. */
 describe('transformers.js export', () => {
-  let testStore: TestStore;
-  let store: Store;
-  let client: QuiverClient;
-  let tokenizer: WordPieceTokenizer;
-  let model: tf.LayersModel;
-  let best: ArtifactVersion;
-  let trainingRunId: string;
-
-  async function commit(
-    name: string,
-    files: Record<string, Uint8Array | string>,
-    metadata: Record<string, unknown> = {},
-  ): Promise<ArtifactVersion> {
-    const draft = new Artifact(name, 'model', { metadata: metadata as never });
-    for (const [path, content] of Object.entries(files)) draft.addBytes(path, content);
-    return client.commit(draft, { project: 'nlp' });
-  }
-
-  beforeAll(async () => {
-    testStore = await createTestStore('sqlite');
-    store = await testStore.open();
-    client = await testStore.client();
-    tokenizer = buildTokenizer(
-      CORPUS.map(([text]) => text),
-      { maxLength: 24 },
-    );
-    model = classifier(tokenizer.vocabularySize);
-    const run = await init({ store, project: 'nlp', jobType: 'train' });
-    trainingRunId = run.id;
-    const ids = tokenizer.encodeBatch(CORPUS.map(([text]) => text));
-    const xs = tf.tensor2d(ids, [ids.length, ids[0]!.length], 'int32');
-    const ys = tf.oneHot(
-      tf.tensor1d(
-        CORPUS.map(([, label]) => label),
-        'int32',
-      ),
-      LABELS.length,
-    );
-    const callback = checkpointCallback(run, model, {
-      logModel: 'all',
-      registryModel: { model: 'topics', aliases: ['staging'] },
-      hooks: [tokenizerFiles(tokenizer, LABELS)],
-    });
-    await model.fit(xs, ys, { epochs: 8, batchSize: 5, verbose: 0, callbacks: [callback] });
-    await run.finish();
-    best = callback.best!;
-    // The reference predictions come from the checkpoint that is exported.
-    model = await loadModel(best.ref, { store });
-  });
-
-  afterAll(async () => {
-    await testStore?.cleanup();
-  });
-
   describe('buildTokenizer', () => {
+    let scratch: string;
+    beforeAll(() => {
+      scratch = mkdtempSync(join(tmpdir(), 'quiver-tokenizers-'));
+    });
+    afterAll(() => {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    });
+
     const TEXTS = [
       'Hello, world! This is GREAT.',
       'Café naïve résumé — Ünïcödé',
@@ -177,7 +133,7 @@ describe('transformers.js export', () => {
       'emoji 🙂 and symbols $100 €5 ±3 ^_^',
     ];
     const tokenizerOf = async (built: WordPieceTokenizer, name: string) => {
-      const dir = join(testStore.dir, 'tokenizers', name);
+      const dir = join(scratch, 'tokenizers', name);
       await built.save(dir);
       env.allowRemoteModels = false;
       return AutoTokenizer.from_pretrained(dir);
@@ -231,6 +187,62 @@ describe('transformers.js export', () => {
         expect.objectContaining({ code: 'E_INVALID_OPTION' }),
       );
     });
+  });
+});
+
+describe.each(testBackends())('transformers.js export on %s', (backend) => {
+  let testStore: TestStore;
+  let store: Store;
+  let client: QuiverClient;
+  let tokenizer: WordPieceTokenizer;
+  let model: tf.LayersModel;
+  let best: ArtifactVersion;
+  let trainingRunId: string;
+
+  async function commit(
+    name: string,
+    files: Record<string, Uint8Array | string>,
+    metadata: Record<string, unknown> = {},
+  ): Promise<ArtifactVersion> {
+    const draft = new Artifact(name, 'model', { metadata: metadata as never });
+    for (const [path, content] of Object.entries(files)) draft.addBytes(path, content);
+    return client.commit(draft, { project: 'nlp' });
+  }
+
+  beforeAll(async () => {
+    testStore = await createTestStore(backend);
+    store = await testStore.open();
+    client = await testStore.client();
+    tokenizer = buildTokenizer(
+      CORPUS.map(([text]) => text),
+      { maxLength: 24 },
+    );
+    model = classifier(tokenizer.vocabularySize);
+    const run = await init({ store, project: 'nlp', jobType: 'train' });
+    trainingRunId = run.id;
+    const ids = tokenizer.encodeBatch(CORPUS.map(([text]) => text));
+    const xs = tf.tensor2d(ids, [ids.length, ids[0]!.length], 'int32');
+    const ys = tf.oneHot(
+      tf.tensor1d(
+        CORPUS.map(([, label]) => label),
+        'int32',
+      ),
+      LABELS.length,
+    );
+    const callback = checkpointCallback(run, model, {
+      logModel: 'all',
+      registryModel: { model: 'topics', aliases: ['staging'] },
+      hooks: [tokenizerFiles(tokenizer, LABELS)],
+    });
+    await model.fit(xs, ys, { epochs: 8, batchSize: 5, verbose: 0, callbacks: [callback] });
+    await run.finish();
+    best = callback.best!;
+    // The reference predictions come from the checkpoint that is exported.
+    model = await loadModel(best.ref, { store });
+  });
+
+  afterAll(async () => {
+    await testStore?.cleanup();
   });
 
   describe('the tokenizerFiles hook', () => {
@@ -555,11 +567,11 @@ describe('transformers.js export', () => {
   });
 });
 
-describe('examples/text-classification', () => {
+describe.each(testBackends())('examples/text-classification on %s', (backend) => {
   it('trains on wasm, links the best into the registry and classifies with transformers.js like TF.js', {
     timeout: 120_000,
   }, async () => {
-    await using testStore = await createTestStore('sqlite');
+    await using testStore = await createTestStore(backend);
     const result = await runScript('examples/text-classification/train-and-classify.ts', [], {
       ...testStore.env,
       QUIVER_PROJECT: 'text-demo',
