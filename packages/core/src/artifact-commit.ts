@@ -1,19 +1,11 @@
 import type { Artifact, DraftEntry } from './artifact.js';
 import { isQuiverError, QuiverError } from './contract/errors.js';
-import type {
-  ArtifactVersionInfo,
-  BlobPin,
-  CommitResult,
-  JsonObject,
-  ManifestEntry,
-  StagedBlob,
-} from './contract/index.js';
+import type { BlobPin, CommitResult, JsonObject, ManifestEntry, StagedBlob } from './contract/index.js';
 import { CACHED_DIGEST_MIN_BYTES, cachedDigest, fileIdentity, rememberDigest } from './file-digest-cache.js';
 import { fileSystemError } from './fs-errors.js';
-import { manifestDigest } from './manifest.js';
 import { mapLimited } from './map-limited.js';
 import { serializeJsonObject } from './metadata.js';
-import { assertAlias, assertName, assertTag, LATEST_ALIAS } from './names.js';
+import { assertAlias, assertName, assertTag } from './names.js';
 import { referenceHandlerFor } from './references/index.js';
 import type { Store } from './store.js';
 

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+// biome-ignore lint/style/noRestrictedImports: client-side state, not the store's metadata: this machine's own digest cache file (<dir>/client.db), the same for every backend.
 import Sqlite from 'better-sqlite3';
 import type { Store } from './store.js';
 

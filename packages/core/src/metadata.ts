@@ -1,5 +1,5 @@
 import { QuiverError } from './contract/errors.js';
-import type { JsonObject, JsonValue } from './contract/index.js';
+import type { JsonObject } from './contract/index.js';
 
 /** Largest metadata or config object accepted, serialised. */
 export const MAX_METADATA_BYTES = 1024 * 1024;

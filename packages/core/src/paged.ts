@@ -39,6 +39,7 @@ export class Paged<T> implements AsyncIterable<T>, PromiseLike<T[]> {
     return items;
   }
 
+  // biome-ignore lint/suspicious/noThenProperty: deliberately awaitable, so `await client.versions(…)` still gives the array it gave before listings were paged.
   then<A = T[], B = never>(
     onFulfilled?: ((value: T[]) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,

@@ -29,7 +29,6 @@ import {
   formatHfUri,
   hashChunks,
   hubError,
-  QuiverClient,
   QuiverError,
   type Run,
   retryingFetch,

@@ -13,7 +13,7 @@ import { parseStoredJsonObject } from '../../metadata.js';
 import { formatArtifactRef } from '../../ref.js';
 import type { EmbeddedContext as Store } from './context.js';
 import type { Executor } from './database/connection.js';
-import { keyOf, withKey } from './keys.js';
+import { withKey } from './keys.js';
 import { decodeCursor, pageOf, pageSize } from './paging.js';
 
 type VersionRow = {

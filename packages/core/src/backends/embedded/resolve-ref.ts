@@ -1,4 +1,4 @@
-import type { ArtifactVersionInfo, RegistryVersionInfo, ResolvedRef } from '../../contract/index.js';
+import type { ArtifactVersionInfo, ResolvedRef } from '../../contract/index.js';
 import { parseRef } from '../../ref.js';
 import { resolveArtifactRef } from './artifact-records.js';
 import type { EmbeddedContext as Store } from './context.js';

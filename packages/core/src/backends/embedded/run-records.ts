@@ -4,7 +4,6 @@ import type {
   AppendHistoryInput,
   CreateRunInput,
   HistoryRow,
-  JsonObject,
   MetricSummary,
   Page,
   PageRequest,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
   chmodSync,
@@ -16,7 +16,7 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
-import { open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {

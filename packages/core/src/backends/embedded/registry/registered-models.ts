@@ -7,7 +7,6 @@ import type {
   PageRequest,
   RegisteredModelDetails,
   RegisteredModelInfo,
-  RegistryVersionInfo,
 } from '../../../contract/index.js';
 import { assertName, assertTag } from '../../../names.js';
 import { DEFAULT_REGISTRY } from '../../../ref.js';

@@ -1,7 +1,6 @@
 import type { Selectable } from 'kysely';
 import { QuiverError } from '../../../contract/errors.js';
 import type {
-  ArtifactVersionInfo,
   ModelLocator,
   RegisteredModelInfo,
   RegistryRef,
