@@ -2,36 +2,67 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, QuiverClient, type Store } from '@quiver/core';
+import {
+  type EmbeddedBackend,
+  openStore,
+  type QuiverBackendV1,
+  QuiverClient,
+  type Store,
+} from '@quiver/core';
 import pg from 'pg';
+import { isJsonRoundTrip, jsonRoundTrip } from './json-backend.js';
 
-/** The store backends every conformance suite runs against (like Kysely's dialect matrix). */
-export type BackendName = 'sqlite' | 'postgres';
+/**
+ * The store backends the suites run against (like Kysely's dialect matrix). `json` is SQLite
+ * behind {@link jsonRoundTrip}: every backend call crosses JSON as it would over HTTP.
+ */
+export type BackendName = EmbeddedBackendName | 'json';
+/** The embedded backends, whose stores white-box suites reach into (`store.backend.connection`). */
+export type EmbeddedBackendName = 'sqlite' | 'postgres';
 
-const ALL: BackendName[] = ['sqlite', 'postgres'];
+const EMBEDDED: EmbeddedBackendName[] = ['sqlite', 'postgres'];
+/** Every backend the conformance suites, which use only the SDK, run against. */
+const CONFORMANCE: BackendName[] = [...EMBEDDED, 'json'];
 
-/** Narrow with QUIVER_TEST_BACKENDS=sqlite (or postgres); default: both. */
-export function testBackends(): BackendName[] {
+/** Narrow with QUIVER_TEST_BACKENDS=sqlite (or postgres, json; comma-separated); default: all. */
+function narrowed<Name extends BackendName>(backends: Name[]): Name[] {
   const wanted = process.env.QUIVER_TEST_BACKENDS?.split(',').map((name) => name.trim());
-  return wanted ? ALL.filter((name) => wanted.includes(name)) : ALL;
+  return wanted ? backends.filter((name) => wanted.includes(name)) : backends;
+}
+
+/** SQLite and PostgreSQL: the backends of white-box suites. */
+export function testBackends(): EmbeddedBackendName[] {
+  return narrowed(EMBEDDED);
+}
+
+/** SQLite, PostgreSQL and JSON (SQLite with every call crossing JSON): the conformance matrix. */
+export function conformanceBackends(): BackendName[] {
+  return narrowed(CONFORMANCE);
 }
 
 /** The server the PostgreSQL backend uses (trust auth on this machine). */
 export const POSTGRES_ADMIN_URL =
   process.env.QUIVER_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** A fresh, empty store of one backend: its own temp dir and, for PostgreSQL, its own database. */
-export interface TestStore extends AsyncDisposable {
+/**
+ * A fresh, empty store of one backend: its own temp dir and, for PostgreSQL, its own database.
+ * `env` points at the same store, but a child process or the CLI opens it without the JSON
+ * wrapper (`json` stores are plain SQLite stores on disk).
+ */
+export interface TestStore<Backend extends QuiverBackendV1 = QuiverBackendV1> extends AsyncDisposable {
   backend: BackendName;
   dir: string;
   /** Environment that points a child process or the CLI at this store. */
   env: Record<string, string>;
-  open(): Promise<Store>;
+  open(): Promise<Store<Backend>>;
   /** A client on its own connection (closed by cleanup). */
   client(): Promise<QuiverClient>;
   cleanup(): Promise<void>;
 }
 
+/** A store of an embedded backend has the embedded backend's internals; a `json` one only the contract. */
+export async function createTestStore(backend: EmbeddedBackendName): Promise<TestStore<EmbeddedBackend>>;
+export async function createTestStore(backend: BackendName): Promise<TestStore>;
 export async function createTestStore(backend: BackendName): Promise<TestStore> {
   const dir = mkdtempSync(join(tmpdir(), `quiver-${backend}-`));
   const env: Record<string, string> = { QUIVER_DIR: dir, QUIVER_ENTITY: 'tester' };
@@ -47,13 +78,22 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
     env.QUIVER_DATABASE_URL = url.href;
   }
   const opened: Store[] = [];
+  // Typed through Pick so that this fails to compile, rather than silently runs unwrapped, if
+  // openStore has no `wrapBackend` option.
+  const wrap: Pick<NonNullable<Parameters<typeof openStore>[0]>, 'wrapBackend'> = backend === 'json'
+    ? { wrapBackend: jsonRoundTrip }
+    : {};
   const open = async (): Promise<Store> => {
     const store = await openStore({
       dir,
       entity: 'tester',
       ...(env.QUIVER_DATABASE_URL ? { databaseUrl: env.QUIVER_DATABASE_URL } : {}),
+      ...wrap,
     });
     opened.push(store);
+    if (backend === 'json' && !isJsonRoundTrip(store.backend)) {
+      throw new Error('openStore did not use wrapBackend: the json backend would run unwrapped');
+    }
     return store;
   };
   const cleanup = async (): Promise<void> => {
