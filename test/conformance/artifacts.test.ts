@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Artifact, init, type QuiverClient, type Run, type Store } from '@quiver/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestStore, type TestStore, testBackends } from '../support/backends.js';
+import { conformanceBackends, createTestStore, type TestStore } from '../support/backends.js';
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'quiver-scratch-'));
@@ -18,7 +18,7 @@ function checkpoint(name: string, epoch: number, weights: string): Artifact {
     .addBytes('weights.bin', weights);
 }
 
-describe.each(testBackends())('artifacts on %s', (backend) => {
+describe.each(conformanceBackends())('artifacts on %s', (backend) => {
   let testStore: TestStore;
   let store: Store;
   let client: QuiverClient;

@@ -1,6 +1,6 @@
 import { Artifact, init, isQuiverError, type QuiverClient, type Run, type Store } from '@quiver/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestStore, type TestStore, testBackends } from '../support/backends.js';
+import { conformanceBackends, createTestStore, type TestStore } from '../support/backends.js';
 
 async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
   const error = await promise.then(
@@ -11,7 +11,7 @@ async function rejection(promise: Promise<unknown>): Promise<{ code: string; mes
   return { code: error.code, message: error.message };
 }
 
-describe.each(testBackends())('registry on %s', (backend) => {
+describe.each(conformanceBackends())('registry on %s', (backend) => {
   let testStore: TestStore;
   let store: Store;
   let client: QuiverClient;

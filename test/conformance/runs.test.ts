@@ -1,9 +1,9 @@
 import { init, isQuiverError, QuiverError, type Store } from '@quiver/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestStore, type TestStore, testBackends } from '../support/backends.js';
+import { conformanceBackends, createTestStore, type TestStore } from '../support/backends.js';
 import { runScript } from '../support/processes.js';
 
-describe.each(testBackends())('runs on %s', (backend) => {
+describe.each(conformanceBackends())('runs on %s', (backend) => {
   let testStore: TestStore;
   let store: Store;
   beforeAll(async () => {
