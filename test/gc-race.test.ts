@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Artifact, QuiverClient, type Store } from '@quiver/core';
+import { Artifact, type EmbeddedBackend, QuiverClient, type Store, storeOver } from '@quiver/core';
 import { describe, expect, it } from 'vitest';
 import { HOST_TAG } from '../packages/core/src/blobs/process-owner.js';
 import { createTestStore, testBackends } from './support/backends.js';
@@ -66,25 +66,24 @@ describe('gc that loses its lock or is killed', () => {
     });
     const [entry] = await version.entries();
     await client.deleteVersion(version.ref, { force: true });
-    const store = client.store;
-    const failing: Store = {
-      ...store,
-      settings: store.settings,
-      blobs: store.blobs,
-      connection: {
-        ...store.connection,
-        // The work runs (blobs are taken), then COMMIT fails as on a lost connection.
-        writeTransaction: async (work) => {
-          await store.connection.writeTransaction(work);
-          throw new Error('Connection terminated unexpectedly');
-        },
+    const store = client.store as Store<EmbeddedBackend>;
+    const real = store.backend;
+    const connection: EmbeddedBackend['connection'] = {
+      ...real.connection,
+      // The work runs (blobs are taken), then COMMIT fails as on a lost connection.
+      writeTransaction: async (work) => {
+        await real.connection.writeTransaction(work);
+        throw new Error('Connection terminated unexpectedly');
       },
     };
+    // The same backend over that connection (not closed: it shares the real one's connection).
+    const Embedded = real.constructor as typeof EmbeddedBackend;
+    const failing = storeOver(new Embedded(connection, real.blobs, real.principal), store.settings);
     await expect(new QuiverClient(failing).gc({ graceMs: 0 })).rejects.toThrow('Connection terminated');
-    expect(await store.blobs.has(entry!.sha256, entry!.size)).toBe(true);
+    expect(await store.backend.blobs.has(entry!.sha256, entry!.size)).toBe(true);
     expect(readdirSync(join(testStore.dir, 'blobs', 'trash'))).toEqual([]);
     expect((await client.gc({ graceMs: 0 })).blobs).toBe(1);
-    expect(await store.blobs.has(entry!.sha256)).toBe(false);
+    expect(await store.backend.blobs.has(entry!.sha256)).toBe(false);
   });
 
   it('a later gc puts back the blobs a killed gc had taken', async () => {

@@ -1,5 +1,5 @@
 // Metrics logged while the database cannot be written are kept and written by the next flush.
-import { init, QuiverClient, type Store } from '@quiver/core';
+import { init, QuiverClient, storeOver } from '@quiver/core';
 import { describe, expect, it } from 'vitest';
 import { createTestStore } from './support/backends.js';
 
@@ -8,19 +8,20 @@ describe('metrics across a database outage', () => {
     await using testStore = await createTestStore('sqlite');
     const store = await testStore.open();
     let down = false;
-    const flaky: Store = {
-      ...store,
-      settings: store.settings,
-      blobs: store.blobs,
-      closed: false,
-      connection: {
-        ...store.connection,
-        writeTransaction: async (work) => {
-          if (down) throw new Error('Connection terminated unexpectedly');
-          return store.connection.writeTransaction(work);
-        },
+    // The backend with its runs API failing while `down`, as its writes do when the database is gone.
+    const real = store.backend;
+    const runs = new Proxy(real.runs, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) =>
+          down ? Promise.reject(new Error('Connection terminated unexpectedly')) : value.apply(target, args);
       },
-    };
+    });
+    const flaky = storeOver(
+      new Proxy(real, { get: (target, key) => (key === 'runs' ? runs : Reflect.get(target, key)) }),
+      store.settings,
+    );
     const run = await init({ project: 'outage', store: flaky });
     for (let step = 0; step < 5; step++) run.log({ loss: 1 / (step + 1) });
     down = true;

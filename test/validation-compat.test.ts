@@ -1,6 +1,6 @@
 // Validation that must not lock users out: explicit options win over a bad environment value, and
 // aliases an older Quiver accepted (now refused as version-shaped) can still be removed.
-import { Artifact, init } from '@quiver/core';
+import { Artifact, type EmbeddedBackend, init } from '@quiver/core';
 import { describe, expect, it, vi } from 'vitest';
 import { createTestStore, testBackends } from './support/backends.js';
 
@@ -23,13 +23,17 @@ describe.each(testBackends())('validation compatibility on %s', (backend) => {
     await using testStore = await createTestStore(backend);
     const client = await testStore.client();
     const version = await client.commit(new Artifact('m', 'model').addBytes('a.txt', 'a'), { project: 'p' });
-    await client.store.connection.db
+    const { db } = (client.store.backend as EmbeddedBackend).connection;
+    const { id: versionKey } = await db
+      .selectFrom('artifact_versions')
+      .select('id')
+      .where('uid', '=', version.id)
+      .executeTakeFirstOrThrow();
+    await db
       .insertInto('aliases')
       .values({
-        artifact_id: (
-          await client.store.connection.db.selectFrom('artifacts').select('id').executeTakeFirstOrThrow()
-        ).id,
-        version_id: version.id,
+        artifact_id: (await db.selectFrom('artifacts').select('id').executeTakeFirstOrThrow()).id,
+        version_id: versionKey,
         alias: 'v-1',
         updated_at: new Date().toISOString(),
       })
