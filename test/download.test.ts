@@ -16,7 +16,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { Artifact, type ArtifactVersion, init, type ManifestEntry, type Store } from '@quiver/core';
+import {
+  Artifact,
+  type ArtifactVersion,
+  type EmbeddedBackend,
+  init,
+  type ManifestEntry,
+  type Store,
+} from '@quiver/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partialPathFor } from '../packages/core/src/blobs/download-files.js';
 import { downloadEntries } from '../packages/core/src/download.js';
@@ -63,8 +70,8 @@ type InternalStore = Parameters<typeof downloadEntries>[0];
 const internal = (store: Store): InternalStore => store as unknown as InternalStore;
 
 describe.each(testBackends())('downloads on %s', (backend) => {
-  let testStore: TestStore;
-  let store: Store;
+  let testStore: TestStore<EmbeddedBackend>;
+  let store: Store<EmbeddedBackend>;
   let small: ArtifactVersion;
   let large: ArtifactVersion;
   const work = mkdtempSync(join(tmpdir(), 'quiver-download-'));
@@ -226,7 +233,7 @@ describe.each(testBackends())('downloads on %s', (backend) => {
   it('a failing download removes its own partial files at once', async () => {
     const target = fresh('corrupt');
     const entry = (await large.entries()).find((item) => item.path === 'shards/two.bin')!;
-    const blob = store.blobs.pathOf(entry.sha256);
+    const blob = store.backend.blobs.pathOf(entry.sha256);
     const original = readFileSync(blob);
     chmodSync(blob, 0o644);
     const flipped = Buffer.from(original);
@@ -248,7 +255,7 @@ describe.each(testBackends())('downloads on %s', (backend) => {
   it('a corrupt small blob is caught before anything is written for it', async () => {
     const target = fresh('corrupt-small');
     const entry = (await small.entries()).find((item) => item.path === 'weights/a.bin')!;
-    const blob = store.blobs.pathOf(entry.sha256);
+    const blob = store.backend.blobs.pathOf(entry.sha256);
     const original = readFileSync(blob);
     chmodSync(blob, 0o644);
     const flipped = Buffer.from(original);
@@ -270,7 +277,7 @@ describe.each(testBackends())('downloads on %s', (backend) => {
   it('a blob that cannot be read is blamed on the store, not the target', async () => {
     const target = fresh('unreadable');
     const entry = (await small.entries()).find((item) => item.path === 'weights/b.bin')!;
-    const blob = store.blobs.pathOf(entry.sha256);
+    const blob = store.backend.blobs.pathOf(entry.sha256);
     const original = readFileSync(blob);
     unlinkSync(blob);
     symlinkSync(blob, blob); // opening it fails with ELOOP

@@ -3,7 +3,7 @@
 // nothing is written outside the download target.
 import { lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Artifact, init, isQuiverError, type QuiverClient } from '@quiver/core';
+import { Artifact, type EmbeddedBackend, init, isQuiverError, type QuiverClient } from '@quiver/core';
 import { loadOnnxSession } from '@quiver/onnx';
 import { loadModel } from '@quiver/tfjs';
 import { loadPipeline } from '@quiver/transformers';
@@ -89,9 +89,22 @@ const cases: Tamper[] = [
   },
 ];
 
+/** The embedded backend under a test client (these tests run on embedded backends only). */
+const embedded = (client: QuiverClient): EmbeddedBackend => client.store.backend as EmbeddedBackend;
+
+/** The internal key of the version whose public id is `uid`. */
+async function versionKey(client: QuiverClient, uid: string): Promise<number> {
+  const row = await embedded(client)
+    .connection.db.selectFrom('artifact_versions')
+    .select('id')
+    .where('uid', '=', uid)
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
 async function tamper(client: QuiverClient, ref: string, change: Tamper, otherSha: string): Promise<void> {
-  const db = client.store.connection.db;
-  const version = await client.artifact(ref);
+  const db = embedded(client).connection.db;
+  const version = { id: await versionKey(client, (await client.artifact(ref)).id) };
   const set: Record<string, unknown> = { ...change.set };
   if (set.sha256 === OTHER) set.sha256 = otherSha;
   await db
@@ -226,10 +239,10 @@ describe.each(testBackends())('a version whose record was changed, on %s', (back
     const client = await testStore.client();
     const good = await client.commit(new Artifact('m', 'model').addBytes('a.bin', 'good'), { project: 'p' });
     const bad = await client.commit(new Artifact('m', 'model').addBytes('a.bin', 'bad'), { project: 'p' });
-    await client.store.connection.db
-      .updateTable('artifact_versions')
+    await embedded(client)
+      .connection.db.updateTable('artifact_versions')
       .set({ digest: '../../../../tmp/evil' })
-      .where('id', '=', bad.id)
+      .where('uid', '=', bad.id)
       .execute();
     const listed = await client.versions('p/m');
     expect(listed.map((version) => version.ref)).toEqual([bad.ref, good.ref]);
