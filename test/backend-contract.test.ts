@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { Artifact, type EmbeddedBackend, init, QuiverClient, type Store } from '@quiver/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStore, type TestStore, testBackends } from './support/backends.js';
@@ -76,6 +78,30 @@ describe.each(testBackends())('the backend contract on %s', (backend) => {
     });
     expect(seen.slice(-5)).toEqual(events.map((event) => event.action));
     expect((await client.consume('audit', async () => {})).delivered).toBe(0);
+  });
+
+  it('records a crashed run once, with a run.crash event, when it is first seen crashed', async () => {
+    const child = spawnSync(process.execPath, ['-e', 'process.exit(0)']);
+    expect(child.status).toBe(0);
+    const before = (await client.events()).at(-1)?.position ?? 0;
+    const created = await store.backend.runs.create({
+      id: 'deadbeef0001',
+      project: 'crashes',
+      jobType: null,
+      group: null,
+      tags: [],
+      notes: null,
+      config: {},
+      host: hostname(),
+      pid: child.pid!, // exited: the run's process is gone
+    });
+    expect(created.state).toBe('crashed');
+    expect((await client.run(created.id)).state).toBe('crashed');
+    expect((await client.runs({ project: 'crashes' })).map((run) => run.state)).toEqual(['crashed']);
+    const events = await client.events({ after: before });
+    expect(events.map((event) => [event.action, event.subject])).toEqual([
+      ['run.crash', `${store.settings.entity}/crashes/${created.id}`],
+    ]);
   });
 
   it('streams a 100,000-version listing page by page with bounded memory', async () => {

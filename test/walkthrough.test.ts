@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Artifact, init } from '@quiver/core';
+import { Artifact, init, QuiverClient } from '@quiver/core';
 import { describe, expect, it } from 'vitest';
 import { createTestStore, testBackends } from './support/backends.js';
 import { runCli } from './support/processes.js';
@@ -124,6 +124,33 @@ describe.each(testBackends())('registry walkthrough on %s', (backend) => {
     expect(history[3]).toMatchObject({
       before: { card: '' },
       after: { card: '# Anomaly detector\n\nFlags unusual sensor readings.' },
+    });
+
+    // 8. The one event log: versions created, aliases moved, runs finished and registry changes,
+    // in the order they committed (what automations will act on).
+    const events = await new QuiverClient(store).events();
+    expect(events.map((event) => event.position)).toEqual(events.map((_, index) => index + 1));
+    expect(events.map((event) => `${event.action} ${event.subject}`)).toEqual([
+      `version.create tester/${checkpoint}:v0`,
+      `artifact.alias.set tester/${checkpoint}:v0`,
+      `version.create tester/${checkpoint}:v1`,
+      `artifact.alias.move tester/${checkpoint}:v1`,
+      `version.create tester/${checkpoint}:v2`,
+      `artifact.alias.move tester/${checkpoint}:v2`,
+      `version.create tester/${checkpoint}:v3`,
+      `run.finish tester/anomaly/${training.id}`,
+      'model.create tester/registry/anomaly-detector',
+      'link tester/registry/anomaly-detector',
+      'alias.set tester/registry/anomaly-detector',
+      'model.card tester/registry/anomaly-detector',
+      'model.tag tester/registry/anomaly-detector',
+      'alias.set tester/registry/anomaly-detector',
+      'alias.set tester/registry/anomaly-detector',
+      `run.finish tester/anomaly/${serving.id}`,
+    ]);
+    expect(events[5]).toMatchObject({
+      before: { alias: 'best', version: 1 },
+      after: { alias: 'best', version: 2 },
     });
   });
 });

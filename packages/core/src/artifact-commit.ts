@@ -160,7 +160,7 @@ export async function commitArtifact(
   artifact: Artifact,
   options: CommitOptions,
 ): Promise<CommitResult> {
-  const entity = assertName(options.entity ?? store.settings.entity, 'entity');
+  const entity = assertName(options.entity ?? store.backend.principal.entity, 'entity');
   const project = assertName(options.project, 'project');
   const aliases = [...new Set((options.aliases ?? []).map((alias) => assertAlias(alias)))];
   const tags = [...new Set((options.tags ?? []).map((tag) => assertTag(tag)))];

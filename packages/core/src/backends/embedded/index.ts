@@ -46,6 +46,7 @@ import {
 export type { LocalBlobStore } from './blobs/local-blob-store.js';
 export type { DatabaseConnection } from './database/connection.js';
 export { redactUrl } from './database/postgres/connection-errors.js';
+export { DigestCache, type FileIdentity } from './digest-cache.js';
 export { DEFAULT_GC_GRACE_MS } from './maintenance.js';
 
 /** Where the embedded backend keeps its data: a folder for blobs, and SQLite in it or PostgreSQL. */

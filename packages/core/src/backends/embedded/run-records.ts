@@ -85,7 +85,44 @@ export async function getRun(store: Store, id: string): Promise<RunInfo> {
     throw new QuiverError('E_NOT_FOUND', `No run with id '${id}'. List runs with 'quiver run ls'.`, {
       details: { id },
     });
+  await recordCrashes(store, [row]);
   return toRunInfo(row, store.host);
+}
+
+/**
+ * Records runs that read as crashed (their process is gone, or their heartbeats stopped) while
+ * their row still says `running`: the row becomes `crashed` and the log gets a `run.crash` event,
+ * once. Best effort: a store that cannot be written (read-only) still reads them as crashed. A
+ * run that was only silent and sends a heartbeat again is `running` again.
+ */
+async function recordCrashes(store: Store, rows: readonly RunRow[]): Promise<void> {
+  const crashed = rows.filter(
+    (row) => row.state === 'running' && observedState(row, store.host) === 'crashed',
+  );
+  if (crashed.length === 0) return;
+  await store.connection
+    .writeTransaction(async (trx) => {
+      const append = eventAppender(store, trx);
+      for (const row of crashed) {
+        const updated = await trx
+          .updateTable('runs')
+          .set({ state: 'crashed' })
+          .where('id', '=', row.id)
+          .where('state', '=', 'running')
+          .where('heartbeat_at', '=', row.heartbeat_at)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) continue;
+        await append({
+          topic: 'runs',
+          action: 'run.crash',
+          entity: row.entity,
+          subject: `${row.entity}/${row.project}/${row.id}`,
+          before: { state: 'running' },
+          after: { state: 'crashed', heartbeatAt: row.heartbeat_at },
+        });
+      }
+    })
+    .catch(() => undefined);
 }
 
 /** Runs, newest first, optionally of one project, a page at a time. */
@@ -110,8 +147,10 @@ export async function listRuns(
         eb.and([eb('created_at', '=', after.c), eb('id', '<', after.i)]),
       ]),
     );
+  const rows = await query.execute();
+  await recordCrashes(store, rows.slice(0, limit));
   return pageOf(
-    await query.execute(),
+    rows,
     limit,
     (row) => toRunInfo(row, store.host),
     (row) => ({ c: row.created_at, i: row.id }),
@@ -195,8 +234,9 @@ export async function createRun(store: Store, input: CreateRunInput): Promise<Ru
 export async function heartbeat(store: Store, runId: string): Promise<void> {
   await store.connection.db
     .updateTable('runs')
-    .set({ heartbeat_at: new Date().toISOString() })
+    .set({ heartbeat_at: new Date().toISOString(), state: 'running' })
     .where('id', '=', runId)
+    .where('state', 'in', ['running', 'crashed'])
     .execute();
 }
 
@@ -241,7 +281,7 @@ export async function finishRun(store: Store, runId: string, exitCode: number): 
       .updateTable('runs')
       .set({ state, exit_code: exitCode, finished_at: finishedAt, heartbeat_at: finishedAt })
       .where('id', '=', runId)
-      .where('state', '=', 'running')
+      .where('state', 'in', ['running', 'crashed'])
       .returning(['entity', 'project', 'id'])
       .executeTakeFirst();
     if (updated)
