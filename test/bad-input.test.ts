@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import {
   Artifact,
   type ArtifactVersion,
+  type EmbeddedBackend,
   init,
   isQuiverError,
   type JsonObject,
@@ -41,8 +42,8 @@ const SEED_REF = `${PROJECT}/${SEED}`;
 /** Everything a case may act on: the seeded store, a live run, and a scratch folder of local files. */
 interface Context {
   backend: BackendName;
-  testStore: TestStore;
-  store: Store;
+  testStore: TestStore<EmbeddedBackend>;
+  store: Store<EmbeddedBackend>;
   client: QuiverClient;
   run: Run;
   /** The committed seed version (`demo/seed-model:v0`, aliases `best` and `latest`). */
@@ -835,7 +836,6 @@ const TABLES = [
   'aliases',
   'version_tags',
   'artifact_usage',
-  'file_digests',
 ] as const;
 /** Columns a live run refreshes on its own (heartbeat, flush time); everything else must not move. */
 const VOLATILE_COLUMNS = new Set(['heartbeat_at', 'logged_at']);
@@ -882,7 +882,7 @@ async function snapshot(ctx: Context, watch: readonly string[]): Promise<Snapsho
   const counts: Record<string, number> = {};
   const rows: Record<string, string[]> = {};
   for (const table of TABLES) {
-    const found = (await ctx.store.connection.db.selectFrom(table).selectAll().execute()) as Record<
+    const found = (await ctx.store.backend.connection.db.selectFrom(table).selectAll().execute()) as Record<
       string,
       unknown
     >[];

@@ -36,9 +36,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { Artifact, type QuiverClient, type Store } from '@quiver/core';
+import { Artifact, type EmbeddedBackend, type QuiverClient, type Store } from '@quiver/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BackendName, createTestStore, type TestStore, testBackends } from './support/backends.js';
+import {
+  createTestStore,
+  type EmbeddedBackendName,
+  type TestStore,
+  testBackends,
+} from './support/backends.js';
 import { ROOT, TS_NODE_ARGS } from './support/processes.js';
 
 const CASE_TIMEOUT_MS = 10_000;
@@ -49,8 +54,8 @@ const TAMPERED = `${PROJECT}/tampered-model`;
 const MiB = 1024 * 1024;
 
 interface Context {
-  backend: BackendName;
-  main: TestStore;
+  backend: EmbeddedBackendName;
+  main: TestStore<EmbeddedBackend>;
   /** A store whose folder is a 2 MiB tmpfs (full-disk puts). */
   tiny: TestStore;
   clients: { main: QuiverClient; tiny: QuiverClient };
@@ -681,7 +686,7 @@ function mountTmpfs(dir: string, options: string): void {
   execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
 }
 
-async function createContext(backend: BackendName): Promise<Context> {
+async function createContext(backend: EmbeddedBackendName): Promise<Context> {
   const main = await createTestStore(backend);
   const tiny = await createTestStore(backend);
   const work = mkdtempSync(join(tmpdir(), 'quiver-cli-bad-'));
@@ -744,7 +749,7 @@ async function seedContext(ctx: Context): Promise<void> {
     tinyTarget,
   });
 
-  const mainStore: Store = await main.open();
+  const mainStore: Store<EmbeddedBackend> = await main.open();
   ctx.clients = { main: await main.client(), tiny: await tiny.client() };
   const client = ctx.clients.main;
   const seed = new Artifact('seed-model', 'model')
@@ -756,10 +761,16 @@ async function seedContext(ctx: Context): Promise<void> {
     new Artifact('tampered-model', 'model').addBytes('model.bin', 'honest bytes'),
     { project: PROJECT },
   );
-  await mainStore.connection.db
+  const db = mainStore.backend.connection.db;
+  const { id: tamperedKey } = await db
+    .selectFrom('artifact_versions')
+    .select('id')
+    .where('uid', '=', tampered.id)
+    .executeTakeFirstOrThrow();
+  await db
     .updateTable('manifest_entries')
     .set({ path: '../evil.txt' })
-    .where('version_id', '=', tampered.id)
+    .where('version_id', '=', tamperedKey)
     .execute();
   await client.registry.link(`${SEED}:v0`, { model: 'seed-model' }, { create: true, aliases: ['staging'] });
   await ctx.clients.tiny.commit(new Artifact('seed-model', 'model').addBytes('weights.bin', 'tiny seed'), {
