@@ -39,4 +39,35 @@ describe('LocalBlobStore', () => {
       expect(stored?.sha256).toBe(staged.sha256);
     }
   });
+
+  it('stages a path, bytes or a stream alike, and serves whole blobs and ranges as streams', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'quiver-blobs-'));
+    const store = new LocalBlobStore(join(root, 'blobs'));
+    const bytes = randomBytes(3 * MiB + 17);
+    const file = join(root, 'input.bin');
+    writeFileSync(file, bytes);
+    async function* chunks() {
+      for (let offset = 0; offset < bytes.length; offset += 64 * 1024)
+        yield bytes.subarray(offset, offset + 64 * 1024);
+    }
+    let streamed = 0;
+    const fromStream = await store.stage({ stream: chunks() }, { onProgress: (n) => (streamed += n) });
+    expect(streamed).toBe(bytes.length);
+    expect(fromStream).toMatchObject({ sha256: sha256Hex(bytes), size: bytes.length, reused: false });
+    expect(await store.has(fromStream.sha256)).toBe(false); // nothing visible before publish
+    await store.publish([fromStream]);
+    expect(await store.stage({ path: file })).toMatchObject({ sha256: fromStream.sha256, reused: true });
+    expect(await store.stage({ bytes })).toMatchObject({ sha256: fromStream.sha256, reused: true });
+    const read = async (range?: { start: number; end: number }) => {
+      const parts: Buffer[] = [];
+      for await (const chunk of await store.open(fromStream.sha256, range)) parts.push(Buffer.from(chunk));
+      return Buffer.concat(parts);
+    };
+    expect((await read()).equals(bytes)).toBe(true);
+    expect((await read({ start: 10, end: 1000 })).equals(bytes.subarray(10, 1000))).toBe(true);
+    expect((await read({ start: 5, end: 5 })).length).toBe(0);
+    expect(store.localPath(fromStream.sha256)).toBe(store.pathOf(fromStream.sha256));
+    await expect(store.open('0'.repeat(64))).rejects.toMatchObject({ code: 'E_BLOB_MISSING' });
+    await expect(store.open('../../etc/passwd')).rejects.toMatchObject({ code: 'E_INVALID_OPTION' });
+  });
 });

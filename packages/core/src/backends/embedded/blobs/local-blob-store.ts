@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   appendFileSync,
   chmodSync,
@@ -584,12 +584,38 @@ export class LocalBlobStore implements BlobStore {
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
     }
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of source.stream) {
-      chunks.push(chunk);
-      options.onProgress?.(chunk.length);
+    return this.stageStream(source.stream, options.onProgress);
+  }
+
+  /** A stream is hashed while it is written to a temporary file, once; the copy is fsynced. */
+  private async stageStream(
+    stream: AsyncIterable<Uint8Array>,
+    onProgress?: (bytes: number) => void,
+  ): Promise<LocalStagedBlob> {
+    const temporary = this.temporaryPath();
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      const target = await open(temporary, 'wx', 0o644);
+      try {
+        for await (const chunk of stream) {
+          hash.update(chunk);
+          size += chunk.length;
+          for (let offset = 0; offset < chunk.length; )
+            offset += (await target.write(chunk, offset, chunk.length - offset)).bytesWritten;
+          onProgress?.(chunk.length);
+        }
+        await target.sync();
+      } finally {
+        await target.close();
+      }
+      chmodSync(temporary, 0o444);
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
     }
-    return this.stageBytes(Buffer.concat(chunks));
+    const sha256 = hash.digest('hex');
+    return this.reuse(sha256, temporary) ?? { sha256, size, reused: false, temporary, synced: true };
   }
 
   /** The bytes of a stored blob (or a range of it), as a stream. */
@@ -609,10 +635,10 @@ export class LocalBlobStore implements BlobStore {
         );
       throw error;
     });
-    return createReadStream(path, {
-      fd: handle.fd,
+    // The stream owns the handle: it closes it at the end, on an error and when abandoned.
+    return handle.createReadStream({
       autoClose: true,
-      ...(range ? { start: range.start, end: Math.max(range.start, range.end) - 1 } : {}),
+      ...(range ? { start: range.start, end: range.end - 1 } : {}),
     });
   }
 
