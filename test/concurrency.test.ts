@@ -16,7 +16,7 @@ describe.each(testBackends())('concurrent commits on %s', (backend) => {
     for (const result of results) expect(result.stderr).toBe('');
     expect(results.map((result) => result.code)).toEqual([0, 0, 0, 0]);
 
-    const db = store.connection.db;
+    const db = store.backend.connection.db;
     const versions = await db
       .selectFrom('artifact_versions')
       .select(['version', 'digest'])

@@ -32,7 +32,7 @@ describe.each(testBackends())('registry under concurrency on %s', (backend) => {
     });
     let observations = 0;
     while (!done) {
-      const holders = await store.connection.db
+      const holders = await store.backend.connection.db
         .selectFrom('registry_aliases')
         .innerJoin('registered_models', 'registered_models.id', 'registry_aliases.model_id')
         .select('registry_aliases.link_id')
