@@ -14,7 +14,8 @@ async function assertNoPartialVersion(client: QuiverClient): Promise<number> {
     const entries = await version.entries();
     expect(entries).toHaveLength(version.fileCount);
     expect(entries).toHaveLength(14);
-    for (const entry of entries) expect(await client.store.blobs.has(entry.sha256, entry.size)).toBe(true);
+    for (const entry of entries)
+      expect(await client.store.backend.blobs.has(entry.sha256, entry.size)).toBe(true);
   }
   return versions.length;
 }
