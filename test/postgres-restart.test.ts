@@ -2,7 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Artifact, init, isQuiverError, openStore, QuiverClient, type Store } from '@quiver/core';
+import {
+  Artifact,
+  type EmbeddedBackend,
+  init,
+  isQuiverError,
+  openStore,
+  QuiverClient,
+  type Store,
+} from '@quiver/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -29,7 +37,7 @@ function tempDir(): string {
   return dir;
 }
 
-async function storeOn(databaseUrl: string, dir = tempDir()): Promise<Store> {
+async function storeOn(databaseUrl: string, dir = tempDir()): Promise<Store<EmbeddedBackend>> {
   const store = await openStore({ dir, entity: 'tester', databaseUrl });
   stores.push(store);
   return store;
@@ -37,32 +45,27 @@ async function storeOn(databaseUrl: string, dir = tempDir()): Promise<Store> {
 
 const draft = (content: string): Artifact => new Artifact('weights', 'model').addBytes('w.bin', content);
 
-type Executor = Parameters<Parameters<Store['connection']['writeTransaction']>[0]>[0];
+type Executor = Parameters<Parameters<EmbeddedBackend['connection']['writeTransaction']>[0]>[0];
 
-/** A probe row in an existing table (file_digests: primary key host + path); a second insert fails. */
+/**
+ * A probe row in an existing table (event_consumers: primary key name + topic, read by nothing
+ * here); a second insert fails.
+ */
 const insertProbe = (db: Executor, id: number, attempt: number) =>
   db
-    .insertInto('file_digests')
-    .values({
-      host: 'probe',
-      path: String(id),
-      device: '0',
-      inode: '0',
-      size: 0,
-      mtime_ns: '0',
-      sha256: `attempt-${attempt}`,
-    })
+    .insertInto('event_consumers')
+    .values({ name: 'probe', topic: String(id), cursor: 0, updated_at: `attempt-${attempt}` })
     .execute();
 
 const probes = async (db: Executor) =>
   (
     await db
-      .selectFrom('file_digests')
-      .select(['path', 'sha256'])
-      .where('host', '=', 'probe')
-      .orderBy('path')
+      .selectFrom('event_consumers')
+      .select(['topic', 'updated_at'])
+      .where('name', '=', 'probe')
+      .orderBy('topic')
       .execute()
-  ).map((row) => `${row.path}:${row.sha256}`);
+  ).map((row) => `${row.topic}:${row.updated_at}`);
 
 /**
  * A loopback TCP proxy in front of the server that, once armed, cuts the connection when the
@@ -166,7 +169,7 @@ describe.skipIf(!haveServer)(
       await admin.connect();
       try {
         let attempts = 0;
-        const result = await store.connection.writeTransaction(async (trx) => {
+        const result = await store.backend.connection.writeTransaction(async (trx) => {
           attempts++;
           if (attempts === 1) {
             const { pid } = await trx
@@ -178,7 +181,7 @@ describe.skipIf(!haveServer)(
           return attempts;
         });
         expect(result).toBe(2);
-        expect(await probes(store.connection.db)).toEqual(['1:attempt-2']);
+        expect(await probes(store.backend.connection.db)).toEqual(['1:attempt-2']);
       } finally {
         await admin.end();
       }
@@ -189,12 +192,12 @@ describe.skipIf(!haveServer)(
       const proxy = await cuttingProxy(server.port);
       try {
         const store = await storeOn(url.replace(`:${server.port}/`, `:${proxy.port}/`));
-        const rows = () => probes(store.connection.db);
+        const rows = () => probes(store.backend.connection.db);
 
         // COMMIT reaches the server, the acknowledgement never comes back.
         let attempts = 0;
         const landed = proxy.arm('commit\0', true);
-        await store.connection.writeTransaction(async (trx) => {
+        await store.backend.connection.writeTransaction(async (trx) => {
           attempts++;
           await insertProbe(trx, 1, attempts);
         });
@@ -205,7 +208,7 @@ describe.skipIf(!haveServer)(
         // The connection drops before COMMIT reaches the server: rolled back, so run again.
         attempts = 0;
         const lost = proxy.arm('commit\0', false);
-        await store.connection.writeTransaction(async (trx) => {
+        await store.backend.connection.writeTransaction(async (trx) => {
           attempts++;
           await insertProbe(trx, 2, attempts);
         });
@@ -216,7 +219,7 @@ describe.skipIf(!haveServer)(
         // A repeatable statement outside a transaction (an UPDATE setting constants) is re-sent.
         const update = proxy.arm('update "runs"', true);
         const run = await init({ project: 'restart', store });
-        await store.connection.db
+        await store.backend.connection.db
           .updateTable('runs')
           .set({ notes: 'resent' })
           .where('id', '=', run.id)
@@ -225,8 +228,8 @@ describe.skipIf(!haveServer)(
         expect((await new QuiverClient(store).run(run.id)).notes).toBe('resent');
 
         // A plain INSERT whose reply is lost is not re-sent (it may have been applied): E_DATABASE.
-        const insert = proxy.arm('insert into "file_digests"', true);
-        const error = await insertProbe(store.connection.db, 3, 0).catch((caught: unknown) => caught);
+        const insert = proxy.arm('insert into "event_consumers"', true);
+        const error = await insertProbe(store.backend.connection.db, 3, 0).catch((caught: unknown) => caught);
         expect(insert.fired).toBe(true);
         expect(isQuiverError(error, 'E_DATABASE')).toBe(true);
         expect((error as Error).message).toMatch(/may or may not have been applied/);
