@@ -40,6 +40,8 @@ const HTTP_STATUS_OF_CODE = {
   E_UNSUPPORTED_LAYER: 422,
   E_PARITY_MISMATCH: 422,
   E_INVALID_MODEL: 422,
+  /** A request understood but not possible (what a codeless 422 answer means). */
+  E_UNPROCESSABLE: 422,
   E_HUB_UNAUTHORIZED: 401,
   E_HUB_FORBIDDEN: 403,
   E_HUB_NOT_FOUND: 404,
@@ -70,7 +72,7 @@ const CODE_OF_HTTP_STATUS: Readonly<Record<number, QuiverErrorCode>> = {
   404: 'E_NOT_FOUND',
   409: 'E_ALREADY_EXISTS',
   413: 'E_TOO_LARGE',
-  422: 'E_INVALID_OPTION',
+  422: 'E_UNPROCESSABLE',
   500: 'E_INTERNAL',
   502: 'E_REFERENCE_FAILED',
   503: 'E_UNAVAILABLE',
