@@ -89,8 +89,8 @@ describe('export refusals', () => {
 });
 
 describe.each(testBackends())('logOnnx refusals leave the store untouched on %s', (backend) => {
-  let testStore: TestStore;
-  let store: Store;
+  let testStore: TestStore<EmbeddedBackend>;
+  let store: Store<EmbeddedBackend>;
   let client: QuiverClient;
   let valid: Uint8Array;
   let dir: string;
@@ -129,8 +129,7 @@ describe.each(testBackends())('logOnnx refusals leave the store untouched on %s'
     await run.finish();
     expect(await client.artifacts({ project: 'onnx' })).toEqual([]);
     const blobs: unknown[] = [];
-    // White-box: the blob folder of the embedded backend (testBackends() yields only embedded ones).
-    for await (const blob of (store.backend as EmbeddedBackend).blobs.list()) blobs.push(blob);
+    for await (const blob of store.backend.blobs.list()) blobs.push(blob);
     expect(blobs).toEqual([]);
   });
 
