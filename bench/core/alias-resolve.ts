@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { openClient, type Store } from '@quiver/core';
+import { type EmbeddedBackend, openStore, QuiverClient, type Store } from '@quiver/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Measurement } from '../support/figures.js';
+import { newUid } from '../support/ids.js';
 import { median, progress } from '../support/measure.js';
 import { PROJECT } from './shared.js';
 
@@ -14,8 +15,8 @@ const WARM_UP_RESOLVES = 100;
 const TIMED_RESOLVES = 1_000;
 const ROWS_PER_INSERT = 1_000;
 
-/** What `store.connection.writeTransaction` hands its callback. */
-type Executor = Parameters<Parameters<Store['connection']['writeTransaction']>[0]>[0];
+/** What `store.backend.connection.writeTransaction` hands its callback. */
+type Executor = Parameters<Parameters<EmbeddedBackend['connection']['writeTransaction']>[0]>[0];
 
 /** better-sqlite3 is a dependency of core, not of bench: load it from core's folder. */
 const requireFromCore = createRequire(new URL('../../packages/core/package.json', import.meta.url));
@@ -66,6 +67,7 @@ async function insertVersions(trx: Executor, artifactId: number, createdAt: stri
       .insertInto('artifact_versions')
       .values(
         batch.map((version) => ({
+          uid: newUid(),
           artifact_id: artifactId,
           version,
           digest: fakeDigest(version),
@@ -128,10 +130,10 @@ async function insertAliases(
  * Seeds `bench/many-versions` with 100,000 versions by direct SQL inserts in one transaction
  * (committing them one by one through the SDK would take far longer). Returns the aliases set.
  */
-async function seedVersions(store: Store): Promise<{ aliases: string[]; seconds: number }> {
+async function seedVersions(store: Store<EmbeddedBackend>): Promise<{ aliases: string[]; seconds: number }> {
   const start = performance.now();
   const createdAt = new Date().toISOString();
-  const aliases = await store.connection.writeTransaction(async (trx) => {
+  const aliases = await store.backend.connection.writeTransaction(async (trx) => {
     const artifactId = await insertArtifact(trx, store.settings.entity, createdAt);
     const idOfVersion = await insertVersions(trx, artifactId, createdAt);
     return insertAliases(trx, artifactId, idOfVersion, createdAt);
@@ -185,7 +187,7 @@ function percentile(values: readonly number[], fraction: number): number {
 function seedingNote(seeded: { aliases: readonly string[]; seconds: number }): string {
   return (
     `Seeded ${VERSION_COUNT} versions, ${seeded.aliases.length} aliases and 'latest' by direct SQL ` +
-    `inserts through store.connection.db in one transaction (${seeded.seconds.toFixed(1)} s), ` +
+    `inserts through store.backend.connection.db in one transaction (${seeded.seconds.toFixed(1)} s), ` +
     'not through the commit API.'
   );
 }
@@ -201,8 +203,8 @@ function latencyNote(quiver: readonly number[], raw: readonly number[]): string 
 
 /** Figure 6: `client.artifact('project/name:alias')` in an artifact of 100,000 versions. */
 export async function measureAliasResolve(storeDir: string): Promise<Measurement> {
-  const client = await openClient({ dir: storeDir });
-  const { store } = client;
+  const store = await openStore({ dir: storeDir });
+  const client = new QuiverClient(store);
   try {
     progress(`seeding ${VERSION_COUNT} versions by direct SQL`);
     const seeded = await seedVersions(store);

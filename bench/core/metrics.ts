@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { init } from '@quiver/core';
+import { type EmbeddedBackend, init } from '@quiver/core';
 import type { Measurement } from '../support/figures.js';
 import { removeTree } from '../support/files.js';
 import { alternate, median, timeAfterSync } from '../support/measure.js';
@@ -24,7 +24,7 @@ async function timeLogMetrics(storeDir: string): Promise<{ seconds: number; stor
       for (let step = 0; step < STEPS; step++) run.log(valuesAt(step), { step });
       await run.flush();
     });
-    const stored = await run.store.connection.db
+    const stored = await (run.store.backend as EmbeddedBackend).connection.db
       .selectFrom('run_history')
       .select((eb) => eb.fn.countAll<number>().as('steps'))
       .where('run_id', '=', run.id)

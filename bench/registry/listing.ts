@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { openClient, type Store } from '@quiver/core';
+import { type EmbeddedBackend, openStore, QuiverClient, type Store } from '@quiver/core';
 import type { Measurement } from '../support/figures.js';
+import { newUid } from '../support/ids.js';
 import { median, progress } from '../support/measure.js';
 
 const MODELS = 1_000;
@@ -8,7 +9,7 @@ const VERSIONS_PER_MODEL = 100;
 const TIMED_LISTINGS = 20;
 const ROWS_PER_INSERT = 1_000;
 
-type Executor = Parameters<Parameters<Store['connection']['writeTransaction']>[0]>[0];
+type Executor = Parameters<Parameters<EmbeddedBackend['connection']['writeTransaction']>[0]>[0];
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   return Array.from({ length: Math.ceil(items.length / size) }, (_, index) =>
@@ -29,10 +30,10 @@ async function insertMany<T extends object>(
 }
 
 /** 100 artifact versions that every model links, 1,000 models, 100 links each, 3 aliases and a tag each. */
-async function seed(store: Store): Promise<void> {
+async function seed(store: Store<EmbeddedBackend>): Promise<void> {
   const createdAt = new Date().toISOString();
   const entity = store.settings.entity;
-  await store.connection.writeTransaction(async (trx) => {
+  await store.backend.connection.writeTransaction(async (trx) => {
     const artifact = await trx
       .insertInto('artifacts')
       .values({
@@ -49,6 +50,7 @@ async function seed(store: Store): Promise<void> {
       .insertInto('artifact_versions')
       .values(
         Array.from({ length: VERSIONS_PER_MODEL }, (_, version) => ({
+          uid: newUid(),
           artifact_id: artifact.id,
           version,
           digest: createHash('sha256').update(String(version)).digest('hex'),
@@ -85,6 +87,7 @@ async function seed(store: Store): Promise<void> {
         .insertInto('registered_models')
         .values(
           batch.map((index) => ({
+            uid: newUid(),
             registry_id: registry.id,
             name: `model-${String(index).padStart(4, '0')}`,
             card: `# Model ${index}`,
@@ -101,6 +104,7 @@ async function seed(store: Store): Promise<void> {
           .insertInto('registry_links')
           .values(
             sources.map((source, version) => ({
+              uid: newUid(),
               model_id: model.id,
               version,
               source_version_id: source.id,
@@ -146,11 +150,12 @@ async function seed(store: Store): Promise<void> {
  * `select * from registered_models` through the same store.
  */
 export async function measureListing(storeDir: string): Promise<Measurement> {
-  const client = await openClient({ dir: storeDir });
+  const store = await openStore({ dir: storeDir });
+  const client = new QuiverClient(store);
   try {
     progress(`seeding ${MODELS} registered models × ${VERSIONS_PER_MODEL} versions by SQL`);
     const seedStart = performance.now();
-    await seed(client.store);
+    await seed(store);
     const seedSeconds = (performance.now() - seedStart) / 1000;
     const listing: number[] = [];
     const plain: number[] = [];
@@ -160,7 +165,7 @@ export async function measureListing(storeDir: string): Promise<Measurement> {
       const models = await client.registry.models();
       const listingMs = performance.now() - start;
       start = performance.now();
-      await client.store.connection.db.selectFrom('registered_models').selectAll().execute();
+      await store.backend.connection.db.selectFrom('registered_models').selectAll().execute();
       const plainMs = performance.now() - start;
       if (round < 2) continue; // warm-up
       listed = models.length;
