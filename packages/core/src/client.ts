@@ -90,16 +90,20 @@ export class QuiverClient {
   /** Versions of `entity/project/name` (entity: the store's default), newest first. */
   versions(project: string, name: string, entity?: string): Paged<ArtifactVersion>;
   versions(refOrProject: string, name?: string, entity?: string): Paged<ArtifactVersion> {
-    const artifact =
-      name === undefined && entity === undefined
-        ? artifactOf(refOrProject)
-        : { entity, project: refOrProject, name };
-    const locator = {
-      entity: assertName(artifact.entity ?? this.backend.principal.entity, 'entity'),
-      project: assertName(artifact.project, 'project'),
-      name: assertName(artifact.name, 'artifact'),
+    // Checked when the listing is read, so a bad ref rejects what `await` or `for await` get.
+    const locatorOf = () => {
+      const artifact =
+        name === undefined && entity === undefined
+          ? artifactOf(refOrProject)
+          : { entity, project: refOrProject, name };
+      return {
+        entity: assertName(artifact.entity ?? this.backend.principal.entity, 'entity'),
+        project: assertName(artifact.project, 'project'),
+        name: assertName(artifact.name, 'artifact'),
+      };
     };
     return new Paged(async (page) => {
+      const locator = locatorOf();
       const result = await this.backend.artifacts.versions(locator, page);
       return { items: result.items.map(this.wrap), next: result.next };
     });
