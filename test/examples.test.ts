@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createTestStore } from './support/backends.js';
+import { createTestStore, testBackends } from './support/backends.js';
 import { runScript } from './support/processes.js';
 
-describe('examples', () => {
+describe.each(testBackends())('examples on %s', (backend) => {
   it('the simulated-training example logs a checkpoint per epoch and keeps best on the lowest val_loss', {
     timeout: 60_000,
   }, async () => {
-    await using testStore = await createTestStore('sqlite');
+    await using testStore = await createTestStore(backend);
     const result = await runScript('examples/simulated-training/train.ts', [], {
       ...testStore.env,
       QUIVER_PROJECT: 'demo-test',
@@ -33,7 +33,7 @@ describe('examples', () => {
   it('the TF.js classifier (pnpm demo) trains on wasm, keeps best on the lowest val_loss and links it into the registry', {
     timeout: 120_000,
   }, async () => {
-    await using testStore = await createTestStore('sqlite');
+    await using testStore = await createTestStore(backend);
     const result = await runScript('examples/tfjs-classifier/train.ts', [], {
       ...testStore.env,
       QUIVER_PROJECT: 'demo-tfjs',
@@ -54,7 +54,7 @@ describe('examples', () => {
   });
 
   it('the env-only example takes every policy from QUIVER_* variables', { timeout: 120_000 }, async () => {
-    await using testStore = await createTestStore('sqlite');
+    await using testStore = await createTestStore(backend);
     const result = await runScript('examples/tfjs-env-only/train.ts', [], {
       ...testStore.env,
       QUIVER_PROJECT: 'env-demo',
@@ -76,7 +76,7 @@ describe('examples', () => {
   it('the ONNX example exports every epoch, promotes the best to production and serves it with onnxruntime-node', {
     timeout: 120_000,
   }, async () => {
-    await using testStore = await createTestStore('sqlite');
+    await using testStore = await createTestStore(backend);
     const result = await runScript('examples/onnx-serving/train-and-serve.ts', [], {
       ...testStore.env,
       QUIVER_PROJECT: 'onnx-demo',
