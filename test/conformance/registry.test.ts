@@ -324,7 +324,7 @@ describe.each(conformanceBackends())('registry on %s', (backend) => {
 
   async function countBlobs(): Promise<number> {
     let count = 0;
-    for await (const _blob of store.blobs.list()) count++;
+    for await (const _blob of store.backend.blobs.list()) count++;
     return count;
   }
 });
