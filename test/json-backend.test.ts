@@ -74,7 +74,6 @@ const EVERY_CODE = {
 } as const satisfies Record<QuiverErrorCode, true>;
 const CODES = Object.keys(EVERY_CODE) as QuiverErrorCode[];
 
-
 /** A backend with only the parts a test gives it; the rest is never reached. */
 function fakeBackend(parts: Record<string, unknown>): QuiverBackendV1 {
   return {

@@ -4,7 +4,6 @@ import {
   appendFileSync,
   chmodSync,
   closeSync,
-  createReadStream,
   existsSync,
   fsyncSync,
   mkdirSync,
