@@ -20,16 +20,23 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   copyAndHash,
-  copyVerified,
   copyWhileHashing,
   hashHandle,
   PARALLEL_COPY_MIN_BYTES,
   sha256Hex,
 } from '../../../blobs/copy-and-hash.js';
-import { blobReadError, targetFileError } from '../../../blobs/download-files.js';
+import { blobReadError } from '../../../blobs/download-files.js';
 import { HOST_TAG, ownerState } from '../../../blobs/process-owner.js';
 import { QuiverError } from '../../../contract/errors.js';
-import type { BlobRange, BlobSource, BlobStore, StagedBlob, StoredBlob } from '../../../contract/index.js';
+import type {
+  BlobPin,
+  BlobRange,
+  BlobRemoval,
+  BlobSource,
+  BlobStore,
+  StagedBlob,
+  StoredBlob,
+} from '../../../contract/index.js';
 import { hashAndWriteInBackground } from './background-writer.js';
 
 const execFileAsync = promisify(execFile);
@@ -46,22 +53,6 @@ export interface LocalStagedBlob extends StagedBlob {
   temporary?: string;
   /** True when the temporary file was already fsynced. */
   synced?: boolean;
-}
-
-/** Blobs being removed by gc; see {@link LocalBlobStore.beginRemoval}. */
-export interface BlobRemoval {
-  /** Moves the blob out of reach; false when it was already gone. */
-  take(sha256: string): Promise<boolean>;
-  /** Puts back every blob taken so far. */
-  restore(): Promise<void>;
-  /** Deletes the blobs taken (after the removal committed). */
-  finish(): Promise<void>;
-}
-
-/** The blobs a commit in flight relies on; see {@link LocalBlobStore.pin}. */
-export interface BlobPin {
-  add(digests: Iterable<string>): void;
-  release(): void;
 }
 
 function ownedName(): string {
@@ -406,49 +397,6 @@ export class LocalBlobStore implements BlobStore {
   async info(sha256: string): Promise<StoredBlob | undefined> {
     const stats = await stat(this.pathOf(sha256)).catch(() => undefined);
     return stats ? { sha256, size: stats.size, modifiedAt: stats.mtime } : undefined;
-  }
-
-  async copyTo(
-    sha256: string,
-    size: number,
-    target: string,
-    options: { entryPath?: string; onProgress?: (bytes: number) => void } = {},
-  ): Promise<void> {
-    const entry = options.entryPath ?? sha256;
-    const blob = this.pathOf(sha256);
-    const outcome = `Nothing was written for '${entry}'.`;
-    // A stored blob never changes, so a kernel copy and a hashing read of it see the same bytes.
-    await copyVerified(
-      blob,
-      { sha256, size },
-      target,
-      {
-        source: (error) => {
-          const code = (error as NodeJS.ErrnoException | undefined)?.code;
-          if (code !== 'ENOENT' && code !== 'ENOTDIR') return blobReadError(error, blob, outcome);
-          return new QuiverError(
-            'E_BLOB_MISSING',
-            `The stored content of '${entry}' (sha256 ${sha256}) is missing. Run 'quiver verify' to see every affected version.`,
-            { details: { path: entry, sha256 } },
-          );
-        },
-        target: (error) => targetFileError(error, target, outcome),
-        mismatch: (actual) =>
-          new QuiverError(
-            'E_CHECKSUM_MISMATCH',
-            `Checksum mismatch for '${entry}': expected sha256 ${sha256} (${size} bytes), read ${actual.sha256 ?? 'another size'} (${actual.size} bytes). The stored copy is corrupt; nothing was written for this entry. Run 'quiver verify' and re-log the artifact from its source.`,
-            {
-              details: {
-                path: entry,
-                expected: sha256,
-                actual: actual.sha256 ?? null,
-                actualSize: actual.size,
-              },
-            },
-          ),
-      },
-      options.onProgress,
-    );
   }
 
   async rehash(sha256: string): Promise<{ sha256: string; size: number } | undefined> {
