@@ -95,4 +95,38 @@ describe.each(testBackends())('registry under concurrency on %s', (backend) => {
     const history = await client.registry.history({ model: 'same' });
     expect(history.map((event) => event.action)).toEqual(['model.create', 'link', 'alias.set', 'alias.set']);
   });
+  it('four processes racing every kind of write keep the event log gap-free and in order', {
+    timeout: 300_000,
+  }, async () => {
+    await using testStore = await createTestStore(backend);
+    const steps = 12;
+    const results = await Promise.all(
+      ['0', '1', '2', '3'].map((worker) =>
+        runScript('test/children/event-mixer.ts', [worker, String(steps)], testStore.env),
+      ),
+    );
+    // a deadlock or a lost lock surfaces as a child's error
+    for (const result of results) expect(result.stderr).toBe('');
+    const client = await testStore.client();
+    const events = [];
+    for (let after = 0; ; ) {
+      const page = await client.events({ after });
+      if (page.length === 0) break;
+      events.push(...page);
+      after = page.at(-1)!.position;
+    }
+    expect(events.map((event) => event.position)).toEqual(events.map((_, index) => index + 1));
+    for (const topic of ['registry', 'artifacts', 'runs'] as const) {
+      const sequences = events.filter((event) => event.topic === topic).map((event) => event.sequence);
+      expect(sequences).toEqual(sequences.map((_, index) => index + 1));
+    }
+    const count = (action: string) => events.filter((event) => event.action === action).length;
+    expect(count('version.create')).toBe(4 * steps);
+    expect(count('link')).toBe(4 * steps);
+    expect(count('version.tag')).toBe(4 * steps);
+    expect(count('artifact.alias.set') + count('artifact.alias.move')).toBe(4 * steps);
+    expect(count('run.finish')).toBe(4);
+    const model = await client.registry.model({ model: 'mixed' });
+    expect(model.versions).toHaveLength(4 * steps);
+  });
 });

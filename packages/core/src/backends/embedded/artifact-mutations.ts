@@ -5,7 +5,7 @@ import { formatRegistryRef, parseRef } from '../../ref.js';
 import { resolveArtifactRef, versionById } from './artifact-records.js';
 import type { EmbeddedContext as Store } from './context.js';
 import type { Executor } from './database/connection.js';
-import { type EventInput, eventAppender } from './events.js';
+import { type EventAppender, eventTransaction } from './events.js';
 import { keyOf } from './keys.js';
 import { resolveVersion } from './resolve-ref.js';
 
@@ -24,7 +24,7 @@ export interface AliasTarget {
  */
 export async function setAliasesInTransaction(
   trx: Executor,
-  append: ((event: EventInput) => Promise<number>) | undefined,
+  append: EventAppender | undefined,
   target: AliasTarget,
   aliases: readonly string[],
 ): Promise<void> {
@@ -95,10 +95,10 @@ async function artifactIdOf(trx: Executor, versionId: number): Promise<number> {
 export async function setAlias(store: Store, ref: string, alias: string): Promise<ArtifactVersionInfo> {
   const checked = assertAlias(alias);
   const target = await resolveVersion(store, ref);
-  await store.connection.writeTransaction(async (trx) => {
+  await eventTransaction(store, async (trx, append) => {
     const artifactId = await artifactIdOf(trx, keyOf(target));
     await store.connection.lockArtifact(trx, artifactId);
-    await setAliasesInTransaction(trx, eventAppender(store, trx), aliasTarget(target, artifactId), [checked]);
+    await setAliasesInTransaction(trx, append, aliasTarget(target, artifactId), [checked]);
   });
   return (await versionById(store.connection.db, keyOf(target)))!;
 }
@@ -112,17 +112,14 @@ export async function removeAlias(store: Store, ref: string, alias: string): Pro
       details: { alias: checked },
     });
   }
-  await store.connection.writeTransaction(async (trx) => {
+  await eventTransaction(store, async (trx, append) => {
     const removed = await trx
       .deleteFrom('aliases')
       .where('version_id', '=', keyOf(target))
       .where('alias', '=', checked)
       .executeTakeFirst();
     if (Number(removed.numDeletedRows) > 0 && checked !== LATEST_ALIAS)
-      await eventAppender(
-        store,
-        trx,
-      )({
+      await append({
         topic: 'artifacts',
         action: 'artifact.alias.remove',
         entity: target.entity,
@@ -144,8 +141,7 @@ export async function tagVersion(
   const adding = add.map((tag) => assertTag(tag));
   const removing = remove.map((tag) => assertTag(tag));
   const target = await resolveVersion(store, ref);
-  await store.connection.writeTransaction(async (trx) => {
-    const append = eventAppender(store, trx);
+  await eventTransaction(store, async (trx, append) => {
     const added = adding.filter((tag) => !target.tags.includes(tag));
     const removed = removing.filter((tag) => target.tags.includes(tag));
     if (adding.length > 0) {
@@ -199,7 +195,7 @@ export async function deleteVersion(
     const { kind: _kind, ...artifactRef } = parsed;
     return resolveArtifactRef(store, artifactRef, store.connection.db, { lenient: true });
   });
-  await store.connection.writeTransaction(async (trx) => {
+  await eventTransaction(store, async (trx, append) => {
     const artifactId = await artifactIdOf(trx, keyOf(target));
     // Checked under the artifact's lock, so a concurrent alias or link cannot slip in between.
     await store.connection.lockArtifact(trx, artifactId);
@@ -260,10 +256,7 @@ export async function deleteVersion(
         { ...aliasTarget(target, artifactId), versionKey: newest.id, version: Number(newest.version) },
         [LATEST_ALIAS],
       );
-    await eventAppender(
-      store,
-      trx,
-    )({
+    await append({
       topic: 'artifacts',
       action: 'version.delete',
       entity: target.entity,

@@ -9,7 +9,7 @@ import { setAliasesInTransaction } from './artifact-mutations.js';
 import { versionById } from './artifact-records.js';
 import type { EmbeddedContext as Store } from './context.js';
 import type { Executor } from './database/connection.js';
-import { eventAppender, newUid } from './events.js';
+import { eventTransaction, newUid } from './events.js';
 
 export function typeMismatch(project: string, name: string, expected: string, actual: string): QuiverError {
   return new QuiverError(
@@ -56,7 +56,7 @@ export async function commitVersion(store: Store, input: CommitVersionInput): Pr
   const size = manifest.reduce((sum, entry) => sum + entry.size, 0);
   const { connection } = store;
 
-  const outcome = await connection.writeTransaction(async (trx) => {
+  const outcome = await eventTransaction(store, async (trx, append) => {
     await connection.lockBlobs(trx, 'shared');
     const missing = await store.blobs.missing(manifest.filter((entry) => entry.ref === undefined));
     if (missing.length > 0) {
@@ -101,7 +101,6 @@ export async function commitVersion(store: Store, input: CommitVersionInput): Pr
       .where('state', '=', 'committed')
       .orderBy('version')
       .executeTakeFirst();
-    const append = eventAppender(store, trx);
     let versionId: number;
     let versionNumber: number;
     if (existing) {

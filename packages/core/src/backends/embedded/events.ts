@@ -40,20 +40,31 @@ export type RegistryEventInput = Omit<EventInput, 'topic' | 'action'> & {
 /** Appends events inside a registry transaction; returns the event's sequence. */
 export type EventLogger = (event: RegistryEventInput) => Promise<number>;
 
+/** Appends an event inside an event transaction; returns its sequence in its topic. */
+export type EventAppender = (event: EventInput) => Promise<number>;
+
 /**
- * Appends events inside the caller's write transaction. The first append locks the log's head
- * rows (on SQLite `BEGIN IMMEDIATE` already serialises writers), so positions and per-topic
- * sequences are gap-free and in commit order — consumers follow the log with a plain cursor.
+ * Locks the event log's head: one row (`*`), taken by every transaction that may append, so they
+ * append one at a time and positions and per-topic sequences are gap-free and in commit order.
+ * (Locking all head rows at once could deadlock on PostgreSQL: a multi-row `FOR UPDATE` locks in
+ * heap order, which updates change.) On SQLite `BEGIN IMMEDIATE` already serialises writers.
  */
-export function eventAppender(store: Store, trx: Executor): (event: EventInput) => Promise<number> {
+async function lockEventLog(store: Store, trx: Executor): Promise<void> {
+  await store.connection
+    .forUpdate(trx.selectFrom('event_heads').select('topic').where('topic', '=', '*'))
+    .execute();
+}
+
+function eventAppender(store: Store, trx: Executor): EventAppender {
   let heads: Map<string, number> | undefined;
   return async (event) => {
-    if (!heads) {
-      const rows = await store.connection
-        .forUpdate(trx.selectFrom('event_heads').select(['topic', 'last_sequence']))
-        .execute();
-      heads = new Map(rows.map((row) => [row.topic, Number(row.last_sequence)]));
-    }
+    // Read under the `*` lock: only its holder writes any head row.
+    heads ??= new Map(
+      (await trx.selectFrom('event_heads').select(['topic', 'last_sequence']).execute()).map((row) => [
+        row.topic,
+        Number(row.last_sequence),
+      ]),
+    );
     const position = (heads.get('*') ?? 0) + 1;
     const sequence = (heads.get(event.topic) ?? 0) + 1;
     heads.set('*', position);
@@ -78,31 +89,45 @@ export function eventAppender(store: Store, trx: Executor): (event: EventInput) 
         after: event.after === null ? null : JSON.stringify(event.after),
       })
       .execute();
-    for (const topic of ['*', event.topic]) {
-      await trx
+    for (const [topic, last] of [
+      ['*', position],
+      [event.topic, sequence],
+    ] as const) {
+      const updated = await trx
         .updateTable('event_heads')
-        .set({ last_sequence: topic === '*' ? position : sequence })
+        .set({ last_sequence: last })
         .where('topic', '=', topic)
-        .execute();
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1)
+        throw new Error(`The event log has no head for topic '${topic}'; the store's schema is damaged.`);
     }
     return sequence;
   };
 }
 
 /**
- * Runs a registry mutation. The first statement locks the event log's head, so registry mutations
- * apply one at a time and their events are numbered in commit order.
+ * Runs a write transaction that may append events. Its first statement locks the event log's
+ * head, before any other row, so every such transaction takes its locks in one order (head, then
+ * artifacts, then blobs) and none can deadlock another.
  */
+export async function eventTransaction<T>(
+  store: Store,
+  work: (trx: Executor, append: EventAppender) => Promise<T>,
+): Promise<T> {
+  return store.connection.writeTransaction(async (trx) => {
+    await lockEventLog(store, trx);
+    return work(trx, eventAppender(store, trx));
+  });
+}
+
+/** Runs a registry mutation: an event transaction whose events are on the `registry` topic. */
 export async function registryTransaction<T>(
   store: Store,
   work: (trx: Executor, log: EventLogger) => Promise<T>,
 ): Promise<T> {
-  return store.connection.writeTransaction(async (trx) => {
-    const append = eventAppender(store, trx);
-    // Take the head lock first, before any registry row, as every registry mutation does.
-    await store.connection.forUpdate(trx.selectFrom('event_heads').select('topic')).execute();
-    return work(trx, (event) => append({ ...event, topic: 'registry' }));
-  });
+  return eventTransaction(store, (trx, append) =>
+    work(trx, (event) => append({ ...event, topic: 'registry' })),
+  );
 }
 
 type EventRow = Selectable<EventTable>;

@@ -16,7 +16,7 @@ import { assertName, assertTag } from '../../names.js';
 import { newRunName } from '../../run-names.js';
 import type { EmbeddedContext as Store } from './context.js';
 import type { RunTable } from './database/schema.js';
-import { eventAppender } from './events.js';
+import { eventTransaction } from './events.js';
 import { keyOf } from './keys.js';
 import { decodeCursor, pageOf, pageSize } from './paging.js';
 import { resolveRef } from './resolve-ref.js';
@@ -100,29 +100,26 @@ async function recordCrashes(store: Store, rows: readonly RunRow[]): Promise<voi
     (row) => row.state === 'running' && observedState(row, store.host) === 'crashed',
   );
   if (crashed.length === 0) return;
-  await store.connection
-    .writeTransaction(async (trx) => {
-      const append = eventAppender(store, trx);
-      for (const row of crashed) {
-        const updated = await trx
-          .updateTable('runs')
-          .set({ state: 'crashed' })
-          .where('id', '=', row.id)
-          .where('state', '=', 'running')
-          .where('heartbeat_at', '=', row.heartbeat_at)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) === 0) continue;
-        await append({
-          topic: 'runs',
-          action: 'run.crash',
-          entity: row.entity,
-          subject: `${row.entity}/${row.project}/${row.id}`,
-          before: { state: 'running' },
-          after: { state: 'crashed', heartbeatAt: row.heartbeat_at },
-        });
-      }
-    })
-    .catch(() => undefined);
+  await eventTransaction(store, async (trx, append) => {
+    for (const row of crashed) {
+      const updated = await trx
+        .updateTable('runs')
+        .set({ state: 'crashed' })
+        .where('id', '=', row.id)
+        .where('state', '=', 'running')
+        .where('heartbeat_at', '=', row.heartbeat_at)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) continue;
+      await append({
+        topic: 'runs',
+        action: 'run.crash',
+        entity: row.entity,
+        subject: `${row.entity}/${row.project}/${row.id}`,
+        before: { state: 'running' },
+        after: { state: 'crashed', heartbeatAt: row.heartbeat_at },
+      });
+    }
+  }).catch(() => undefined);
 }
 
 /** Runs, newest first, optionally of one project, a page at a time. */
@@ -274,7 +271,7 @@ export async function appendHistory(store: Store, runId: string, input: AppendHi
 export async function finishRun(store: Store, runId: string, exitCode: number): Promise<RunInfo> {
   if (!Number.isSafeInteger(exitCode))
     throw new QuiverError('E_INVALID_OPTION', `exitCode must be a whole number, got ${String(exitCode)}.`);
-  await store.connection.writeTransaction(async (trx) => {
+  await eventTransaction(store, async (trx, append) => {
     const finishedAt = new Date().toISOString();
     const state = exitCode === 0 ? 'finished' : 'failed';
     const updated = await trx
@@ -285,10 +282,7 @@ export async function finishRun(store: Store, runId: string, exitCode: number): 
       .returning(['entity', 'project', 'id'])
       .executeTakeFirst();
     if (updated)
-      await eventAppender(
-        store,
-        trx,
-      )({
+      await append({
         topic: 'runs',
         action: exitCode === 0 ? 'run.finish' : 'run.fail',
         entity: updated.entity,
