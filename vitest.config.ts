@@ -8,6 +8,7 @@ export default defineConfig({
     alias: {
       '@quiver/core': source('./packages/core/src/index.ts'),
       '@quiver/cli': source('./packages/cli/src/index.ts'),
+      '@quiver/server': source('./packages/server/src/index.ts'),
       '@quiver/tfjs': source('./packages/tfjs/src/index.ts'),
       '@quiver/onnx': source('./packages/onnx/src/index.ts'),
       '@quiver/transformers/testing': source('./packages/transformers/src/testing/index.ts'),

@@ -11,18 +11,41 @@ import {
 } from '@quiver/core';
 import pg from 'pg';
 import { isJsonRoundTrip, jsonRoundTrip } from './json-backend.js';
+import { startTestServer, type TestServer } from './remote-server.js';
+
+/** Creates a user on a test server (as its first admin) and returns a new API key of it. */
+export async function createUserWithKey(
+  server: TestServer,
+  name: string,
+  options: { admin?: boolean } = {},
+): Promise<string> {
+  const call = async (path: string, body: unknown) => {
+    const response = await fetch(`${server.url}/api/v1/admin${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  await call('/users', { name, admin: options.admin ?? false });
+  return (await call('/keys', { user: name, name: 'tests' })).key as string;
+}
 
 /**
  * The store backends the suites run against (like Kysely's dialect matrix). `json` is SQLite
  * behind {@link jsonRoundTrip}: every backend call crosses JSON as it would over HTTP.
  */
-export type BackendName = EmbeddedBackendName | 'json';
+export type BackendName = EmbeddedBackendName | 'json' | 'remote';
 /** The embedded backends, whose stores white-box suites reach into (`store.backend.connection`). */
 export type EmbeddedBackendName = 'sqlite' | 'postgres';
 
 const EMBEDDED: EmbeddedBackendName[] = ['sqlite', 'postgres'];
-/** Every backend the conformance suites, which use only the SDK, run against. */
-const CONFORMANCE: BackendName[] = [...EMBEDDED, 'json'];
+/**
+ * Every backend the conformance suites, which use only the SDK, run against. `remote` is a real
+ * `quiver server start` process over PostgreSQL, reached over HTTP as a user `tester`.
+ */
+const CONFORMANCE: BackendName[] = [...EMBEDDED, 'json', 'remote'];
 
 /** Narrow with QUIVER_TEST_BACKENDS=sqlite (or postgres, json; comma-separated); default: all. */
 function narrowed<Name extends BackendName>(backends: Name[]): Name[] {
@@ -67,7 +90,7 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
   const dir = mkdtempSync(join(tmpdir(), `quiver-${backend}-`));
   const env: Record<string, string> = { QUIVER_DIR: dir, QUIVER_ENTITY: 'tester' };
   let database: string | undefined;
-  if (backend === 'postgres') {
+  if (backend === 'postgres' || backend === 'remote') {
     database = `quiver_test_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
     await admin.connect();
@@ -77,6 +100,17 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
     url.pathname = `/${database}`;
     env.QUIVER_DATABASE_URL = url.href;
   }
+  let server: TestServer | undefined;
+  let remote: { baseUrl: string; apiKey: string } | undefined;
+  if (backend === 'remote') {
+    server = await startTestServer({ dataDir: join(dir, 'server'), databaseUrl: env.QUIVER_DATABASE_URL! });
+    const apiKey = await createUserWithKey(server, 'tester', { admin: true });
+    remote = { baseUrl: server.url, apiKey };
+    delete env.QUIVER_DATABASE_URL;
+    env.QUIVER_DIR = join(dir, 'client');
+    env.QUIVER_BASE_URL = server.url;
+    env.QUIVER_API_KEY = apiKey;
+  }
   const opened: Store[] = [];
   // Typed through Pick so that this fails to compile, rather than silently runs unwrapped, if
   // openStore has no `wrapBackend` option.
@@ -85,9 +119,10 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
     : {};
   const open = async (): Promise<Store> => {
     const store = await openStore({
-      dir,
+      dir: env.QUIVER_DIR!,
       entity: 'tester',
       ...(env.QUIVER_DATABASE_URL ? { databaseUrl: env.QUIVER_DATABASE_URL } : {}),
+      ...(remote ?? { remote: null }),
       ...wrap,
     });
     opened.push(store);
@@ -98,6 +133,7 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
   };
   const cleanup = async (): Promise<void> => {
     await Promise.all(opened.map((store) => store.close()));
+    await server?.stop();
     rmSync(dir, { recursive: true, force: true });
     if (database) {
       const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });

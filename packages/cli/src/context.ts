@@ -22,6 +22,11 @@ export function setJsonOutput(json: boolean): void {
   jsonOutput = json;
 }
 
+/** True when `--json` was given anywhere on the command line. */
+export function isJsonOutput(): boolean {
+  return jsonOutput;
+}
+
 /**
  * Runs a command body with an open client, prints errors the CLI way and sets the exit code
  * (0 success, 1 failure).

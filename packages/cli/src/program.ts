@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { artifactCommand, getCommand } from './commands/artifact.js';
 import { registryCommand } from './commands/registry.js';
 import { runCommand } from './commands/run.js';
+import { loginCommand, serverCommand, whoamiCommand } from './commands/server.js';
 import { gcCommand, lineageCommand, verifyCommand } from './commands/store.js';
 import { setJsonOutput } from './context.js';
 import { reportError } from './output.js';
@@ -29,6 +30,9 @@ export function createProgram(options: { json?: boolean } = {}): Command {
   program.addCommand(lineageCommand());
   program.addCommand(verifyCommand());
   program.addCommand(gcCommand());
+  program.addCommand(serverCommand());
+  program.addCommand(loginCommand());
+  program.addCommand(whoamiCommand());
   const configure = (command: Command): void => {
     command
       .exitOverride((error) => {

@@ -10,9 +10,24 @@
 export { Artifact, type ArtifactOptions, type DraftEntry } from './artifact.js';
 export type { CommitOptions, CommitProgress } from './artifact-commit.js';
 export { ArtifactVersion } from './artifact-version.js';
-export { DEFAULT_GC_GRACE_MS, type EmbeddedBackend } from './backends/embedded/index.js';
+export {
+  type Accounts,
+  API_KEY_PREFIX,
+  DEFAULT_GC_GRACE_MS,
+  type EmbeddedBackend,
+} from './backends/embedded/index.js';
+export {
+  openRemoteBackend,
+  RemoteBackend,
+  type RemoteFetch,
+  type RemoteIdentity,
+  type RemoteParams,
+} from './backends/remote/index.js';
+export { SIZE_HEADER } from './backends/remote/remote-blob-store.js';
+export { ENTITY_HEADER } from './backends/remote/transport.js';
 export { hashChunks } from './blobs/copy-and-hash.js';
 export { openClient, QuiverClient, type RunDetails, withClient } from './client.js';
+export { ROLES } from './contract/accounts.js';
 export {
   codeOfHttpStatus,
   httpStatusOf,
@@ -55,5 +70,22 @@ export {
   type RegistryVersionSelector,
 } from './registry-client.js';
 export { type LogArtifactOptions, Run, type UsedModel } from './run.js';
-export { type QuiverMode, resolveStoreSettings, type StoreSettings } from './settings.js';
-export { type OpenStoreOptions, openStore, type Store, storeOver } from './store.js';
+export {
+  type Credentials,
+  credentialsFile,
+  type QuiverMode,
+  type RemoteSettings,
+  readCredentials,
+  resolveStoreSettings,
+  type StoreSettings,
+  serverKeyOf,
+} from './settings.js';
+export { type OpenStoreOptions, openEmbeddedStore, openStore, type Store, storeOver } from './store.js';
+export {
+  API_PREFIX,
+  WIRE_OPERATIONS,
+  type WireOperation,
+  type WireRequest,
+  type WireRole,
+  wireOperations,
+} from './wire/routes.js';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import envPaths from 'env-paths';
@@ -15,6 +16,83 @@ export interface StoreSettings {
   entity: string;
   /** Who is acting, recorded in the registry's audit history (`QUIVER_ACTOR`, else the user name). */
   actor: string;
+  /**
+   * Set in remote mode (`QUIVER_BASE_URL`, or a `quiver login`): the server every call goes to.
+   * `dir` then holds only this client's caches.
+   */
+  remote?: RemoteSettings;
+}
+
+/** A server to talk to, and the key; the key is not enumerable, so printing settings never shows it. */
+export interface RemoteSettings {
+  baseUrl: string;
+  readonly apiKey: string;
+  /** The entity asked for (`QUIVER_ENTITY`, an option); default: the key's user. */
+  entity?: string;
+}
+
+/** Where `quiver login` keeps keys: `QUIVER_CREDENTIALS`, else `credentials.json` in Quiver's config folder. */
+export function credentialsFile(env: Environment = process.env): string {
+  return (
+    readEnv(env, 'QUIVER_CREDENTIALS') ?? join(envPaths('quiver', { suffix: '' }).config, 'credentials.json')
+  );
+}
+
+/** What `quiver login` writes: the default server, and a key per server origin. */
+export interface Credentials {
+  default?: string;
+  servers: Record<string, { apiKey: string; user?: string }>;
+}
+
+/** Reads the login file; a missing one is empty, one that is not ours is an error naming it. */
+export function readCredentials(env: Environment = process.env): Credentials {
+  const file = credentialsFile(env);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { servers: {} };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const servers = (body as { servers?: unknown } | undefined)?.servers;
+  if (servers === null || typeof servers !== 'object' || Array.isArray(servers))
+    throw new QuiverError(
+      'E_INVALID_ENV',
+      `${file} is not a Quiver login file; remove it and run 'quiver login <url>' again.`,
+    );
+  const valid: Credentials['servers'] = {};
+  for (const [origin, entry] of Object.entries(servers as Record<string, unknown>)) {
+    const apiKey = (entry as { apiKey?: unknown } | null)?.apiKey;
+    const user = (entry as { user?: unknown } | null)?.user;
+    if (typeof apiKey === 'string') valid[origin] = { apiKey, ...(typeof user === 'string' ? { user } : {}) };
+  }
+  const fallback = (body as { default?: unknown }).default;
+  return { servers: valid, ...(typeof fallback === 'string' ? { default: fallback } : {}) };
+}
+
+function remoteSettings(
+  baseUrl: string,
+  apiKey: string | undefined,
+  entity: string | undefined,
+): RemoteSettings {
+  const settings = { baseUrl, ...(entity !== undefined ? { entity } : {}) } as RemoteSettings;
+  Object.defineProperty(settings, 'apiKey', { value: apiKey ?? '', enumerable: false });
+  return settings;
+}
+
+/** The origin a base URL is filed under in the login file. */
+export function serverKeyOf(baseUrl: string): string {
+  try {
+    const url = new URL(baseUrl);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return baseUrl;
+  }
 }
 
 export type QuiverMode = 'local' | 'disabled';
@@ -88,10 +166,18 @@ export function resolveMode(explicit: QuiverMode | undefined, env: Environment =
  * it turns runs into no-ops but does not stop anyone reading a store.
  */
 export function resolveStoreSettings(
-  options: Partial<StoreSettings> & { mode?: QuiverMode } = {},
+  options: Partial<Omit<StoreSettings, 'remote'>> & {
+    mode?: QuiverMode;
+    /** A server to use instead of an embedded store (else `QUIVER_BASE_URL`). */
+    baseUrl?: string;
+    apiKey?: string;
+    /** `null`: the embedded store, whatever the environment says. */
+    remote?: RemoteSettings | null;
+  } = {},
   env: Environment = process.env,
 ): StoreSettings {
   resolveMode(options.mode, env);
+  const remote = options.remote === null ? undefined : (options.remote ?? resolveRemote(options, env));
   const dir = resolve(options.dir ?? readEnv(env, 'QUIVER_DIR') ?? envPaths('quiver', { suffix: '' }).data);
   const databaseUrl = options.databaseUrl ?? readEnv(env, 'QUIVER_DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -106,7 +192,40 @@ export function resolveStoreSettings(
   }
   const entity = options.entity ?? envName(env, 'QUIVER_ENTITY', 'entity') ?? defaultEntity();
   const actor = options.actor ?? readEnv(env, 'QUIVER_ACTOR') ?? userName();
-  return { dir, ...(databaseUrl ? { databaseUrl } : {}), entity: assertName(entity, 'entity'), actor };
+  return {
+    dir,
+    ...(databaseUrl && !remote ? { databaseUrl } : {}),
+    entity: assertName(entity, 'entity'),
+    actor,
+    ...(remote ? { remote } : {}),
+  };
+}
+
+/**
+ * Remote mode: `baseUrl` / `QUIVER_BASE_URL` with `apiKey` / `QUIVER_API_KEY` or the login file's
+ * key for that server; else, when no store was named (no dir, `QUIVER_DIR` or database URL), the
+ * server `quiver login` made the default.
+ */
+function resolveRemote(
+  options: { dir?: string; databaseUrl?: string; baseUrl?: string; apiKey?: string; entity?: string },
+  env: Environment,
+): RemoteSettings | undefined {
+  const entity = options.entity ?? envName(env, 'QUIVER_ENTITY', 'entity');
+  let baseUrl = options.baseUrl ?? readEnv(env, 'QUIVER_BASE_URL');
+  let apiKey = options.apiKey ?? readEnv(env, 'QUIVER_API_KEY');
+  const namedStore =
+    options.dir !== undefined ||
+    options.databaseUrl !== undefined ||
+    readEnv(env, 'QUIVER_DIR') !== undefined ||
+    readEnv(env, 'QUIVER_DATABASE_URL') !== undefined;
+  if (baseUrl === undefined && namedStore) return undefined;
+  if (baseUrl === undefined || apiKey === undefined) {
+    const credentials = readCredentials(env);
+    baseUrl ??= credentials.default;
+    if (baseUrl === undefined) return undefined;
+    apiKey ??= credentials.servers[serverKeyOf(baseUrl)]?.apiKey;
+  }
+  return remoteSettings(baseUrl, apiKey, entity);
 }
 
 /** Bounds of a whole number read from text; both inclusive. */

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type EmbeddedBackend, openEmbeddedBackend } from './backends/embedded/index.js';
+import { openRemoteBackend } from './backends/remote/index.js';
 import type { QuiverBackendV1 } from './contract/index.js';
 import { CLIENT_DATABASE, DigestCache } from './file-digest-cache.js';
 import { ensureFolder } from './folders.js';
@@ -25,31 +26,57 @@ export interface Store<Backend extends QuiverBackendV1 = QuiverBackendV1> {
 }
 
 /** Options of {@link openStore}. */
-export type OpenStoreOptions = Partial<StoreSettings> & {
+export type OpenStoreOptions = Parameters<typeof resolveStoreSettings>[0] & {
   mode?: QuiverMode;
   /** Decorates the backend before the SDK uses it (tracing, tests that route calls through JSON). */
   wrapBackend?: (backend: QuiverBackendV1) => QuiverBackendV1;
 };
 
 /**
- * Opens the store described by `options` and the environment (`QUIVER_DIR`,
- * `QUIVER_DATABASE_URL`, `QUIVER_ENTITY`, `QUIVER_ACTOR`), creating it on first use.
+ * Opens the store described by `options` and the environment: a Quiver server when
+ * `QUIVER_BASE_URL` (or a `quiver login`) says so, else the embedded store (`QUIVER_DIR`,
+ * `QUIVER_DATABASE_URL`), created on first use. `QUIVER_ENTITY` and `QUIVER_ACTOR` say who acts
+ * (on a server, the API key's user acts, in `QUIVER_ENTITY` when it is one of the user's teams).
  */
-export async function openStore(
-  options?: Partial<StoreSettings> & { mode?: QuiverMode },
-): Promise<Store<EmbeddedBackend>>;
-export async function openStore(options: OpenStoreOptions): Promise<Store>;
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const { wrapBackend, ...rest } = options;
   const settings = resolveStoreSettings(rest);
   ensureFolder(settings.dir, { side: 'store' });
-  const embedded = await openEmbeddedBackend({
+  if (settings.remote) {
+    const remote = await openRemoteBackend({
+      baseUrl: settings.remote.baseUrl,
+      apiKey: settings.remote.apiKey,
+      ...(settings.remote.entity ? { entity: settings.remote.entity } : {}),
+    });
+    const backend = wrapBackend ? wrapBackend(remote) : remote;
+    return storeOver(backend, {
+      ...settings,
+      entity: backend.principal.entity,
+      actor: backend.principal.actor,
+    });
+  }
+  const embedded = await openEmbedded(settings);
+  return storeOver(wrapBackend ? wrapBackend(embedded) : embedded, settings);
+}
+
+/**
+ * Opens the embedded store whatever the environment says about servers (for white-box tests,
+ * benchmarks and the server itself, which need the embedded backend's internals).
+ */
+export async function openEmbeddedStore(
+  options: Partial<Omit<StoreSettings, 'remote'>> & { mode?: QuiverMode } = {},
+): Promise<Store<EmbeddedBackend>> {
+  const settings = resolveStoreSettings({ ...options, remote: null });
+  ensureFolder(settings.dir, { side: 'store' });
+  return storeOver(await openEmbedded(settings), settings);
+}
+
+function openEmbedded(settings: StoreSettings): Promise<EmbeddedBackend> {
+  return openEmbeddedBackend({
     dir: settings.dir,
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
     principal: { actor: settings.actor, entity: settings.entity },
   });
-  const backend = wrapBackend ? wrapBackend(embedded) : embedded;
-  return storeOver(backend, settings);
 }
 
 /** A store over any backend, with this client's state in `settings.dir`; closing it closes the backend. */

@@ -59,6 +59,10 @@ const HTTP_STATUS_OF_CODE = {
   E_TOO_LARGE: 413,
   E_INTERNAL: 500,
   E_UNAVAILABLE: 503,
+  /** A request a server cannot read: malformed JSON, unknown fields, wrong shapes. */
+  E_INVALID_REQUEST: 400,
+  E_UNSUPPORTED_MEDIA_TYPE: 415,
+  E_RANGE_NOT_SATISFIABLE: 416,
 } as const satisfies Record<string, number>;
 
 /** Stable error codes (see {@link httpStatusOf} for the status each crosses a wire as). */
@@ -72,6 +76,8 @@ const CODE_OF_HTTP_STATUS: Readonly<Record<number, QuiverErrorCode>> = {
   404: 'E_NOT_FOUND',
   409: 'E_ALREADY_EXISTS',
   413: 'E_TOO_LARGE',
+  415: 'E_UNSUPPORTED_MEDIA_TYPE',
+  416: 'E_RANGE_NOT_SATISFIABLE',
   422: 'E_UNPROCESSABLE',
   500: 'E_INTERNAL',
   502: 'E_REFERENCE_FAILED',

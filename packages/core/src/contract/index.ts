@@ -5,6 +5,7 @@
  *
  * @module
  */
+export * from './accounts.js';
 export type * from './backend.js';
 export type * from './blob-store.js';
 export * from './errors.js';

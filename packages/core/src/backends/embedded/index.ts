@@ -10,6 +10,7 @@ import type {
   RunsApiV1,
 } from '../../contract/index.js';
 import { assertName } from '../../names.js';
+import { Accounts } from './accounts.js';
 import { deleteVersion, removeAlias, setAlias, tagVersion } from './artifact-mutations.js';
 import { entriesByUid, listArtifacts, listVersions } from './artifact-records.js';
 import { LocalBlobStore } from './blobs/local-blob-store.js';
@@ -43,6 +44,7 @@ import {
   runHistory,
 } from './run-records.js';
 
+export { type Accounts, API_KEY_PREFIX } from './accounts.js';
 export type { LocalBlobStore } from './blobs/local-blob-store.js';
 export type { DatabaseConnection } from './database/connection.js';
 export { redactUrl } from './database/postgres/connection-errors.js';
@@ -70,6 +72,8 @@ export class EmbeddedBackend implements QuiverBackendV1 {
   readonly registry: RegistryApiV1;
   readonly events: EventsApiV1;
   readonly maintenance: MaintenanceApiV1;
+  /** The team server's users, teams and API keys (not part of the contract: only a server uses them). */
+  readonly accounts: Accounts;
   private readonly context: EmbeddedContext;
 
   /** @internal Use {@link openEmbeddedBackend}. */
@@ -82,6 +86,7 @@ export class EmbeddedBackend implements QuiverBackendV1 {
   ) {
     const context: EmbeddedContext = { connection, blobs, principal, host: hostname() };
     this.context = context;
+    this.accounts = new Accounts(connection);
     this.runs = {
       create: (input) => createRun(context, input),
       heartbeat: (runId) => heartbeat(context, runId),
@@ -160,6 +165,27 @@ export class EmbeddedBackend implements QuiverBackendV1 {
       verify: (options) => verifyStore(context, options),
       gc: (options) => collectGarbage(context, options),
     };
+  }
+
+  /** The entity a run belongs to, or undefined when there is no such run (for a server's access checks). */
+  async entityOfRun(runId: string): Promise<string | undefined> {
+    const row = await this.connection.db
+      .selectFrom('runs')
+      .select('entity')
+      .where('id', '=', runId)
+      .executeTakeFirst();
+    return row?.entity;
+  }
+
+  /** The entity of a version by its id, or undefined when there is none (for a server's access checks). */
+  async entityOfVersion(versionId: string): Promise<string | undefined> {
+    const row = await this.connection.db
+      .selectFrom('artifact_versions as v')
+      .innerJoin('artifacts as a', 'a.id', 'v.artifact_id')
+      .select('a.entity')
+      .where('v.uid', '=', versionId)
+      .executeTakeFirst();
+    return row?.entity;
   }
 
   withPrincipal(principal: Principal): EmbeddedBackend {

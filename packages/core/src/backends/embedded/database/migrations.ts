@@ -3,6 +3,7 @@ import { QuiverError } from '../../../contract/errors.js';
 import { initialSchema } from './migrations/0001-initial.js';
 import { registrySchema } from './migrations/0002-registry.js';
 import { stableIdsAndEvents } from './migrations/0003-stable-ids-and-events.js';
+import { accountsSchema } from './migrations/0004-accounts.js';
 import type { ColumnTypes } from './parts.js';
 
 class StaticProvider implements MigrationProvider {
@@ -12,6 +13,7 @@ class StaticProvider implements MigrationProvider {
       '0001_initial': initialSchema(this.types),
       '0002_registry': registrySchema(this.types),
       '0003_stable_ids_and_events': stableIdsAndEvents(this.types),
+      '0004_accounts': accountsSchema(this.types),
     };
   }
 }

@@ -173,6 +173,46 @@ export interface EventConsumerTable {
   updated_at: string;
 }
 
+/** A user of the team server. */
+export interface UserTable {
+  id: Generated<number>;
+  uid: string;
+  name: string;
+  /** 1 for a server admin (manages users, teams and keys; admin of every entity). */
+  is_admin: number;
+  created_at: string;
+}
+
+/** A team: an entity its members share. */
+export interface TeamTable {
+  id: Generated<number>;
+  uid: string;
+  name: string;
+  created_by: string;
+  created_at: string;
+}
+
+/** A user's role in a team: `viewer`, `member` or `admin`. */
+export interface MembershipTable {
+  team_id: number;
+  user_id: number;
+  role: string;
+  added_at: string;
+}
+
+/** An API key: only the sha256 of the key is kept, and a hint of its last characters. */
+export interface ApiKeyTable {
+  id: Generated<number>;
+  uid: string;
+  user_id: number;
+  name: string;
+  hash: string;
+  hint: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface Database {
   runs: RunTable;
   run_history: RunHistoryTable;
@@ -191,4 +231,8 @@ export interface Database {
   event_heads: EventHeadTable;
   events: EventTable;
   event_consumers: EventConsumerTable;
+  users: UserTable;
+  teams: TeamTable;
+  memberships: MembershipTable;
+  api_keys: ApiKeyTable;
 }

@@ -1,0 +1,300 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Selectable } from 'kysely';
+import type {
+  ApiKeyInfo,
+  CreatedApiKey,
+  Identity,
+  Role,
+  TeamInfo,
+  UserInfo,
+} from '../../contract/accounts.js';
+import { ROLES } from '../../contract/accounts.js';
+import { QuiverError } from '../../contract/errors.js';
+import { assertName } from '../../names.js';
+import type { DatabaseConnection } from './database/connection.js';
+import type { ApiKeyTable, UserTable } from './database/schema.js';
+import { newUid } from './events.js';
+
+/** Every key starts with this, so a leaked one is recognisable (secret scanners match it). */
+export const API_KEY_PREFIX = 'qvr_';
+const KEY_PATTERN = /^qvr_[A-Za-z0-9_-]{43}$/;
+/** `last_used_at` is written at most this often per key, so reads do not turn into writes. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+const now = (): string => new Date().toISOString();
+const hashOf = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+function assertRole(value: unknown): Role {
+  if (typeof value !== 'string' || !(ROLES as readonly string[]).includes(value))
+    throw new QuiverError(
+      'E_INVALID_OPTION',
+      `A role is one of ${ROLES.join(', ')}; got ${JSON.stringify(value)}.`,
+    );
+  return value as Role;
+}
+
+function toUser(row: Selectable<UserTable>): UserInfo {
+  return { id: row.uid, name: row.name, admin: row.is_admin === 1, createdAt: row.created_at };
+}
+
+function toKey(row: Selectable<ApiKeyTable>, user: string): ApiKeyInfo {
+  return {
+    id: row.uid,
+    name: row.name,
+    user,
+    hint: row.hint,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+/**
+ * The team server's accounts, in the store's own database: users, teams, memberships and API keys.
+ * Keys are 256 random bits, shown once; only their sha256 is stored (a key this random needs no
+ * slow hash), and a lookup compares digests in constant time.
+ */
+export class Accounts {
+  constructor(private readonly connection: DatabaseConnection) {}
+
+  private get db() {
+    return this.connection.db;
+  }
+
+  /** True when no user exists yet (a server's first start). */
+  async empty(): Promise<boolean> {
+    const row = await this.db.selectFrom('users').select('id').limit(1).executeTakeFirst();
+    return row === undefined;
+  }
+
+  async createUser(name: string, options: { admin?: boolean } = {}): Promise<UserInfo> {
+    const checked = assertName(name, 'entity');
+    return this.connection.writeTransaction(async (trx) => {
+      const taken =
+        (await trx.selectFrom('users').select('id').where('name', '=', checked).executeTakeFirst()) ??
+        (await trx.selectFrom('teams').select('id').where('name', '=', checked).executeTakeFirst());
+      if (taken)
+        throw new QuiverError(
+          'E_ALREADY_EXISTS',
+          `The name '${checked}' is taken by a user or a team; pick another.`,
+        );
+      const row = await trx
+        .insertInto('users')
+        .values({ uid: newUid(), name: checked, is_admin: options.admin ? 1 : 0, created_at: now() })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toUser(row);
+    });
+  }
+
+  async users(): Promise<UserInfo[]> {
+    const rows = await this.db.selectFrom('users').selectAll().orderBy('name').execute();
+    return rows.map(toUser);
+  }
+
+  async createTeam(name: string, createdBy: string): Promise<TeamInfo> {
+    const checked = assertName(name, 'entity');
+    await this.connection.writeTransaction(async (trx) => {
+      const taken =
+        (await trx.selectFrom('users').select('id').where('name', '=', checked).executeTakeFirst()) ??
+        (await trx.selectFrom('teams').select('id').where('name', '=', checked).executeTakeFirst());
+      if (taken)
+        throw new QuiverError(
+          'E_ALREADY_EXISTS',
+          `The name '${checked}' is taken by a user or a team; pick another.`,
+        );
+      await trx
+        .insertInto('teams')
+        .values({ uid: newUid(), name: checked, created_by: createdBy, created_at: now() })
+        .execute();
+    });
+    return this.team(checked);
+  }
+
+  async team(name: string): Promise<TeamInfo> {
+    const row = await this.db.selectFrom('teams').selectAll().where('name', '=', name).executeTakeFirst();
+    if (!row) throw new QuiverError('E_NOT_FOUND', `No team '${name}'.`);
+    const members = await this.db
+      .selectFrom('memberships as m')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .select(['u.name as user', 'm.role'])
+      .where('m.team_id', '=', row.id)
+      .orderBy('u.name')
+      .execute();
+    return {
+      id: row.uid,
+      name: row.name,
+      createdBy: row.created_by,
+      createdAt: row.created_at,
+      members: members.map((member) => ({ user: member.user, role: member.role as Role })),
+    };
+  }
+
+  async teams(): Promise<TeamInfo[]> {
+    const rows = await this.db.selectFrom('teams').select('name').orderBy('name').execute();
+    return Promise.all(rows.map((row) => this.team(row.name)));
+  }
+
+  /** Adds a user to a team, or changes its role there. */
+  async setMember(team: string, user: string, role: Role): Promise<TeamInfo> {
+    const checked = assertRole(role);
+    await this.connection.writeTransaction(async (trx) => {
+      const teamRow = await trx.selectFrom('teams').select('id').where('name', '=', team).executeTakeFirst();
+      if (!teamRow)
+        throw new QuiverError(
+          'E_NOT_FOUND',
+          `No team '${team}'; create it with 'quiver server team create ${team}'.`,
+        );
+      const userRow = await trx.selectFrom('users').select('id').where('name', '=', user).executeTakeFirst();
+      if (!userRow)
+        throw new QuiverError(
+          'E_NOT_FOUND',
+          `No user '${user}'; create it with 'quiver server user create ${user}'.`,
+        );
+      await trx
+        .insertInto('memberships')
+        .values({ team_id: teamRow.id, user_id: userRow.id, role: checked, added_at: now() })
+        .onConflict((conflict) => conflict.columns(['team_id', 'user_id']).doUpdateSet({ role: checked }))
+        .execute();
+    });
+    return this.team(team);
+  }
+
+  async removeMember(team: string, user: string): Promise<TeamInfo> {
+    const teamRow = await this.db
+      .selectFrom('teams')
+      .select('id')
+      .where('name', '=', team)
+      .executeTakeFirst();
+    const userRow = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where('name', '=', user)
+      .executeTakeFirst();
+    if (!teamRow || !userRow)
+      throw new QuiverError('E_NOT_FOUND', `No member '${user}' of a team '${team}'.`);
+    await this.db
+      .deleteFrom('memberships')
+      .where('team_id', '=', teamRow.id)
+      .where('user_id', '=', userRow.id)
+      .execute();
+    return this.team(team);
+  }
+
+  /** Makes a key for a user; the returned `key` is the only copy there will be. */
+  async createKey(user: string, name: string): Promise<CreatedApiKey> {
+    if (typeof name !== 'string' || name.trim() === '' || name.length > 100)
+      throw new QuiverError(
+        'E_INVALID_OPTION',
+        'A key needs a name of 1–100 characters, such as "ci" or "laptop".',
+      );
+    const userRow = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where('name', '=', user)
+      .executeTakeFirst();
+    if (!userRow) throw new QuiverError('E_NOT_FOUND', `No user '${user}'.`);
+    const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const row = await this.db
+      .insertInto('api_keys')
+      .values({
+        uid: newUid(),
+        user_id: userRow.id,
+        name: name.trim(),
+        hash: hashOf(key),
+        hint: `…${key.slice(-4)}`,
+        created_at: now(),
+        last_used_at: null,
+        revoked_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { ...toKey(row, user), key };
+  }
+
+  async keys(user?: string): Promise<ApiKeyInfo[]> {
+    let query = this.db
+      .selectFrom('api_keys as k')
+      .innerJoin('users as u', 'u.id', 'k.user_id')
+      .selectAll('k')
+      .select('u.name as user');
+    if (user !== undefined) query = query.where('u.name', '=', user);
+    const rows = await query.orderBy('k.created_at').execute();
+    return rows.map((row) => toKey(row, row.user));
+  }
+
+  /** Revokes a key by id; a revoked key authenticates nothing from then on. */
+  async revokeKey(id: string): Promise<ApiKeyInfo> {
+    const updated = await this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: now() })
+      .where('uid', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    const row = await this.db
+      .selectFrom('api_keys as k')
+      .innerJoin('users as u', 'u.id', 'k.user_id')
+      .selectAll('k')
+      .select('u.name as user')
+      .where('k.uid', '=', id)
+      .executeTakeFirst();
+    if (!row)
+      throw new QuiverError('E_NOT_FOUND', `No API key '${id}'; 'quiver server key list' shows them.`);
+    if (Number(updated.numUpdatedRows) === 0 && row.revoked_at === null)
+      throw new QuiverError('E_INTERNAL', `Could not revoke key '${id}'.`);
+    return toKey(row, row.user);
+  }
+
+  /** Who a key acts for, or undefined for an unknown, malformed or revoked key. */
+  async authenticate(key: string): Promise<Identity | undefined> {
+    if (!KEY_PATTERN.test(key)) return undefined;
+    const digest = hashOf(key);
+    const row = await this.db
+      .selectFrom('api_keys as k')
+      .innerJoin('users as u', 'u.id', 'k.user_id')
+      .select([
+        'k.id as keyId',
+        'k.hash',
+        'k.revoked_at',
+        'k.last_used_at',
+        'u.id as userId',
+        'u.name',
+        'u.is_admin',
+      ])
+      .where('k.hash', '=', digest)
+      .executeTakeFirst();
+    if (!row || row.revoked_at !== null) return undefined;
+    if (!timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(digest, 'hex'))) return undefined;
+    const lastUsed = row.last_used_at === null ? 0 : Date.parse(row.last_used_at);
+    if (Date.now() - lastUsed > LAST_USED_RESOLUTION_MS)
+      await this.db
+        .updateTable('api_keys')
+        .set({ last_used_at: now() })
+        .where('id', '=', row.keyId)
+        .execute();
+    const teams = await this.db
+      .selectFrom('memberships as m')
+      .innerJoin('teams as t', 't.id', 'm.team_id')
+      .select(['t.name', 'm.role'])
+      .where('m.user_id', '=', row.userId)
+      .orderBy('t.name')
+      .execute();
+    return {
+      actor: row.name,
+      entity: row.name,
+      admin: row.is_admin === 1,
+      memberships: [
+        { entity: row.name, role: 'admin' },
+        ...teams.map((team) => ({ entity: team.name, role: team.role as Role })),
+      ],
+    };
+  }
+
+  /** True when `name` is a user or a team (for a server admin's checks; never shown to others). */
+  async entityExists(name: string): Promise<boolean> {
+    const user = await this.db.selectFrom('users').select('id').where('name', '=', name).executeTakeFirst();
+    if (user) return true;
+    const team = await this.db.selectFrom('teams').select('id').where('name', '=', name).executeTakeFirst();
+    return team !== undefined;
+  }
+}

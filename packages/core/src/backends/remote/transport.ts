@@ -1,0 +1,203 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { QuiverError } from '../../contract/errors.js';
+import { API_PREFIX, type WireOperation, type WireRequest } from '../../wire/routes.js';
+
+/** A `fetch` as undici and Node's global one have it (tests and proxies pass their own). */
+export type Fetch = (input: string | URL, init?: RequestInit & { duplex?: 'half' }) => Promise<Response>;
+
+/** How the remote backend reaches a server: one params object, in the huggingface.js style. */
+export interface RemoteParams {
+  /** The server's URL, such as `https://quiver.example.com` (no path, or the path it is mounted at). */
+  baseUrl: string;
+  /** An API key (`quiver server key create`, or `quiver login`). Never logged, never in an error. */
+  apiKey: string;
+  /** Default: Node's fetch (undici). */
+  fetch?: Fetch;
+  /** Attempts of an idempotent call on a dropped connection or a 502/503/504 (default 5). */
+  maxAttempts?: number;
+  /** The first retry's delay; each next one doubles, up to 5 s (default 200 ms). */
+  retryDelayMs?: number;
+}
+
+/** The header naming the entity a request acts in (the principal's default entity). */
+export const ENTITY_HEADER = 'x-quiver-entity';
+
+const RETRIED_STATUSES = new Set([502, 503, 504]);
+
+/** True for fetch's failures that mean the connection broke or was never made (no answer). */
+function isConnectionError(error: unknown): boolean {
+  return (
+    error instanceof TypeError ||
+    (error instanceof Error &&
+      /ECONN|EPIPE|socket|UND_ERR/i.test(`${error.message} ${String((error as { code?: unknown }).code)}`))
+  );
+}
+
+/** Connection refused: nothing was sent, so even a call that is not idempotent may be retried. */
+function wasRefused(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } })?.cause;
+  return cause?.code === 'ECONNREFUSED';
+}
+
+/** The HTTP side of the remote backend: URLs, the key, retries, and errors as `QuiverError`s. */
+export class RemoteTransport {
+  readonly baseUrl: URL;
+  private readonly apiKey: string;
+  private readonly fetchImpl: Fetch;
+  private readonly maxAttempts: number;
+  private readonly retryDelayMs: number;
+
+  constructor(
+    private readonly params: RemoteParams,
+    /** The entity unqualified refs and new runs belong to (default: the key's user). */
+    readonly entity?: string,
+  ) {
+    let url: URL;
+    try {
+      url = new URL(params.baseUrl);
+    } catch {
+      throw new QuiverError(
+        'E_INVALID_ENV',
+        `QUIVER_BASE_URL is not a URL: give the server's address, such as http://localhost:8080.`,
+      );
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new QuiverError(
+        'E_INVALID_ENV',
+        `QUIVER_BASE_URL must be an http:// or https:// URL, got ${url.protocol}//.`,
+      );
+    if (url.username || url.password)
+      throw new QuiverError(
+        'E_INVALID_ENV',
+        'QUIVER_BASE_URL must not hold credentials; give the key as QUIVER_API_KEY.',
+      );
+    if (typeof params.apiKey !== 'string' || params.apiKey.trim() === '')
+      throw new QuiverError(
+        'E_UNAUTHORIZED',
+        `No API key for ${url.origin}: set QUIVER_API_KEY, or run 'quiver login ${url.origin}'.`,
+      );
+    url.pathname = url.pathname.replace(/\/+$/, '');
+    this.baseUrl = url;
+    this.apiKey = params.apiKey.trim();
+    this.fetchImpl = params.fetch ?? (globalThis.fetch as Fetch);
+    this.maxAttempts = Math.max(1, params.maxAttempts ?? 5);
+    this.retryDelayMs = params.retryDelayMs ?? 200;
+  }
+
+  /** The URL of a route under the API prefix, with its path parameters and query. */
+  url(path: string, request: Partial<WireRequest> = {}): URL {
+    const filled = path.replace(/:([A-Za-z0-9]+)/g, (_match, name: string) => {
+      const value = request.params?.[name];
+      if (value === undefined) throw new Error(`no value for :${name} of ${path}`);
+      return encodeURIComponent(value);
+    });
+    const url = new URL(
+      `${this.baseUrl.pathname.replace(/\/+$/, '')}${API_PREFIX}${filled}`,
+      this.baseUrl.origin,
+    );
+    for (const [key, value] of Object.entries(request.query ?? {})) {
+      for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(key, item);
+    }
+    return url;
+  }
+
+  /** Calls one operation of the wire table and returns its JSON answer (undefined for 204). */
+  async call(operation: WireOperation, args: unknown[]): Promise<unknown> {
+    const request = (operation.encode as (...a: unknown[]) => Partial<WireRequest>)(...args);
+    const url = this.url(operation.path, request);
+    const response = await this.send(
+      url,
+      () => ({
+        method: operation.verb,
+        headers:
+          operation.verb === 'GET' ? this.headers() : this.headers({ 'content-type': 'application/json' }),
+        ...(operation.verb === 'GET' ? {} : { body: JSON.stringify(request.body ?? {}) }),
+      }),
+      operation.idempotent,
+    );
+    return readJson(response);
+  }
+
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      authorization: `Bearer ${this.apiKey}`,
+      accept: 'application/json',
+      ...(this.entity ? { [ENTITY_HEADER]: this.entity } : {}),
+      ...extra,
+    };
+  }
+
+  /** The same server and key, acting in another entity. */
+  inEntity(entity: string): RemoteTransport {
+    return new RemoteTransport(this.params, entity);
+  }
+
+  /**
+   * Sends a request, retrying a dropped connection or a 502/503/504 with backoff when `retry`
+   * (idempotent calls); a refused connection is retried always (nothing was sent). Answers of
+   * 4xx and other 5xx become the `QuiverError` their body names.
+   */
+  async send(url: URL, init: () => RequestInit & { duplex?: 'half' }, retry: boolean): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        response = await this.fetchImpl(url, init());
+      } catch (error) {
+        const again = (retry && isConnectionError(error)) || wasRefused(error);
+        if (again && attempt < this.maxAttempts) {
+          await this.backoff(attempt);
+          continue;
+        }
+        throw new QuiverError(
+          'E_UNAVAILABLE',
+          `Could not reach the Quiver server at ${this.baseUrl.origin} (${describe(error)}). Check that it runs and that QUIVER_BASE_URL is right; nothing was changed by this call${retry ? '' : ' unless it reached the server'}.`,
+          { details: { url: url.origin + url.pathname } },
+        );
+      }
+      if (response.ok) return response;
+      if (retry && RETRIED_STATUSES.has(response.status) && attempt < this.maxAttempts) {
+        await response.body?.cancel().catch(() => undefined);
+        await this.backoff(attempt);
+        continue;
+      }
+      throw await errorOf(response);
+    }
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    const delay = Math.min(5000, this.retryDelayMs * 2 ** (attempt - 1));
+    await sleep(delay * (0.5 + Math.random() / 2));
+  }
+}
+
+function describe(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The error a non-2xx answer stands for, from its `{ code, message, details }` body. */
+export async function errorOf(response: Response): Promise<QuiverError> {
+  const text = await response.text().catch(() => '');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return QuiverError.fromJSON(body, response.status);
+}
+
+/** A 2xx answer's JSON body (undefined for 204), refused when it is not JSON. */
+export async function readJson(response: Response): Promise<unknown> {
+  if (response.status === 204) return undefined;
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new QuiverError(
+      'E_INTERNAL',
+      `The server's answer to ${new URL(response.url || 'http://server').pathname} is not JSON; is QUIVER_BASE_URL a Quiver server?`,
+    );
+  }
+}

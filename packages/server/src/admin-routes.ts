@@ -1,0 +1,76 @@
+import { API_PREFIX, type EmbeddedBackend, QuiverError, type Role } from '@quiver/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+
+function requireAdmin(request: FastifyRequest): void {
+  if (!request.identity?.admin)
+    throw new QuiverError('E_FORBIDDEN', 'Managing users, teams and keys is for server admins.');
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new QuiverError(
+      'E_INVALID_REQUEST',
+      `Invalid request: ${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'malformed'}.`,
+    );
+  }
+  return parsed.data;
+}
+
+const name = z.string().min(1).max(128);
+const role = z.enum(['viewer', 'member', 'admin']);
+
+/** Users, teams, memberships and keys: for server admins (the CLI's `quiver server user|team|key`). */
+export function registerAdminRoutes(app: FastifyInstance, backend: EmbeddedBackend): void {
+  const { accounts } = backend;
+  const admin = `${API_PREFIX}/admin`;
+  app.get(`${admin}/users`, async (request) => {
+    requireAdmin(request);
+    return accounts.users();
+  });
+  app.post(`${admin}/users`, async (request, reply) => {
+    requireAdmin(request);
+    const body = parse(z.strictObject({ name, admin: z.boolean().optional() }), request.body);
+    return reply.status(201).send(await accounts.createUser(body.name, { admin: body.admin ?? false }));
+  });
+  app.get(`${admin}/teams`, async (request) => {
+    requireAdmin(request);
+    return accounts.teams();
+  });
+  app.post(`${admin}/teams`, async (request, reply) => {
+    requireAdmin(request);
+    const body = parse(z.strictObject({ name }), request.body);
+    return reply.status(201).send(await accounts.createTeam(body.name, request.identity!.actor));
+  });
+  app.put<{ Params: { team: string; user: string } }>(
+    `${admin}/teams/:team/members/:user`,
+    async (request) => {
+      requireAdmin(request);
+      const body = parse(z.strictObject({ role }), request.body);
+      return accounts.setMember(request.params.team, request.params.user, body.role as Role);
+    },
+  );
+  app.delete<{ Params: { team: string; user: string } }>(
+    `${admin}/teams/:team/members/:user`,
+    async (request) => {
+      requireAdmin(request);
+      return accounts.removeMember(request.params.team, request.params.user);
+    },
+  );
+  app.get(`${admin}/keys`, async (request) => {
+    requireAdmin(request);
+    const query = parse(z.strictObject({ user: name.optional() }), request.query);
+    return accounts.keys(query.user);
+  });
+  app.post(`${admin}/keys`, async (request, reply) => {
+    requireAdmin(request);
+    const body = parse(z.strictObject({ user: name, name: z.string().min(1).max(100) }), request.body);
+    return reply.status(201).send(await accounts.createKey(body.user, body.name));
+  });
+  app.post<{ Params: { id: string } }>(`${admin}/keys/:id/revoke`, async (request) => {
+    requireAdmin(request);
+    return accounts.revokeKey(request.params.id);
+  });
+}

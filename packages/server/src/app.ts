@@ -1,0 +1,370 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import {
+  API_PREFIX,
+  type EmbeddedBackend,
+  ENTITY_HEADER,
+  httpStatusOf,
+  type Identity,
+  isQuiverError,
+  QuiverError,
+  type QuiverEvent,
+  SIZE_HEADER,
+  type WireRequest,
+  wireOperations,
+} from '@quiver/core';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { registerAdminRoutes } from './admin-routes.js';
+import { FORCE_BY_ROLE, needsOf, notFound, requireRole, roleIn } from './authorize.js';
+import { openApiDocument } from './openapi.js';
+
+/** Options of {@link buildServer}. */
+export interface ServerOptions {
+  /** The embedded backend the server runs for every request (bound to the caller per request). */
+  backend: EmbeddedBackend;
+  /** pino options, or false for no logs (tests). Default: JSON logs at `info`. */
+  logger?: boolean | { level?: string };
+  /** The largest JSON body (default 64 MiB: a commit of 100,000 entries fits). */
+  bodyLimit?: number;
+  /** The largest blob one upload may hold (default 1 TiB). */
+  maxBlobBytes?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    identity?: Identity;
+    /** The entity the request acts in by default (the `x-quiver-entity` header, else the user's own). */
+    entity?: string;
+  }
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+function wireError(error: QuiverError): { code: string; message: string; details: Record<string, unknown> } {
+  return { code: error.code, message: error.message, details: error.details };
+}
+
+/** Fastify's own errors (parsing, limits, routing) as the contract's codes. */
+function fromFastify(error: FastifyError): QuiverError {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new QuiverError('E_TOO_LARGE', 'The request body is larger than this server accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new QuiverError(
+        'E_UNSUPPORTED_MEDIA_TYPE',
+        'This route takes a JSON body: send it with Content-Type: application/json.',
+      );
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new QuiverError('E_INVALID_REQUEST', 'The request says it has a JSON body but sent none.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new QuiverError(
+        'E_INVALID_REQUEST',
+        'The body is shorter or longer than its Content-Length says.',
+      );
+    default:
+      if (error instanceof SyntaxError || error.statusCode === 400)
+        return new QuiverError('E_INVALID_REQUEST', `The request body is not valid JSON (${error.message}).`);
+      if (error.statusCode === 413) return new QuiverError('E_TOO_LARGE', error.message);
+      if (error.statusCode === 415)
+        return new QuiverError('E_UNSUPPORTED_MEDIA_TYPE', 'This route does not take that Content-Type.');
+      return new QuiverError('E_INTERNAL', 'The server failed on this request; its log has the details.');
+  }
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return match?.[1];
+}
+
+/**
+ * The team server as a fastify app: every operation of the wire table, the event log, blobs,
+ * `/whoami`, `/healthz`, `/readyz` and the OpenAPI document. Each request is authenticated by its
+ * API key, bound to its user and entity, and checked against the role each entity it touches
+ * needs before the backend runs it.
+ */
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const { backend } = options;
+  const maxBlobBytes = options.maxBlobBytes ?? 2 ** 40;
+  const app = Fastify({
+    logger:
+      options.logger === false
+        ? false
+        : {
+            level: (typeof options.logger === 'object' && options.logger.level) || 'info',
+            // Keys never reach a log line.
+            redact: ['req.headers.authorization', 'req.headers.cookie'],
+          },
+    bodyLimit: options.bodyLimit ?? 64 * 1024 * 1024,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given)
+        ? given
+        : createHash('sha256').update(`${Date.now()}${Math.random()}`).digest('hex').slice(0, 16);
+    },
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const quiver = isQuiverError(error) ? error : fromFastify(error);
+    const status = httpStatusOf(quiver.code);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.status(status).header('content-type', 'application/json').send(wireError(quiver));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new QuiverError(
+      'E_NOT_FOUND',
+      `No route ${request.method} ${request.url.split('?')[0]} on this server.`,
+    );
+    void reply.status(404).send(wireError(error));
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    return payload;
+  });
+
+  // Authentication, for everything under the API prefix.
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith(`${API_PREFIX}/`) || request.url.startsWith(`${API_PREFIX}/openapi.json`))
+      return;
+    const key = bearer(request);
+    if (key === undefined)
+      throw new QuiverError(
+        'E_UNAUTHORIZED',
+        "This server needs an API key: send 'Authorization: Bearer <key>' (set QUIVER_API_KEY, or run 'quiver login').",
+      );
+    const identity = await backend.accounts.authenticate(key);
+    if (!identity)
+      throw new QuiverError(
+        'E_UNAUTHORIZED',
+        "The API key is not valid (unknown or revoked). Ask an admin for a new one ('quiver server key create').",
+      );
+    request.identity = identity;
+    const asked = request.headers[ENTITY_HEADER];
+    const entity = typeof asked === 'string' && asked !== '' ? asked : identity.entity;
+    if (roleIn(identity, entity) === undefined) throw notFound(entity);
+    request.entity = entity;
+  });
+
+  const forRequest = (request: FastifyRequest): EmbeddedBackend =>
+    backend.withPrincipal({ actor: request.identity!.actor, entity: request.entity! });
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await backend.accounts.empty();
+      return { ok: true };
+    } catch {
+      return reply
+        .status(503)
+        .send(wireError(new QuiverError('E_UNAVAILABLE', 'The database is not reachable.')));
+    }
+  });
+  app.get(`${API_PREFIX}/openapi.json`, async () => openApiDocument());
+  app.get(`${API_PREFIX}/whoami`, async (request) => ({ ...request.identity!, entity: request.entity! }));
+
+  for (const { api, method, operation } of wireOperations()) {
+    app.route({
+      method: operation.verb,
+      url: `${API_PREFIX}${operation.path}`,
+      config: { operation: `${api}.${method}` },
+      handler: async (request, reply) => {
+        const raw = operation.verb === 'GET' ? request.query : request.body;
+        const parsed = operation.input.safeParse(raw ?? {});
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          throw new QuiverError(
+            'E_INVALID_REQUEST',
+            `Invalid request to ${operation.verb} ${operation.path}: ${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'malformed'}.`,
+            {
+              details: {
+                issues: parsed.error.issues
+                  .slice(0, 10)
+                  .map((i) => ({ path: i.path.join('.'), message: i.message })),
+              },
+            },
+          );
+        }
+        const wire: WireRequest = {
+          params: request.params as Record<string, string>,
+          query: operation.verb === 'GET' ? (parsed.data as Record<string, string>) : {},
+          body: operation.verb === 'GET' ? undefined : parsed.data,
+        };
+        const args = operation.decode(wire);
+        const identity = request.identity!;
+        if (api === 'maintenance' && !identity.admin)
+          throw new QuiverError('E_FORBIDDEN', 'Store maintenance (verify, gc) is for server admins.');
+        const needs = await needsOf(backend, api, method, args, request.entity!, operation.role);
+        for (const need of needs) requireRole(identity, need.entity, need.role);
+        const forceAt = FORCE_BY_ROLE[`${api}.${method}`];
+        if (forceAt !== undefined && (args[forceAt] as { force?: boolean } | undefined)?.force) {
+          // Protected aliases: only an admin of the registry's entity may force a change to one.
+          const primary = needs[needs.length - 1]!.entity;
+          if (roleIn(identity, primary) !== 'admin')
+            throw new QuiverError(
+              'E_FORBIDDEN',
+              `Only admins of '${primary}' may set, move or remove its protected aliases (such as production).`,
+              { details: { entity: primary } },
+            );
+        }
+        const target = forRequest(request)[api] as unknown as Record<
+          string,
+          (...a: unknown[]) => Promise<unknown>
+        >;
+        const result = await target[method]!(...args);
+        if (result === undefined) return reply.status(204).send();
+        return reply.header('content-type', 'application/json').send(JSON.stringify(result));
+      },
+    });
+  }
+
+  registerAdminRoutes(app, backend);
+
+  app.get(`${API_PREFIX}/events`, async (request) => {
+    const query = request.query as Record<string, unknown>;
+    const topic = query.topic;
+    if (topic !== undefined && topic !== 'registry' && topic !== 'artifacts' && topic !== 'runs')
+      throw new QuiverError('E_INVALID_REQUEST', 'topic is one of registry, artifacts, runs.');
+    const after = query.after === undefined ? 0 : Number(query.after);
+    const limit = query.limit === undefined ? 1000 : Number(query.limit);
+    if (!Number.isSafeInteger(after) || after < 0)
+      throw new QuiverError('E_INVALID_REQUEST', 'after is a whole number ≥ 0.');
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000)
+      throw new QuiverError('E_INVALID_REQUEST', 'limit is a whole number from 1 to 10000.');
+    const identity = request.identity!;
+    // Only events of entities the user can read; read on past others' so a page is empty only at the end.
+    const visible: QuiverEvent[] = [];
+    let cursor = after;
+    for (;;) {
+      const batch = await backend.events.read({ after: cursor, limit, ...(topic ? { topic } : {}) });
+      for (const event of batch) if (roleIn(identity, event.entity) !== undefined) visible.push(event);
+      if (batch.length < limit || visible.length >= limit) break;
+      const last = batch[batch.length - 1]!;
+      cursor = topic ? last.sequence : last.position;
+    }
+    return visible.slice(0, limit);
+  });
+
+  await app.register(async (blobs) => {
+    // Blob bodies are streamed to the store as they come, never buffered or parsed.
+    blobs.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+    blobs.put<{ Params: { sha256: string } }>(`${API_PREFIX}/blobs/:sha256`, async (request, reply) => {
+      requireRole(request.identity!, request.entity!, 'member');
+      const { sha256 } = request.params;
+      if (!SHA256.test(sha256))
+        throw new QuiverError('E_INVALID_REQUEST', 'A blob is named by its sha256: 64 lowercase hex digits.');
+      const length = request.headers['content-length'];
+      const stated = request.headers[SIZE_HEADER];
+      if (length !== undefined && typeof stated === 'string' && stated !== length)
+        throw new QuiverError(
+          'E_INVALID_REQUEST',
+          `Content-Length and ${SIZE_HEADER} disagree; send one size.`,
+        );
+      const declared = Number(length ?? stated);
+      if ((length ?? stated) === undefined || !Number.isSafeInteger(declared) || declared < 0)
+        throw new QuiverError(
+          'E_INVALID_REQUEST',
+          `An upload declares its size: a Content-Length, or ${SIZE_HEADER} when the body is chunked.`,
+        );
+      if (declared > maxBlobBytes)
+        throw new QuiverError(
+          'E_TOO_LARGE',
+          `A blob may hold at most ${maxBlobBytes} bytes; this one says ${declared}.`,
+        );
+      const body = request.body as IncomingMessage;
+      const staged = await backend.blobs.stage({ stream: counted(body, declared), sizeHint: declared });
+      if (staged.sha256 !== sha256 || staged.size !== declared) {
+        await backend.blobs.discard([staged]);
+        throw new QuiverError(
+          'E_CHECKSUM_MISMATCH',
+          `The uploaded bytes hash to ${staged.sha256} (${staged.size} bytes), not to ${sha256}; nothing was stored.`,
+          { details: { expected: sha256, actual: staged.sha256 } },
+        );
+      }
+      await backend.blobs.publish([staged]);
+      return reply.status(204).send();
+    });
+  });
+
+  app.route<{ Params: { sha256: string } }>({
+    method: ['GET', 'HEAD'],
+    url: `${API_PREFIX}/blobs/:sha256`,
+    handler: async (request, reply) => {
+      requireRole(request.identity!, request.entity!, 'viewer');
+      const { sha256 } = request.params;
+      if (!SHA256.test(sha256))
+        throw new QuiverError('E_INVALID_REQUEST', 'A blob is named by its sha256: 64 lowercase hex digits.');
+      const info = await backend.blobs.info(sha256);
+      if (!info) throw new QuiverError('E_NOT_FOUND', `No blob ${sha256} on this server.`);
+      reply.header('accept-ranges', 'bytes').header('content-type', 'application/octet-stream');
+      reply.header('last-modified', info.modifiedAt.toUTCString()).header('etag', `"${sha256}"`);
+      const range = parseRange(request.headers.range, info.size);
+      if (range === 'invalid') {
+        reply.header('content-range', `bytes */${info.size}`);
+        throw new QuiverError(
+          'E_RANGE_NOT_SATISFIABLE',
+          `The range asked for is outside the blob's ${info.size} bytes.`,
+        );
+      }
+      const { start, end } = range ?? { start: 0, end: info.size };
+      reply.header('content-length', String(end - start));
+      if (range) reply.status(206).header('content-range', `bytes ${start}-${end - 1}/${info.size}`);
+      if (request.method === 'HEAD') return reply.send();
+      const stream = await backend.blobs.open(sha256, range ?? undefined);
+      const { Readable } = await import('node:stream');
+      return reply.send(Readable.from(stream));
+    },
+  });
+
+  return app;
+}
+
+/** A body that fails when it holds more or fewer bytes than declared (the declared size is counted, not trusted). */
+async function* counted(body: AsyncIterable<Uint8Array>, declared: number): AsyncIterable<Uint8Array> {
+  let received = 0;
+  for await (const chunk of body) {
+    received += chunk.length;
+    if (received > declared)
+      throw new QuiverError(
+        'E_INVALID_REQUEST',
+        `The upload sent more bytes than its Content-Length (${declared}).`,
+      );
+    yield chunk;
+  }
+  if (received !== declared)
+    throw new QuiverError(
+      'E_INVALID_REQUEST',
+      `The upload ended after ${received} of the ${declared} bytes its Content-Length declared; nothing was stored.`,
+    );
+}
+
+/** One `bytes=a-b` range (or `a-`, `-n`) within `size`; undefined without a header. */
+function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | undefined | 'invalid' {
+  if (header === undefined) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return 'invalid';
+  let start: number;
+  let end: number;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    start = Math.max(0, size - suffix);
+    end = size;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === '' ? size : Math.min(size, Number(match[2]) + 1);
+  }
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start >= size || end <= start)
+    return 'invalid';
+  return { start, end };
+}
+
+export type { FastifyInstance, FastifyReply };

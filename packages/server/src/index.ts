@@ -1,0 +1,10 @@
+/**
+ * The Quiver team server: the backend contract over HTTP on the embedded backend, with users,
+ * teams, roles and API keys. Start it with `quiver server start`; point clients at it with
+ * `QUIVER_BASE_URL` and `QUIVER_API_KEY` (or `quiver login`).
+ *
+ * @module
+ */
+export { buildServer, type ServerOptions } from './app.js';
+export { openApiDocument } from './openapi.js';
+export { type RunningServer, type StartOptions, startServer } from './start.js';
