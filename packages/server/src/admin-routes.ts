@@ -59,6 +59,26 @@ export function registerAdminRoutes(app: FastifyInstance, backend: EmbeddedBacke
       return accounts.removeMember(request.params.team, request.params.user);
     },
   );
+  app.get(`${admin}/blobs`, async (request) => {
+    requireAdmin(request);
+    const query = parse(
+      z.strictObject({
+        after: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/)
+          .optional(),
+        limit: z.coerce.number().int().min(1).max(10_000).optional(),
+      }),
+      request.query,
+    );
+    // Sorted by digest, a page after a digest: a listing that cannot skip or repeat a blob.
+    const all: Array<{ sha256: string; size: number; modifiedAt: string }> = [];
+    for await (const blob of backend.blobs.list())
+      if (query.after === undefined || blob.sha256 > query.after)
+        all.push({ sha256: blob.sha256, size: blob.size, modifiedAt: blob.modifiedAt.toISOString() });
+    all.sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
+    return all.slice(0, query.limit ?? 1000);
+  });
   app.get(`${admin}/keys`, async (request) => {
     requireAdmin(request);
     const query = parse(z.strictObject({ user: name.optional() }), request.query);

@@ -19,6 +19,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import { z } from 'zod';
 import { registerAdminRoutes } from './admin-routes.js';
 import { FORCE_BY_ROLE, needsOf, notFound, requireRole, roleIn } from './authorize.js';
 import { openApiDocument } from './openapi.js';
@@ -44,6 +45,9 @@ declare module 'fastify' {
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
+
+/** How long a consumer's claimed batch stays its own before it is handed out again. */
+const CONSUMER_LEASE_MS = 5 * 60_000;
 
 function wireError(error: QuiverError): { code: string; message: string; details: Record<string, unknown> } {
   return { code: error.code, message: error.message, details: error.details };
@@ -249,6 +253,62 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       cursor = topic ? last.sequence : last.position;
     }
     return visible.slice(0, limit);
+  });
+
+  // Named consumers over HTTP: claim a batch under a lease, then acknowledge or release it. A
+  // consumer's name is scoped to the entity it consumes for, and it sees that entity's events only.
+  const consumerBody = z.strictObject({
+    topic: z.enum(['registry', 'artifacts', 'runs']).optional(),
+    limit: z.number().int().min(1).max(10_000).optional(),
+    lease: z.string().max(100).optional(),
+  });
+  const consumerKey = (request: FastifyRequest<{ Params: { consumer: string } }>): string => {
+    const name = request.params.consumer;
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name))
+      throw new QuiverError('E_INVALID_NAME', 'A consumer name is 1–100 letters, digits, ., _ or -.');
+    return `${request.entity!}:${name}`;
+  };
+  const parseConsumer = (value: unknown) => {
+    const parsed = consumerBody.safeParse(value ?? {});
+    if (!parsed.success)
+      throw new QuiverError(
+        'E_INVALID_REQUEST',
+        `Invalid consumer request: ${parsed.error.issues[0]?.message}.`,
+      );
+    return parsed.data;
+  };
+  app.post<{ Params: { consumer: string } }>(
+    `${API_PREFIX}/events/consumers/:consumer/claim`,
+    async (request) => {
+      requireRole(request.identity!, request.entity!, 'member');
+      const key = consumerKey(request);
+      const body = parseConsumer(request.body);
+      for (;;) {
+        const claim = await backend.claimEvents(key, { ...body, leaseMs: CONSUMER_LEASE_MS });
+        if (claim.lease === null) return { events: [], lease: null, busy: claim.busy };
+        const events = claim.events.filter((event) => event.entity === request.entity);
+        if (events.length > 0) return { events, lease: claim.lease, busy: false };
+        // A batch of other entities' events only: past it, and on to the next.
+        await backend.endEventLease(key, body.topic, claim.lease, 'ack');
+      }
+    },
+  );
+  for (const outcome of ['ack', 'release'] as const) {
+    app.post<{ Params: { consumer: string } }>(
+      `${API_PREFIX}/events/consumers/:consumer/${outcome}`,
+      async (request) => {
+        requireRole(request.identity!, request.entity!, 'member');
+        const body = parseConsumer(request.body);
+        if (!body.lease) throw new QuiverError('E_INVALID_REQUEST', 'Send the lease token the claim gave.');
+        return backend.endEventLease(consumerKey(request), body.topic, body.lease, outcome);
+      },
+    );
+  }
+  app.get<{ Params: { consumer: string } }>(`${API_PREFIX}/events/consumers/:consumer`, async (request) => {
+    requireRole(request.identity!, request.entity!, 'viewer');
+    const query = request.query as { topic?: string };
+    const topic = query.topic === undefined ? undefined : parseConsumer({ topic: query.topic }).topic;
+    return backend.consumerCursor(consumerKey(request), topic);
   });
 
   await app.register(async (blobs) => {

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import { monotonicFactory } from 'ulidx';
+import { QuiverError } from '../../contract/errors.js';
 import type {
   EventAction,
   EventTopic,
@@ -200,12 +201,15 @@ export async function consumeEvents(
       .forUpdate(
         trx
           .selectFrom('event_consumers')
-          .select('cursor')
+          .select(['cursor', 'lease_token', 'lease_until'])
           .where('name', '=', consumer)
           .where('topic', '=', topic),
       )
       .executeTakeFirstOrThrow();
     const cursor = Number(row.cursor);
+    // An instance consuming over HTTP holds a batch: this one gets nothing until it ends.
+    if (row.lease_token !== null && row.lease_until !== null && Date.parse(row.lease_until) > Date.now())
+      return { delivered: 0, cursor };
     const events = await readEvents(trx, {
       after: cursor,
       ...(options.topic ? { topic: options.topic } : {}),
@@ -222,5 +226,110 @@ export async function consumeEvents(
       .where('topic', '=', topic)
       .execute();
     return { delivered: events.length, cursor: next };
+  });
+}
+
+/** A batch of events claimed by a consumer that acknowledges later (over HTTP). */
+export interface EventClaim {
+  events: QuiverEvent[];
+  /** The token that acknowledges or releases the batch; null when nothing was handed out. */
+  lease: string | null;
+  /** True when another instance of the consumer holds an unexpired lease (nothing was handed out). */
+  busy: boolean;
+}
+
+/**
+ * Claims the events a consumer has not seen yet, for `leaseMs`: a second instance of the consumer
+ * gets nothing while the lease lasts, so two instances never get the same batch. The cursor moves
+ * only when the batch is acknowledged with its token ({@link ackEvents}); a released or expired
+ * lease hands the same events out again.
+ */
+export async function claimEvents(
+  store: Store,
+  consumer: string,
+  options: { topic?: EventTopic; limit?: number; leaseMs: number },
+): Promise<EventClaim> {
+  const topic = options.topic ?? '*';
+  return store.connection.writeTransaction(async (trx) => {
+    await trx
+      .insertInto('event_consumers')
+      .values({ name: consumer, topic, cursor: 0, updated_at: new Date().toISOString() })
+      .onConflict((conflict) => conflict.columns(['name', 'topic']).doNothing())
+      .execute();
+    const row = await store.connection
+      .forUpdate(
+        trx
+          .selectFrom('event_consumers')
+          .select(['cursor', 'lease_token', 'lease_until'])
+          .where('name', '=', consumer)
+          .where('topic', '=', topic),
+      )
+      .executeTakeFirstOrThrow();
+    if (row.lease_token !== null && row.lease_until !== null && Date.parse(row.lease_until) > Date.now())
+      return { events: [], lease: null, busy: true };
+    const events = await readEvents(trx, {
+      after: Number(row.cursor),
+      ...(options.topic ? { topic: options.topic } : {}),
+      ...(options.limit ? { limit: options.limit } : {}),
+    });
+    if (events.length === 0) return { events, lease: null, busy: false };
+    const last = events[events.length - 1]!;
+    const lease = newUid();
+    await trx
+      .updateTable('event_consumers')
+      .set({
+        lease_token: lease,
+        lease_until: new Date(Date.now() + options.leaseMs).toISOString(),
+        lease_end: options.topic ? last.sequence : last.position,
+      })
+      .where('name', '=', consumer)
+      .where('topic', '=', topic)
+      .execute();
+    return { events, lease, busy: false };
+  });
+}
+
+/**
+ * Ends a lease: `ack` moves the consumer's cursor past the batch, `release` leaves it (the same
+ * events come again). A token that is not the consumer's current lease (another instance claimed
+ * after it expired) is `E_ALREADY_EXISTS`: that batch was handed out again.
+ */
+export async function endEventLease(
+  store: Store,
+  consumer: string,
+  topic: EventTopic | undefined,
+  lease: string,
+  outcome: 'ack' | 'release',
+): Promise<{ cursor: number }> {
+  const key = topic ?? '*';
+  return store.connection.writeTransaction(async (trx) => {
+    const row = await store.connection
+      .forUpdate(
+        trx
+          .selectFrom('event_consumers')
+          .select(['cursor', 'lease_token', 'lease_end'])
+          .where('name', '=', consumer)
+          .where('topic', '=', key),
+      )
+      .executeTakeFirst();
+    if (!row || row.lease_token !== lease)
+      throw new QuiverError(
+        'E_ALREADY_EXISTS',
+        `The lease of consumer '${consumer}' ended and its events were handed out again; handle them idempotently by event id.`,
+      );
+    const cursor = outcome === 'ack' && row.lease_end !== null ? Number(row.lease_end) : Number(row.cursor);
+    await trx
+      .updateTable('event_consumers')
+      .set({
+        cursor,
+        lease_token: null,
+        lease_until: null,
+        lease_end: null,
+        updated_at: new Date().toISOString(),
+      })
+      .where('name', '=', consumer)
+      .where('topic', '=', key)
+      .execute();
+    return { cursor };
   });
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type {
   ArtifactsApiV1,
   EventsApiV1,
+  EventTopic,
   MaintenanceApiV1,
   Principal,
   QuiverBackendV1,
@@ -17,7 +18,14 @@ import { LocalBlobStore } from './blobs/local-blob-store.js';
 import { artifactType, commitVersion } from './commit.js';
 import type { EmbeddedContext } from './context.js';
 import { type DatabaseConnection, type DatabaseLocation, openDatabase } from './database/connection.js';
-import { consumeEvents, modelEvents, readEvents } from './events.js';
+import {
+  claimEvents,
+  consumeEvents,
+  type EventClaim,
+  endEventLease,
+  modelEvents,
+  readEvents,
+} from './events.js';
 import { runInputs, runOutputs, walkLineage } from './lineage.js';
 import { collectGarbage, verifyStore } from './maintenance.js';
 import { linkVersion, removeRegistryAlias, setRegistryAlias, unlinkVersion } from './registry/links.js';
@@ -49,6 +57,7 @@ export type { LocalBlobStore } from './blobs/local-blob-store.js';
 export type { DatabaseConnection } from './database/connection.js';
 export { redactUrl } from './database/postgres/connection-errors.js';
 export { DigestCache, type FileIdentity } from './digest-cache.js';
+export type { EventClaim } from './events.js';
 export { DEFAULT_GC_GRACE_MS } from './maintenance.js';
 
 /** Where the embedded backend keeps its data: a folder for blobs, and SQLite in it or PostgreSQL. */
@@ -186,6 +195,35 @@ export class EmbeddedBackend implements QuiverBackendV1 {
       .where('v.uid', '=', versionId)
       .executeTakeFirst();
     return row?.entity;
+  }
+
+  /** Claims a consumer's next events under a lease (a server's consume over HTTP; see `endEventLease`). */
+  claimEvents(
+    consumer: string,
+    options: { topic?: EventTopic; limit?: number; leaseMs: number },
+  ): Promise<EventClaim> {
+    return claimEvents(this.context, consumer, options);
+  }
+
+  /** Acknowledges (cursor moves past the batch) or releases (it comes again) a claimed batch. */
+  endEventLease(
+    consumer: string,
+    topic: EventTopic | undefined,
+    lease: string,
+    outcome: 'ack' | 'release',
+  ): Promise<{ cursor: number }> {
+    return endEventLease(this.context, consumer, topic, lease, outcome);
+  }
+
+  /** Where a named consumer has read to (0 before its first batch). */
+  async consumerCursor(consumer: string, topic: EventTopic | undefined): Promise<{ cursor: number }> {
+    const row = await this.connection.db
+      .selectFrom('event_consumers')
+      .select('cursor')
+      .where('name', '=', consumer)
+      .where('topic', '=', topic ?? '*')
+      .executeTakeFirst();
+    return { cursor: row ? Number(row.cursor) : 0 };
   }
 
   withPrincipal(principal: Principal): EmbeddedBackend {

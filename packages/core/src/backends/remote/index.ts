@@ -1,6 +1,7 @@
 import { QuiverError } from '../../contract/errors.js';
 import type {
   EventsApiV1,
+  EventTopic,
   Principal,
   QuiverBackendV1,
   QuiverEvent,
@@ -63,12 +64,7 @@ export class RemoteBackend implements QuiverBackendV1 {
     this.maintenance = forward(transport, WIRE_OPERATIONS.maintenance as Record<string, WireOperation>);
     this.events = {
       read: (options) => readRemoteEvents(transport, options),
-      consume: () => {
-        throw new QuiverError(
-          'E_UNPROCESSABLE',
-          'Named event consumers run beside the store, not through a remote client yet; read the log with events() and keep your own cursor.',
-        );
-      },
+      consume: (consumer, handler, options) => consumeRemote(this, consumer, handler, options),
     };
   }
 
@@ -119,6 +115,42 @@ export class RemoteBackend implements QuiverBackendV1 {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * A named consumer over HTTP: claims the next batch under a lease, runs `handler`, then
+ * acknowledges (the cursor moves) or, when it threw, releases it (the same events come again).
+ */
+async function consumeRemote(
+  backend: RemoteBackend,
+  consumer: string,
+  handler: (events: QuiverEvent[]) => Promise<void>,
+  options: { topic?: EventTopic; limit?: number } = {},
+): Promise<{ delivered: number; cursor: number }> {
+  const path = `/events/consumers/${encodeURIComponent(consumer)}`;
+  const scope = { ...(options.topic ? { topic: options.topic } : {}) };
+  const claim = (await backend.request('POST', `${path}/claim`, {
+    ...scope,
+    ...(options.limit ? { limit: options.limit } : {}),
+  })) as {
+    events: QuiverEvent[];
+    lease: string | null;
+  };
+  if (claim.lease === null || !Array.isArray(claim.events) || claim.events.length === 0) {
+    const query = options.topic ? `?topic=${options.topic}` : '';
+    const { cursor } = (await backend.request('GET', `${path}${query}`)) as { cursor: number };
+    return { delivered: 0, cursor };
+  }
+  try {
+    await handler(claim.events);
+  } catch (error) {
+    await backend.request('POST', `${path}/release`, { ...scope, lease: claim.lease }).catch(() => undefined);
+    throw error;
+  }
+  const { cursor } = (await backend.request('POST', `${path}/ack`, { ...scope, lease: claim.lease })) as {
+    cursor: number;
+  };
+  return { delivered: claim.events.length, cursor };
 }
 
 async function readRemoteEvents(

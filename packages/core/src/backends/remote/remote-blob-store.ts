@@ -264,9 +264,36 @@ export class RemoteBlobStore implements BlobStore {
     return bytes ? { sha256: sha256Hex(bytes), size: bytes.length } : undefined;
   }
 
-  // biome-ignore lint/correctness/useYield: it throws before yielding: listing is the server's.
+  /** Every stored blob, a page at a time (a server admin's key only). */
   async *list(): AsyncIterable<StoredBlob> {
-    throw serverSide('Listing every blob');
+    let after: string | undefined;
+    for (;;) {
+      const url = this.transport.url('/admin/blobs', {
+        query: { limit: '1000', ...(after ? { after } : {}) },
+      });
+      const response = await this.transport.send(
+        url,
+        () => ({ method: 'GET', headers: this.transport.headers() }),
+        true,
+      );
+      const page = (await response.json()) as Array<{ sha256: unknown; size: unknown; modifiedAt: unknown }>;
+      if (!Array.isArray(page))
+        throw new QuiverError(
+          'E_INTERNAL',
+          'The server answered the blob listing with something else than a list.',
+        );
+      for (const blob of page) {
+        if (typeof blob.sha256 !== 'string' || !SHA256.test(blob.sha256) || !Number.isSafeInteger(blob.size))
+          throw new QuiverError('E_INTERNAL', 'The server listed a blob without a valid digest and size.');
+        yield {
+          sha256: blob.sha256,
+          size: blob.size as number,
+          modifiedAt: new Date(String(blob.modifiedAt)),
+        };
+      }
+      if (page.length < 1000) return;
+      after = page[page.length - 1]!.sha256 as string;
+    }
   }
 
   async remove(_sha256: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** Rows of the `runs` table. Times are ISO-8601 UTC strings so both dialects sort them alike. */
 export interface RunTable {
@@ -171,6 +171,10 @@ export interface EventConsumerTable {
   topic: string;
   cursor: number;
   updated_at: string;
+  /** A batch handed out over HTTP and not yet acknowledged: its token, expiry and last cursor. */
+  lease_token: ColumnType<string | null, string | null | undefined, string | null>;
+  lease_until: ColumnType<string | null, string | null | undefined, string | null>;
+  lease_end: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** A user of the team server. */

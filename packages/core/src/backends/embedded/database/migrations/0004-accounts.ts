@@ -3,7 +3,8 @@ import type { ColumnTypes } from '../parts.js';
 
 /**
  * Accounts for the team server: users, teams (entities that users share), memberships with a
- * role, and API keys stored as the sha256 of the key (the key itself is shown once, never kept).
+ * role, and API keys stored as the sha256 of the key (the key itself is shown once, never kept);
+ * and leases on event consumers, for consumers that acknowledge over HTTP.
  * An embedded store never reads them; they are here so the server's accounts live in the same
  * database as what they guard.
  */
@@ -47,6 +48,10 @@ export function accountsSchema(types: ColumnTypes): Migration {
         .addColumn('last_used_at', 'text')
         .addColumn('revoked_at', 'text')
         .execute();
+      // A consumer served over HTTP holds its batch under a lease until it acknowledges it.
+      await db.schema.alterTable('event_consumers').addColumn('lease_token', 'text').execute();
+      await db.schema.alterTable('event_consumers').addColumn('lease_until', 'text').execute();
+      await db.schema.alterTable('event_consumers').addColumn('lease_end', types.big).execute();
     },
   };
 }
