@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createTestStore, testBackends } from './support/backends.js';
+import { createTestStore, sdkBackends } from './support/backends.js';
 import { runCli } from './support/processes.js';
 
-describe.each(testBackends())('quiver CLI on %s', (backend) => {
+describe.each(sdkBackends())('quiver CLI on %s', (backend) => {
   it('puts, lists, shows, aliases, tags, gets, removes and collects, with --json and exit codes', {
     timeout: 120_000,
   }, async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createTestStore, testBackends } from './support/backends.js';
+import { createTestStore, sdkBackends } from './support/backends.js';
 import { runScript } from './support/processes.js';
 
-describe.each(testBackends())('examples on %s', (backend) => {
+describe.each(sdkBackends())('examples on %s', (backend) => {
   it('the simulated-training example logs a checkpoint per epoch and keeps best on the lowest val_loss', {
     timeout: 60_000,
   }, async () => {

@@ -71,6 +71,9 @@ const EVERY_CODE = {
   E_INTERNAL: true,
   E_UNPROCESSABLE: true,
   E_UNAVAILABLE: true,
+  E_INVALID_REQUEST: true,
+  E_UNSUPPORTED_MEDIA_TYPE: true,
+  E_RANGE_NOT_SATISFIABLE: true,
 } as const satisfies Record<QuiverErrorCode, true>;
 const CODES = Object.keys(EVERY_CODE) as QuiverErrorCode[];
 

@@ -7,6 +7,7 @@ import {
   type EmbeddedBackend,
   init,
   isQuiverError,
+  openEmbeddedStore,
   openStore,
   QuiverClient,
   type Store,
@@ -38,7 +39,7 @@ function tempDir(): string {
 }
 
 async function storeOn(databaseUrl: string, dir = tempDir()): Promise<Store<EmbeddedBackend>> {
-  const store = await openStore({ dir, entity: 'tester', databaseUrl });
+  const store = await openEmbeddedStore({ dir, entity: 'tester', databaseUrl });
   stores.push(store);
   return store;
 }

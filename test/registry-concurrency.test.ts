@@ -1,4 +1,4 @@
-import { Artifact, init } from '@quiver/core';
+import { Artifact, init, type QuiverEvent } from '@quiver/core';
 import { describe, expect, it } from 'vitest';
 import { createTestStore, testBackends } from './support/backends.js';
 import { runScript } from './support/processes.js';
@@ -108,7 +108,7 @@ describe.each(testBackends())('registry under concurrency on %s', (backend) => {
     // a deadlock or a lost lock surfaces as a child's error
     for (const result of results) expect(result.stderr).toBe('');
     const client = await testStore.client();
-    const events = [];
+    const events: QuiverEvent[] = [];
     for (let after = 0; ; ) {
       const page = await client.events({ after });
       if (page.length === 0) break;

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Artifact, init, QuiverClient } from '@quiver/core';
 import { describe, expect, it } from 'vitest';
-import { createTestStore, testBackends } from './support/backends.js';
+import { createTestStore, sdkBackends } from './support/backends.js';
 import { runCli } from './support/processes.js';
 
 /**
@@ -10,7 +10,7 @@ import { runCli } from './support/processes.js';
  * tags → staging, then production (forced) → a second run consumes production → lineage and
  * history show every step.
  */
-describe.each(testBackends())('registry walkthrough on %s', (backend) => {
+describe.each(sdkBackends())('registry walkthrough on %s', (backend) => {
   it('from checkpoints to a consumed production model, with lineage and history', {
     timeout: 120_000,
   }, async () => {
@@ -20,7 +20,7 @@ describe.each(testBackends())('registry walkthrough on %s', (backend) => {
     const cli = async (...args: string[]) => {
       const result = await runCli([...args, '--json'], env);
       expect(result.stderr, result.stderr).toBe('');
-      expect(result.code).toBe(0);
+      expect(result.code, `${args.join(' ')}: ${result.stdout}`).toBe(0);
       return JSON.parse(result.stdout);
     };
 

@@ -8,7 +8,7 @@ import { checkpointCallback, loadModel } from '@quiver/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestStore, type TestStore, testBackends } from '../support/backends.js';
+import { createTestStore, sdkBackends, type TestStore } from '../support/backends.js';
 import { runCli } from '../support/processes.js';
 import { dataset, smallClassifier, useWasm } from '../tfjs/support.js';
 
@@ -30,7 +30,7 @@ async function onnxPredict(session: ort.InferenceSession, xs: tf.Tensor): Promis
   return result[output as string]?.data as Float32Array;
 }
 
-describe.each(testBackends())('onnxCheckpoints hook on %s', (backend) => {
+describe.each(sdkBackends())('onnxCheckpoints hook on %s', (backend) => {
   let testStore: TestStore;
   let store: Store;
   let client: QuiverClient;

@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EmbeddedBackend, init, isQuiverError, type QuiverClient, type Store } from '@quiver/core';
+import { init, isQuiverError, type QuiverClient, type Store } from '@quiver/core';
 import { logOnnx, supportedLayers, toOnnx } from '@quiver/onnx';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestStore, type TestStore, testBackends } from '../support/backends.js';
+import { createTestStore, sdkBackends, type TestStore } from '../support/backends.js';
 import { errorOf } from './support.js';
 
 class Scale extends tf.layers.Layer {
@@ -88,9 +88,9 @@ describe('export refusals', () => {
   });
 });
 
-describe.each(testBackends())('logOnnx refusals leave the store untouched on %s', (backend) => {
-  let testStore: TestStore<EmbeddedBackend>;
-  let store: Store<EmbeddedBackend>;
+describe.each(sdkBackends())('logOnnx refusals leave the store untouched on %s', (backend) => {
+  let testStore: TestStore;
+  let store: Store;
   let client: QuiverClient;
   let valid: Uint8Array;
   let dir: string;

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel } from '../../packages/onnx/src/proto/onnx-schema.js';
-import { createTestStore, type TestStore, testBackends } from '../support/backends.js';
+import { createTestStore, sdkBackends, type TestStore } from '../support/backends.js';
 import { randomizeWeights } from './support.js';
 
 let model: tf.LayersModel;
@@ -69,7 +69,7 @@ function withExternalData(source: Uint8Array, location: string): { model: Uint8A
   return { model: encodeModel(proto), data: Buffer.concat(chunks) };
 }
 
-describe.each(testBackends())('logOnnx on %s', (backend) => {
+describe.each(sdkBackends())('logOnnx on %s', (backend) => {
   let testStore: TestStore;
   let store: Store;
   let client: QuiverClient;

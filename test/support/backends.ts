@@ -58,6 +58,14 @@ export function testBackends(): EmbeddedBackendName[] {
   return narrowed(EMBEDDED);
 }
 
+/**
+ * SQLite, PostgreSQL and a server (`remote`): the matrix of suites that use only the SDK, the CLI
+ * and the plugins (the CLI's, the plugins', the examples'), through every way a user stores.
+ */
+export function sdkBackends(): BackendName[] {
+  return narrowed([...EMBEDDED, 'remote']);
+}
+
 /** SQLite, PostgreSQL and JSON (SQLite with every call crossing JSON): the conformance matrix. */
 export function conformanceBackends(): BackendName[] {
   return narrowed(CONFORMANCE);
@@ -74,7 +82,12 @@ export const POSTGRES_ADMIN_URL =
  */
 export interface TestStore<Backend extends QuiverBackendV1 = QuiverBackendV1> extends AsyncDisposable {
   backend: BackendName;
+  /** A scratch folder of the test (the store's data and the client's caches are inside). */
   dir: string;
+  /** Where the store keeps its data (`blobs/`, `quiver.db`): the server's folder for `remote`. */
+  dataDir: string;
+  /** Where the client caches downloads (`<QUIVER_DIR>/cache`). */
+  cacheDir: string;
   /** Environment that points a child process or the CLI at this store. */
   env: Record<string, string>;
   open(): Promise<Store<Backend>>;
@@ -145,6 +158,8 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
   return {
     backend,
     dir,
+    dataDir: backend === 'remote' ? join(dir, 'server') : dir,
+    cacheDir: join(env.QUIVER_DIR!, 'cache'),
     env,
     open,
     async client() {

@@ -6,7 +6,7 @@ import { type ArtifactVersion, init, type QuiverClient, type Store } from '@quiv
 import { checkpointCallback, loadModel } from '@quiver/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestStore, type TestStore, testBackends } from '../support/backends.js';
+import { createTestStore, sdkBackends, type TestStore } from '../support/backends.js';
 import { dataset, ScriptedMetrics, smallClassifier, useWasm } from './support.js';
 
 /** 80 samples, 20% validation: 64 training samples, 4 batches of 16 per epoch. */
@@ -14,7 +14,7 @@ const BATCHES_PER_EPOCH = 4;
 
 afterEach(() => vi.unstubAllEnvs());
 
-describe.each(testBackends())('tfjs final steps and retention on %s', (backend) => {
+describe.each(sdkBackends())('tfjs final steps and retention on %s', (backend) => {
   let testStore: TestStore;
   let store: Store;
   let client: QuiverClient;

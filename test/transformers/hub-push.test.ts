@@ -13,7 +13,7 @@ import { HubPusher, type HubPushOptions, hubCheckpoints, importFromHub } from '@
 import { type HubServer, startHubServer } from '@quiver/transformers/testing';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createTestStore, type TestStore, testBackends } from '../support/backends.js';
+import { createTestStore, sdkBackends, type TestStore } from '../support/backends.js';
 import { runCli } from '../support/processes.js';
 import { dataset, smallClassifier, useWasm } from '../tfjs/support.js';
 
@@ -66,7 +66,7 @@ const treePaths = (repo: string) =>
     .filter((path) => path !== '.gitattributes')
     .sort();
 
-describe.each(testBackends())('Hub pushes on %s', (backend) => {
+describe.each(sdkBackends())('Hub pushes on %s', (backend) => {
   let testStore: TestStore;
   let store: Store;
   let client: QuiverClient;

@@ -14,7 +14,7 @@ import {
 } from '@quiver/transformers';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestStore, type TestStore, testBackends } from '../support/backends.js';
+import { createTestStore, sdkBackends, type TestStore } from '../support/backends.js';
 import { runScript } from '../support/processes.js';
 
 const LABELS = ['sports', 'weather', 'food'];
@@ -190,7 +190,7 @@ describe('transformers.js export', () => {
   });
 });
 
-describe.each(testBackends())('transformers.js export on %s', (backend) => {
+describe.each(sdkBackends())('transformers.js export on %s', (backend) => {
   let testStore: TestStore;
   let store: Store;
   let client: QuiverClient;
@@ -393,7 +393,7 @@ describe.each(testBackends())('transformers.js export on %s', (backend) => {
       await classify.dispose();
 
       // Exported once into the store's cache, then reused.
-      const cache = join(testStore.dir, 'cache', 'transformers', best.digest);
+      const cache = join(testStore.cacheDir, 'transformers', best.digest);
       expect(existsSync(join(cache, 'onnx', 'model.onnx'))).toBe(true);
       const written = statSync(join(cache, 'onnx', 'model.onnx')).mtimeMs;
       const again = await loadPipeline('text-classification', best.ref, { store });
@@ -567,7 +567,7 @@ describe.each(testBackends())('transformers.js export on %s', (backend) => {
   });
 });
 
-describe.each(testBackends())('examples/text-classification on %s', (backend) => {
+describe.each(sdkBackends())('examples/text-classification on %s', (backend) => {
   it('trains on wasm, links the best into the registry and classifies with transformers.js like TF.js', {
     timeout: 120_000,
   }, async () => {

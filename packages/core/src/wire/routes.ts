@@ -2,8 +2,10 @@ import { z } from 'zod';
 import type {
   ArtifactsApiV1,
   MaintenanceApiV1,
+  ModelLocator,
   QuiverBackendV1,
   RegistryApiV1,
+  RegistryRef,
   RunsApiV1,
 } from '../contract/index.js';
 
@@ -95,6 +97,19 @@ const optional = (value: object): Record<string, string | string[]> => {
   }
   return out;
 };
+/** Only the contract's fields: callers may hand richer objects (a parsed ref carries `kind`). */
+const locatorOf = (value: ModelLocator): ModelLocator => ({
+  ...(value.entity !== undefined ? { entity: value.entity } : {}),
+  ...(value.registry !== undefined ? { registry: value.registry } : {}),
+  model: value.model,
+});
+const registryRefOf = (value: RegistryRef): RegistryRef => ({
+  ...(value.entity !== undefined ? { entity: value.entity } : {}),
+  registry: value.registry,
+  model: value.model,
+  ...(value.version !== undefined ? { version: value.version } : {}),
+  ...(value.alias !== undefined ? { alias: value.alias } : {}),
+});
 const q = <T>(request: WireRequest): T => request.query as unknown as T;
 const b = <T>(request: WireRequest): T => request.body as T;
 
@@ -387,7 +402,13 @@ const registry: ApiTable<RegistryApiV1> = {
     idempotent: false,
     role: 'member',
     input: modelLocator.extend({ card: optionalText(MAX_TEXT), tags: list(text(), 1000).optional() }),
-    encode: (options) => ({ body: options }),
+    encode: (options) => ({
+      body: {
+        ...locatorOf(options),
+        ...(options.card !== undefined ? { card: options.card } : {}),
+        ...(options.tags !== undefined ? { tags: options.tags } : {}),
+      },
+    }),
     decode: (request) => [b(request)],
   },
   models: {
@@ -411,7 +432,7 @@ const registry: ApiTable<RegistryApiV1> = {
     idempotent: true,
     role: 'viewer',
     input: modelLocator,
-    encode: (locator) => ({ query: optional({ ...locator }) }),
+    encode: (locator) => ({ query: optional(locatorOf(locator)) }),
     decode: (request) => [q(request)],
   },
   rename: {
@@ -420,7 +441,7 @@ const registry: ApiTable<RegistryApiV1> = {
     idempotent: false,
     role: 'member',
     input: z.strictObject({ locator: modelLocator, name: text() }),
-    encode: (locator, name) => ({ body: { locator, name } }),
+    encode: (locator, name) => ({ body: { locator: locatorOf(locator), name } }),
     decode: (request) => {
       const { locator, name } = b<{ locator: never; name: string }>(request);
       return [locator, name];
@@ -432,7 +453,7 @@ const registry: ApiTable<RegistryApiV1> = {
     idempotent: true,
     role: 'member',
     input: z.strictObject({ locator: modelLocator, card: text(MAX_TEXT) }),
-    encode: (locator, card) => ({ body: { locator, card } }),
+    encode: (locator, card) => ({ body: { locator: locatorOf(locator), card } }),
     decode: (request) => {
       const { locator, card } = b<{ locator: never; card: string }>(request);
       return [locator, card];
@@ -444,7 +465,7 @@ const registry: ApiTable<RegistryApiV1> = {
     idempotent: true,
     role: 'member',
     input: z.strictObject({ locator: modelLocator, add: list(text(), 1000), remove: list(text(), 1000) }),
-    encode: (locator, add, remove) => ({ body: { locator, add, remove } }),
+    encode: (locator, add, remove) => ({ body: { locator: locatorOf(locator), add, remove } }),
     decode: (request) => {
       const { locator, add, remove } = b<{ locator: never; add: string[]; remove: string[] }>(request);
       return [locator, add, remove];
@@ -456,7 +477,7 @@ const registry: ApiTable<RegistryApiV1> = {
     idempotent: false,
     role: 'admin',
     input: z.strictObject({ locator: modelLocator, force: z.boolean().optional() }),
-    encode: (locator, options) => ({ body: { locator, ...options } }),
+    encode: (locator, options) => ({ body: { locator: locatorOf(locator), ...options } }),
     decode: (request) => {
       const { locator, ...options } = b<{ locator: never; force?: boolean }>(request);
       return [locator, options];
@@ -477,7 +498,7 @@ const registry: ApiTable<RegistryApiV1> = {
         force: z.boolean().optional(),
       }),
     }),
-    encode: (source, target, options) => ({ body: { source, target, options } }),
+    encode: (source, target, options) => ({ body: { source, target: locatorOf(target), options } }),
     decode: (request) => {
       const { source, target, options } = b<{ source: string; target: never; options: never }>(request);
       return [source, target, options];
@@ -489,7 +510,7 @@ const registry: ApiTable<RegistryApiV1> = {
     idempotent: false,
     role: 'member',
     input: z.strictObject({ ref: registryRef, force: z.boolean().optional() }),
-    encode: (ref, options) => ({ body: { ref, ...options } }),
+    encode: (ref, options) => ({ body: { ref: registryRefOf(ref), ...options } }),
     decode: (request) => {
       const { ref, ...options } = b<{ ref: never; force?: boolean }>(request);
       return [ref, options];
@@ -501,7 +522,7 @@ const registry: ApiTable<RegistryApiV1> = {
     idempotent: true,
     role: 'viewer',
     input: registryRef,
-    encode: (ref) => ({ query: optional({ ...ref }) }),
+    encode: (ref) => ({ query: optional(registryRefOf(ref)) }),
     decode: (request) => [q(request)],
   },
   setAlias: {
@@ -510,7 +531,7 @@ const registry: ApiTable<RegistryApiV1> = {
     idempotent: true,
     role: 'member',
     input: z.strictObject({ ref: registryRef, alias: text(), force: z.boolean().optional() }),
-    encode: (ref, alias, options) => ({ body: { ref, alias, ...options } }),
+    encode: (ref, alias, options) => ({ body: { ref: registryRefOf(ref), alias, ...options } }),
     decode: (request) => {
       const { ref, alias, ...options } = b<{ ref: never; alias: string; force?: boolean }>(request);
       return [ref, alias, options];
@@ -522,7 +543,7 @@ const registry: ApiTable<RegistryApiV1> = {
     idempotent: false,
     role: 'member',
     input: z.strictObject({ locator: modelLocator, alias: text(), force: z.boolean().optional() }),
-    encode: (locator, alias, options) => ({ body: { locator, alias, ...options } }),
+    encode: (locator, alias, options) => ({ body: { locator: locatorOf(locator), alias, ...options } }),
     decode: (request) => {
       const { locator, alias, ...options } = b<{ locator: never; alias: string; force?: boolean }>(request);
       return [locator, alias, options];
@@ -534,7 +555,7 @@ const registry: ApiTable<RegistryApiV1> = {
     idempotent: true,
     role: 'viewer',
     input: modelLocator,
-    encode: (locator) => ({ query: optional({ ...locator }) }),
+    encode: (locator) => ({ query: optional(locatorOf(locator)) }),
     decode: (request) => [q(request)],
   },
 };
