@@ -51,6 +51,7 @@ const READMES = [
   'README.md',
   'packages/core/README.md',
   'packages/cli/README.md',
+  'packages/server/README.md',
   'packages/tfjs/README.md',
   'packages/onnx/README.md',
   'packages/transformers/README.md',
@@ -305,6 +306,16 @@ await run.finish();
         const details = await client.run(run!.id);
         expect(details.state).toBe('finished');
         expect(details.history.map((row) => row.loss)).toEqual([1, 1 / 2, 1 / 3]);
+      },
+    },
+  ],
+  'packages/server/README.md': [
+    {
+      title: 'a server over an embedded store listens on a free port and closes',
+      firstLine: "import { openEmbeddedStore } from '@quiver/core';",
+      check({ code, stdout }) {
+        expect(code).toBe(0);
+        expect(stdout).toMatch(/^serving \/.+\/blobs on http:\/\/127\.0\.0\.1:\d+\n$/);
       },
     },
   ],

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { type EmbeddedBackend, openStore, QuiverClient, type Store } from '@quiver/core';
+import { type EmbeddedBackend, openEmbeddedStore, QuiverClient, type Store } from '@quiver/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Measurement } from '../support/figures.js';
 import { newUid } from '../support/ids.js';
@@ -203,7 +203,7 @@ function latencyNote(quiver: readonly number[], raw: readonly number[]): string 
 
 /** Figure 6: `client.artifact('project/name:alias')` in an artifact of 100,000 versions. */
 export async function measureAliasResolve(storeDir: string): Promise<Measurement> {
-  const store = await openStore({ dir: storeDir });
+  const store = await openEmbeddedStore({ dir: storeDir });
   const client = new QuiverClient(store);
   try {
     progress(`seeding ${VERSION_COUNT} versions by direct SQL`);

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Artifact, openStore, QuiverClient } from '@quiver/core';
+import { Artifact, openEmbeddedStore, QuiverClient } from '@quiver/core';
 import type { Measurement } from '../support/figures.js';
 import { folderUsage, removeTree, sha256OfFile } from '../support/files.js';
 import { alternate, dropCaches, median, runCommand, timeAfterSync } from '../support/measure.js';
@@ -165,7 +165,7 @@ async function timeInto(folder: string, copy: (folder: string) => Promise<unknow
 
 /** Figure 4: `version.download(dir)` into an empty folder, against `cp` of the stored blob. */
 export async function measureDownload(scratch: string, storeDir: string): Promise<Measurement[]> {
-  const store = await openStore({ dir: storeDir });
+  const store = await openEmbeddedStore({ dir: storeDir });
   const client = new QuiverClient(store);
   try {
     const version = await client.artifact(`${PROJECT}/${BIG_ARTIFACT}`);

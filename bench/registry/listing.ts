@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type EmbeddedBackend, openStore, QuiverClient, type Store } from '@quiver/core';
+import { type EmbeddedBackend, openEmbeddedStore, QuiverClient, type Store } from '@quiver/core';
 import type { Measurement } from '../support/figures.js';
 import { newUid } from '../support/ids.js';
 import { median, progress } from '../support/measure.js';
@@ -150,7 +150,7 @@ async function seed(store: Store<EmbeddedBackend>): Promise<void> {
  * `select * from registered_models` through the same store.
  */
 export async function measureListing(storeDir: string): Promise<Measurement> {
-  const store = await openStore({ dir: storeDir });
+  const store = await openEmbeddedStore({ dir: storeDir });
   const client = new QuiverClient(store);
   try {
     progress(`seeding ${MODELS} registered models × ${VERSIONS_PER_MODEL} versions by SQL`);

@@ -37,6 +37,10 @@ export interface ServerOptions {
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route the server registered (method and URL pattern). */
+    quiverRoutes: Array<{ method: string; url: string }>;
+  }
   interface FastifyRequest {
     identity?: Identity;
     /** The entity the request acts in by default (the `x-quiver-entity` header, else the user's own). */
@@ -114,6 +118,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     },
     return503OnClosing: true,
   });
+
+  // JSON only (and octet-stream on the blob route): a text/plain body is refused, not parsed.
+  app.removeContentTypeParser('text/plain');
+
+  // Every route as registered, for the authorization suite (a route added later cannot escape it).
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+  app.decorate('quiverRoutes', routes);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const quiver = isQuiverError(error) ? error : fromFastify(error);
@@ -217,6 +231,26 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
               { details: { entity: primary } },
             );
         }
+        if (api === 'artifacts' && method === 'commit') {
+          // A client that skipped an upload hears so, rather than about a concurrent gc.
+          const manifest = (args[0] as { manifest: Array<{ sha256: string; size: number; ref?: string }> })
+            .manifest;
+          const missing = await backend.blobs.missing(manifest.filter((entry) => entry.ref === undefined));
+          if (missing.length > 0)
+            throw new QuiverError(
+              'E_INVALID_REQUEST',
+              `${missing.length} blob(s) of this manifest are not on the server; upload each first (PUT ${API_PREFIX}/blobs/<sha256>). Nothing was committed.`,
+              { details: { missing: missing.slice(0, 10) } },
+            );
+        }
+        if (api === 'artifacts' && method === 'missingBlobs') {
+          // Blobs a commit will rely on get a fresh time, so a gc within its grace leaves them.
+          const asked = args[0] as Array<{ sha256: string; size: number }>;
+          const missing = await backend.blobs.missing(asked);
+          const absent = new Set(missing);
+          for (const blob of asked) if (!absent.has(blob.sha256)) await backend.blobs.touch(blob.sha256);
+          return reply.header('content-type', 'application/json').send(JSON.stringify(missing));
+        }
         const target = forRequest(request)[api] as unknown as Record<
           string,
           (...a: unknown[]) => Promise<unknown>
@@ -316,6 +350,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     blobs.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
     blobs.put<{ Params: { sha256: string } }>(`${API_PREFIX}/blobs/:sha256`, async (request, reply) => {
       requireRole(request.identity!, request.entity!, 'member');
+      if (!String(request.headers['content-type']).startsWith('application/octet-stream'))
+        throw new QuiverError(
+          'E_UNSUPPORTED_MEDIA_TYPE',
+          'A blob upload is the raw bytes: Content-Type: application/octet-stream.',
+        );
       const { sha256 } = request.params;
       if (!SHA256.test(sha256))
         throw new QuiverError('E_INVALID_REQUEST', 'A blob is named by its sha256: 64 lowercase hex digits.');

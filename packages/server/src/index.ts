@@ -5,6 +5,6 @@
  *
  * @module
  */
-export { buildServer, type ServerOptions } from './app.js';
+export { buildServer, type FastifyInstance, type ServerOptions } from './app.js';
 export { openApiDocument } from './openapi.js';
 export { type RunningServer, type StartOptions, startServer } from './start.js';

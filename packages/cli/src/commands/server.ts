@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   type ApiKeyInfo,
@@ -48,7 +48,8 @@ function startCommand(): Command {
     .addOption(
       new Option('--port <port>', 'port (0: any free one)')
         .argParser(wholeNumber('--port', 0, 65535))
-        .default(8080),
+        .default(8080)
+        .env('QUIVER_SERVER_PORT'),
     )
     .addOption(new Option('--json', 'print the URL (and first admin key) as one JSON line'))
     .action(async (options: { data: string; host: string; port: number; json?: boolean }) => {
@@ -242,11 +243,18 @@ export function serverCommand(): Command {
     .addCommand(keyCommand());
 }
 
-function readKeyFromStdin(): string {
+/** Asks for the key on the terminal (or reads its first line from a pipe), so it is not on the command line. */
+async function askForKey(url: string): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const prompt = createInterface({
+    input: process.stdin,
+    output: process.stderr,
+    terminal: process.stdin.isTTY,
+  });
   try {
-    return readFileSync(0, 'utf8').trim();
-  } catch {
-    return '';
+    return (await prompt.question(process.stdin.isTTY ? `API key for ${url}: ` : '')).trim();
+  } finally {
+    prompt.close();
   }
 }
 
@@ -255,12 +263,17 @@ export function loginCommand(): Command {
   return new Command('login')
     .description('log in to a Quiver server: keep its API key for this user and make it the default server')
     .argument('<url>', 'the server, such as http://localhost:8080')
-    .addOption(new Option('--key <key>', 'the API key (else QUIVER_API_KEY, else read from stdin)'))
+    .addOption(
+      new Option(
+        '--key <key>',
+        'the API key (else QUIVER_API_KEY, else asked for; a key on the command line may be seen by others)',
+      ),
+    )
     .addOption(new Option('--json', 'print machine-readable JSON on stdout'))
     .action(async (url: string, options: { key?: string; json?: boolean }) => {
       const output = createOutput(options.json === true || isJsonOutput());
       try {
-        const apiKey = options.key ?? process.env.QUIVER_API_KEY ?? readKeyFromStdin();
+        const apiKey = options.key ?? process.env.QUIVER_API_KEY ?? (await askForKey(url));
         const backend = await openRemoteBackend({ baseUrl: url, apiKey });
         const identity: RemoteIdentity = backend.identity;
         const file = credentialsFile();

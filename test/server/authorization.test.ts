@@ -1,0 +1,275 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { API_PREFIX, type EmbeddedBackend, openEmbeddedStore, type Store } from '@quiver/core';
+import { buildServer, type FastifyInstance } from '@quiver/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The server in process (fastify's inject: the real router, hooks and handlers, no socket).
+let dir: string;
+let store: Store<EmbeddedBackend>;
+let app: FastifyInstance;
+const keys: Record<string, string> = {};
+let revokedKey: string;
+
+type Answer = { status: number; body: Record<string, unknown> & { code?: string } };
+
+async function call(
+  key: string | undefined,
+  method: string,
+  path: string,
+  options: { body?: unknown; query?: Record<string, string>; entity?: string } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  if (key !== undefined) headers.authorization = `Bearer ${key}`;
+  if (options.entity) headers['x-quiver-entity'] = options.entity;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await app.inject({
+    method: method as 'GET',
+    url: path,
+    headers,
+    ...(options.query ? { query: options.query } : {}),
+    ...(options.body !== undefined ? { payload: JSON.stringify(options.body) } : {}),
+  });
+  let body: Answer['body'] = {};
+  try {
+    body = response.json();
+  } catch {
+    body = {};
+  }
+  return { status: response.statusCode, body };
+}
+
+const api = (path: string) => `${API_PREFIX}${path}`;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'quiver-authz-'));
+  store = await openEmbeddedStore({ dir, entity: 'server', actor: 'server' });
+  const { accounts } = store.backend;
+  await accounts.createUser('root', { admin: true });
+  for (const user of ['vic', 'mia', 'ada', 'otto']) await accounts.createUser(user);
+  await accounts.createTeam('vision', 'root');
+  await accounts.setMember('vision', 'vic', 'viewer');
+  await accounts.setMember('vision', 'mia', 'member');
+  await accounts.setMember('vision', 'ada', 'admin');
+  for (const user of ['root', 'vic', 'mia', 'ada', 'otto'])
+    keys[user] = (await accounts.createKey(user, 'tests')).key;
+  const revoked = await accounts.createKey('mia', 'old laptop');
+  await accounts.revokeKey(revoked.id);
+  revokedKey = revoked.key;
+  app = await buildServer({ backend: store.backend, logger: false });
+  await app.ready();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A URL for a route pattern, with a placeholder for each parameter. */
+const fill = (url: string) =>
+  url.replace(/:([A-Za-z0-9]+)/g, (_m, name: string) => (name === 'sha256' ? 'a'.repeat(64) : 'x1'));
+
+describe('server authorization', () => {
+  it('answers 401 on every API route without a key, with a malformed one and with a revoked one', async () => {
+    const routes = app.quiverRoutes.filter(
+      (route) => route.url.startsWith(`${API_PREFIX}/`) && route.method !== 'HEAD',
+    );
+    const open = routes.filter((route) => route.url === `${API_PREFIX}/openapi.json`);
+    expect(open).toHaveLength(1); // the API's description is public; nothing else under the prefix is
+    const guarded = routes.filter((route) => route.url !== `${API_PREFIX}/openapi.json`);
+    expect(guarded.length).toBeGreaterThan(45);
+    for (const route of guarded) {
+      for (const key of [undefined, 'qvr_not-a-real-key', revokedKey, `${keys.mia}x`]) {
+        const answer = await call(
+          key,
+          route.method,
+          fill(route.url),
+          route.method === 'GET' ? {} : { body: {} },
+        );
+        expect(
+          answer.status,
+          `${route.method} ${route.url} with ${key === undefined ? 'no key' : 'a bad key'}`,
+        ).toBe(401);
+        expect(answer.body.code).toBe('E_UNAUTHORIZED');
+      }
+    }
+    // The probes above changed nothing.
+    expect((await store.backend.runs.list({})).items).toEqual([]);
+  });
+
+  it('stores keys only as their sha256, never the key, and shows only a hint of it', async () => {
+    const rows = await store.backend.connection.db.selectFrom('api_keys').selectAll().execute();
+    expect(rows.length).toBe(6);
+    const dump = JSON.stringify(rows);
+    for (const key of [...Object.values(keys), revokedKey]) {
+      expect(dump).not.toContain(key);
+      expect(dump).not.toContain(key.slice(4, 20));
+    }
+    expect(rows.map((row) => row.hash)).toContain(createHash('sha256').update(keys.mia!).digest('hex'));
+    const listed = await call(keys.root, 'GET', api('/admin/keys'));
+    expect(JSON.stringify(listed.body)).not.toContain(keys.mia);
+  });
+
+  it('lets viewers read, members write and admins manage; protected aliases need a registry admin', async () => {
+    const asVision = { entity: 'vision' };
+    // mia (member) creates a run and commits a version in the team, and links it.
+    const run = await call(keys.mia, 'POST', api('/runs'), {
+      ...asVision,
+      body: {
+        id: 'run00001',
+        project: 'mnist',
+        jobType: null,
+        group: null,
+        tags: [],
+        notes: null,
+        config: {},
+        host: 'h',
+        pid: 1,
+      },
+    });
+    expect(run.status).toBe(200);
+    expect(run.body.entity).toBe('vision');
+    const blob = Buffer.from('weights of mia');
+    const sha256 = createHash('sha256').update(blob).digest('hex');
+    const upload = await app.inject({
+      method: 'PUT',
+      url: api(`/blobs/${sha256}`),
+      headers: {
+        authorization: `Bearer ${keys.mia}`,
+        'content-type': 'application/octet-stream',
+        'x-quiver-entity': 'vision',
+      },
+      payload: blob,
+    });
+    expect(upload.statusCode).toBe(204);
+    const commit = (key: string) =>
+      call(key, 'POST', api('/versions'), {
+        ...asVision,
+        body: {
+          project: 'mnist',
+          name: 'mlp',
+          type: 'model',
+          description: null,
+          metadata: {},
+          manifest: [{ path: 'w.bin', sha256, size: blob.length }],
+          runId: null,
+          aliases: [],
+          tags: [],
+        },
+      });
+    expect((await commit(keys.mia!)).status).toBe(200);
+    // vic (viewer) reads but cannot write.
+    const resolved = await call(keys.vic, 'GET', api('/refs/resolve'), {
+      ...asVision,
+      query: { ref: 'vision/mnist/mlp:v0' },
+    });
+    expect(resolved.status).toBe(200);
+    const refused = await commit(keys.vic!);
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('E_FORBIDDEN');
+    const viewerUpload = await app.inject({
+      method: 'PUT',
+      url: api(`/blobs/${sha256}`),
+      headers: {
+        authorization: `Bearer ${keys.vic}`,
+        'content-type': 'application/octet-stream',
+        'x-quiver-entity': 'vision',
+      },
+      payload: blob,
+    });
+    expect(viewerUpload.statusCode).toBe(403);
+    const link = await call(keys.mia, 'POST', api('/registry/links'), {
+      ...asVision,
+      body: {
+        source: 'vision/mnist/mlp:v0',
+        target: { entity: 'vision', model: 'digits' },
+        options: { create: true },
+      },
+    });
+    expect(link.status).toBe(200);
+    const production = (key: string, force: boolean) =>
+      call(key, 'POST', api('/registry/aliases'), {
+        ...asVision,
+        body: {
+          ref: { entity: 'vision', registry: 'model', model: 'digits', version: 0 },
+          alias: 'production',
+          force,
+        },
+      });
+    // A member may not move production, even with force; without force the guard refuses anyone.
+    expect((await production(keys.mia!, true)).body.code).toBe('E_FORBIDDEN');
+    expect((await production(keys.ada!, false)).body.code).toBe('E_ALIAS_PROTECTED');
+    const moved = await production(keys.ada!, true);
+    expect(moved.status).toBe(200);
+    expect(moved.body.aliases).toContain('production');
+    // Creating a registry is for admins of the entity.
+    const registry = (key: string) =>
+      call(key, 'POST', api('/registries'), { ...asVision, body: { name: 'edge', entity: 'vision' } });
+    expect((await registry(keys.mia!)).status).toBe(403);
+    expect((await registry(keys.ada!)).status).toBe(200);
+    // The audit history records the authenticated users.
+    const history = await call(keys.vic, 'GET', api('/registry/history'), {
+      ...asVision,
+      query: { entity: 'vision', model: 'digits' },
+    });
+    const actors = (history.body as unknown as Array<{ actor: string; action: string }>).map((event) => [
+      event.action,
+      event.actor,
+    ]);
+    expect(actors).toContainEqual(['link', 'mia']);
+    expect(actors).toContainEqual(['alias.set', 'ada']);
+    // Server maintenance and accounts are for server admins only.
+    expect((await call(keys.ada, 'POST', api('/admin/gc'), { body: { dryRun: true } })).status).toBe(403);
+    expect((await call(keys.ada, 'GET', api('/admin/users'))).status).toBe(403);
+    expect((await call(keys.root, 'POST', api('/admin/gc'), { body: { dryRun: true } })).status).toBe(200);
+  });
+
+  it("gives an outsider nothing of a team's artifacts, runs or registry, and no hint that they exist", async () => {
+    const notFound = (answer: Answer) => {
+      expect(answer.status).toBe(404);
+      expect(answer.body.code).toBe('E_NOT_FOUND');
+    };
+    const versionId = (
+      (
+        await call(keys.mia, 'GET', api('/refs/resolve'), {
+          entity: 'vision',
+          query: { ref: 'vision/mnist/mlp:v0' },
+        })
+      ).body.version as { id: string }
+    ).id;
+    // By name, by ref, by id, by listing — and as a default entity.
+    notFound(await call(keys.otto, 'GET', api('/refs/resolve'), { query: { ref: 'vision/mnist/mlp:v0' } }));
+    notFound(await call(keys.otto, 'GET', api(`/versions/${versionId}/entries`)));
+    notFound(await call(keys.otto, 'GET', api('/runs/run00001')));
+    notFound(await call(keys.otto, 'GET', api('/runs'), { query: { entity: 'vision' } }));
+    notFound(await call(keys.otto, 'GET', api('/artifacts'), { query: { entity: 'vision' } }));
+    notFound(
+      await call(keys.otto, 'GET', api('/registry/model'), { query: { entity: 'vision', model: 'digits' } }),
+    );
+    notFound(await call(keys.otto, 'GET', api('/registry/models'), { query: { entity: 'vision' } }));
+    notFound(await call(keys.otto, 'GET', api('/whoami'), { entity: 'vision' }));
+    notFound(
+      await call(keys.otto, 'POST', api('/registry/links'), {
+        body: { source: 'vision/mnist/mlp:v0', target: { model: 'stolen' }, options: { create: true } },
+      }),
+    );
+    // A name that exists and one that does not get the same answer.
+    const missing = await call(keys.otto, 'GET', api('/runs'), { query: { entity: 'no-such-team' } });
+    const hidden = await call(keys.otto, 'GET', api('/runs'), { query: { entity: 'vision' } });
+    expect(missing.status).toBe(hidden.status);
+    expect(missing.body.message!.toString().replace('no-such-team', 'X')).toBe(
+      hidden.body.message!.toString().replace('vision', 'X'),
+    );
+    // The event log shows otto nothing of the team.
+    const events = await call(keys.otto, 'GET', api('/events'));
+    expect(events.body).toEqual([]);
+    const teamEvents = await call(keys.vic, 'GET', api('/events'));
+    expect((teamEvents.body as unknown as unknown[]).length).toBeGreaterThan(0);
+    // otto's own entity works.
+    const own = await call(keys.otto, 'GET', api('/runs'));
+    expect(own.status).toBe(200);
+  });
+});
