@@ -2,8 +2,14 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { API_PREFIX, type EmbeddedBackend, openEmbeddedStore, type Store } from '@quiver/core';
-import { buildServer, type FastifyInstance } from '@quiver/server';
+import {
+  API_PREFIX,
+  type EmbeddedBackend,
+  openEmbeddedStore,
+  type Store,
+  wireOperations,
+} from '@quiver/core';
+import { buildServer, type FastifyInstance, needsOf } from '@quiver/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The server in process (fastify's inject: the real router, hooks and handlers, no socket).
@@ -73,6 +79,32 @@ const fill = (url: string) =>
   url.replace(/:([A-Za-z0-9]+)/g, (_m, name: string) => (name === 'sha256' ? 'a'.repeat(64) : 'x1'));
 
 describe('server authorization', () => {
+  it('has an access rule for every operation of the wire table: reads need viewer, writes member or admin', async () => {
+    const operations = wireOperations();
+    expect(operations.length).toBeGreaterThan(35);
+    for (const { api, method, operation } of operations) {
+      const name = `${api}.${method}`;
+      if (operation.verb === 'GET') expect(operation.role, name).toBe('viewer');
+      else expect(['member', 'admin'], name).toContain(operation.role);
+      // A rule that names at least one entity for everything but server maintenance (admins only).
+      const needs = await needsOf(
+        store.backend,
+        api,
+        method,
+        ['x/y/z', { model: 'm', project: 'p' }, {}],
+        'vision',
+        operation.role,
+      ).catch((error: { code?: string }) => error);
+      if (Array.isArray(needs)) {
+        if (api === 'maintenance') expect(needs, name).toEqual([]);
+        else expect(needs.length, name).toBeGreaterThan(0);
+      } else expect((needs as { code?: string }).code, name).toBe('E_NOT_FOUND'); // a run or version id that does not exist
+    }
+    await expect(needsOf(store.backend, 'runs', 'brandNew', [], 'vision', 'viewer')).rejects.toMatchObject({
+      code: 'E_INTERNAL',
+    });
+  });
+
   it('answers 401 on every API route without a key, with a malformed one and with a revoked one', async () => {
     const routes = app.quiverRoutes.filter(
       (route) => route.url.startsWith(`${API_PREFIX}/`) && route.method !== 'HEAD',
@@ -98,6 +130,18 @@ describe('server authorization', () => {
     }
     // The probes above changed nothing.
     expect((await store.backend.runs.list({})).items).toEqual([]);
+    // Other spellings of a path do not get past the key either.
+    for (const path of [
+      `/${API_PREFIX}/runs`,
+      `${API_PREFIX}/openapi.json/../runs`,
+      `${API_PREFIX.toUpperCase()}/runs`,
+      `${API_PREFIX}/runs/`,
+      '/nowhere',
+    ])
+      expect((await call(undefined, 'GET', path)).status, path).toBe(401);
+    // What is public: health and the API's description.
+    for (const path of ['/healthz', '/readyz', `${API_PREFIX}/openapi.json`])
+      expect((await call(undefined, 'GET', path)).status, path).toBe(200);
   });
 
   it('stores keys only as their sha256, never the key, and shows only a hint of it', async () => {

@@ -4,6 +4,7 @@ import { spawnScript } from './processes.js';
 /** A Quiver server process started for a test, and how to reach it as its first admin. */
 export interface TestServer {
   url: string;
+  /** The first admin's key (undefined when the data folder had users already). */
   adminKey: string;
   process: ChildProcess;
   /** SIGTERM, then waits for the process to exit (SIGKILL after 10 s). */
@@ -22,7 +23,7 @@ export async function startTestServer(options: {
   if (options.databaseUrl) env.QUIVER_DATABASE_URL = options.databaseUrl;
   const child = spawnScript(
     'packages/cli/src/bin.ts',
-    ['server', 'start', '--port', '0', '--json', '--data', options.dataDir],
+    ['server', 'start', '--port', String(options.port ?? 0), '--json', '--data', options.dataDir],
     env,
   );
   let stderr = '';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
   API_PREFIX,
@@ -49,6 +49,9 @@ declare module 'fastify' {
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
+
+/** The routes that answer without a key: liveness, readiness and the API's description. */
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz', `${API_PREFIX}/openapi.json`]);
 
 /** How long a consumer's claimed batch stays its own before it is handed out again. */
 const CONSUMER_LEASE_MS = 5 * 60_000;
@@ -112,9 +115,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: options.bodyLimit ?? 64 * 1024 * 1024,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
-      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given)
-        ? given
-        : createHash('sha256').update(`${Date.now()}${Math.random()}`).digest('hex').slice(0, 16);
+      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
   });
@@ -149,8 +150,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   // Authentication, for everything under the API prefix.
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith(`${API_PREFIX}/`) || request.url.startsWith(`${API_PREFIX}/openapi.json`))
-      return;
+    // Everything needs a key but these (matched exactly, so no spelling of a path slips past).
+    if (PUBLIC_PATHS.has(request.url.split('?')[0]!)) return;
     const key = bearer(request);
     if (key === undefined)
       throw new QuiverError(

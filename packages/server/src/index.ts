@@ -6,5 +6,6 @@
  * @module
  */
 export { buildServer, type FastifyInstance, type ServerOptions } from './app.js';
+export { type Needs, needsOf } from './authorize.js';
 export { openApiDocument } from './openapi.js';
 export { type RunningServer, type StartOptions, startServer } from './start.js';

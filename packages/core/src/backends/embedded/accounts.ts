@@ -11,7 +11,7 @@ import type {
 import { ROLES } from '../../contract/accounts.js';
 import { QuiverError } from '../../contract/errors.js';
 import { assertName } from '../../names.js';
-import type { DatabaseConnection } from './database/connection.js';
+import type { DatabaseConnection, Executor } from './database/connection.js';
 import type { ApiKeyTable, UserTable } from './database/schema.js';
 import { newUid } from './events.js';
 
@@ -31,6 +31,18 @@ function assertRole(value: unknown): Role {
       `A role is one of ${ROLES.join(', ')}; got ${JSON.stringify(value)}.`,
     );
   return value as Role;
+}
+
+/** Users and teams share one namespace: both are entities (`name/project/artifact`). */
+async function assertNameFree(trx: Executor, name: string): Promise<void> {
+  const taken =
+    (await trx.selectFrom('users').select('id').where('name', '=', name).executeTakeFirst()) ??
+    (await trx.selectFrom('teams').select('id').where('name', '=', name).executeTakeFirst());
+  if (taken)
+    throw new QuiverError(
+      'E_ALREADY_EXISTS',
+      `The name '${name}' is taken by a user or a team; pick another.`,
+    );
 }
 
 function toUser(row: Selectable<UserTable>): UserInfo {
@@ -70,14 +82,7 @@ export class Accounts {
   async createUser(name: string, options: { admin?: boolean } = {}): Promise<UserInfo> {
     const checked = assertName(name, 'entity');
     return this.connection.writeTransaction(async (trx) => {
-      const taken =
-        (await trx.selectFrom('users').select('id').where('name', '=', checked).executeTakeFirst()) ??
-        (await trx.selectFrom('teams').select('id').where('name', '=', checked).executeTakeFirst());
-      if (taken)
-        throw new QuiverError(
-          'E_ALREADY_EXISTS',
-          `The name '${checked}' is taken by a user or a team; pick another.`,
-        );
+      await assertNameFree(trx, checked);
       const row = await trx
         .insertInto('users')
         .values({ uid: newUid(), name: checked, is_admin: options.admin ? 1 : 0, created_at: now() })
@@ -95,14 +100,7 @@ export class Accounts {
   async createTeam(name: string, createdBy: string): Promise<TeamInfo> {
     const checked = assertName(name, 'entity');
     await this.connection.writeTransaction(async (trx) => {
-      const taken =
-        (await trx.selectFrom('users').select('id').where('name', '=', checked).executeTakeFirst()) ??
-        (await trx.selectFrom('teams').select('id').where('name', '=', checked).executeTakeFirst());
-      if (taken)
-        throw new QuiverError(
-          'E_ALREADY_EXISTS',
-          `The name '${checked}' is taken by a user or a team; pick another.`,
-        );
+      await assertNameFree(trx, checked);
       await trx
         .insertInto('teams')
         .values({ uid: newUid(), name: checked, created_by: createdBy, created_at: now() })

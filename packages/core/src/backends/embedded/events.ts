@@ -177,6 +177,28 @@ export async function readEvents(db: Executor, options: ReadEventsOptions = {}):
   return rows.map(toEvent);
 }
 
+/** The consumer's row (made on first use), locked until the transaction ends. */
+async function lockConsumer(store: Store, trx: Executor, consumer: string, topic: string) {
+  await trx
+    .insertInto('event_consumers')
+    .values({ name: consumer, topic, cursor: 0, updated_at: new Date().toISOString() })
+    .onConflict((conflict) => conflict.columns(['name', 'topic']).doNothing())
+    .execute();
+  return store.connection
+    .forUpdate(
+      trx
+        .selectFrom('event_consumers')
+        .select(['cursor', 'lease_token', 'lease_until'])
+        .where('name', '=', consumer)
+        .where('topic', '=', topic),
+    )
+    .executeTakeFirstOrThrow();
+}
+
+/** True while a batch claimed over HTTP is held (another instance then gets nothing). */
+const leaseHeld = (row: { lease_token: string | null; lease_until: string | null }): boolean =>
+  row.lease_token !== null && row.lease_until !== null && Date.parse(row.lease_until) > Date.now();
+
 /**
  * Hands the events a named consumer has not seen yet to `handler`, in order, and advances the
  * consumer's cursor in the same transaction. If the handler throws, nothing advances and the same
@@ -192,24 +214,10 @@ export async function consumeEvents(
 ): Promise<{ delivered: number; cursor: number }> {
   const topic = options.topic ?? '*';
   return store.connection.writeTransaction(async (trx) => {
-    await trx
-      .insertInto('event_consumers')
-      .values({ name: consumer, topic, cursor: 0, updated_at: new Date().toISOString() })
-      .onConflict((conflict) => conflict.columns(['name', 'topic']).doNothing())
-      .execute();
-    const row = await store.connection
-      .forUpdate(
-        trx
-          .selectFrom('event_consumers')
-          .select(['cursor', 'lease_token', 'lease_until'])
-          .where('name', '=', consumer)
-          .where('topic', '=', topic),
-      )
-      .executeTakeFirstOrThrow();
+    const row = await lockConsumer(store, trx, consumer, topic);
     const cursor = Number(row.cursor);
     // An instance consuming over HTTP holds a batch: this one gets nothing until it ends.
-    if (row.lease_token !== null && row.lease_until !== null && Date.parse(row.lease_until) > Date.now())
-      return { delivered: 0, cursor };
+    if (leaseHeld(row)) return { delivered: 0, cursor };
     const events = await readEvents(trx, {
       after: cursor,
       ...(options.topic ? { topic: options.topic } : {}),
@@ -251,22 +259,8 @@ export async function claimEvents(
 ): Promise<EventClaim> {
   const topic = options.topic ?? '*';
   return store.connection.writeTransaction(async (trx) => {
-    await trx
-      .insertInto('event_consumers')
-      .values({ name: consumer, topic, cursor: 0, updated_at: new Date().toISOString() })
-      .onConflict((conflict) => conflict.columns(['name', 'topic']).doNothing())
-      .execute();
-    const row = await store.connection
-      .forUpdate(
-        trx
-          .selectFrom('event_consumers')
-          .select(['cursor', 'lease_token', 'lease_until'])
-          .where('name', '=', consumer)
-          .where('topic', '=', topic),
-      )
-      .executeTakeFirstOrThrow();
-    if (row.lease_token !== null && row.lease_until !== null && Date.parse(row.lease_until) > Date.now())
-      return { events: [], lease: null, busy: true };
+    const row = await lockConsumer(store, trx, consumer, topic);
+    if (leaseHeld(row)) return { events: [], lease: null, busy: true };
     const events = await readEvents(trx, {
       after: Number(row.cursor),
       ...(options.topic ? { topic: options.topic } : {}),

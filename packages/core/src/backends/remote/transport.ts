@@ -13,7 +13,7 @@ export interface RemoteParams {
   apiKey: string;
   /** Default: Node's fetch (undici). */
   fetch?: Fetch;
-  /** Attempts of an idempotent call on a dropped connection or a 502/503/504 (default 5). */
+  /** Attempts of an idempotent call on a dropped connection or a 502/503/504 (default 8: about 8–16 s of waiting in all). */
   maxAttempts?: number;
   /** The first retry's delay; each next one doubles, up to 5 s (default 200 ms). */
   retryDelayMs?: number;
@@ -80,7 +80,7 @@ export class RemoteTransport {
     this.baseUrl = url;
     this.apiKey = params.apiKey.trim();
     this.fetchImpl = params.fetch ?? (globalThis.fetch as Fetch);
-    this.maxAttempts = Math.max(1, params.maxAttempts ?? 5);
+    this.maxAttempts = Math.max(1, params.maxAttempts ?? 8);
     this.retryDelayMs = params.retryDelayMs ?? 200;
   }
 
