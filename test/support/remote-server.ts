@@ -18,6 +18,8 @@ export interface TestServer {
 export async function startTestServer(options: {
   dataDir: string;
   databaseUrl?: string;
+  /** Default: any free port. */
+  port?: number;
 }): Promise<TestServer> {
   const env: Record<string, string> = { QUIVER_BASE_URL: '', QUIVER_API_KEY: '' };
   if (options.databaseUrl) env.QUIVER_DATABASE_URL = options.databaseUrl;
