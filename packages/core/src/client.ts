@@ -19,8 +19,7 @@ import { assertName } from './names.js';
 import { Paged } from './paged.js';
 import { parseRef } from './ref.js';
 import { RegistryClient } from './registry-client.js';
-import type { StoreSettings } from './settings.js';
-import { openStore, type Store } from './store.js';
+import { type OpenStoreOptions, openStore, type Store } from './store.js';
 
 /** Everything `quiver run show` prints about a run. */
 export interface RunDetails extends RunInfo {
@@ -215,8 +214,11 @@ function artifactOf(ref: string): { entity?: string; project: string; name: stri
   return { ...(parsed.entity ? { entity: parsed.entity } : {}), project: parsed.project, name: parsed.name };
 }
 
-/** Opens a client on the store given by options or `QUIVER_DIR` / `QUIVER_DATABASE_URL`. */
-export async function openClient(options: Partial<StoreSettings> = {}): Promise<QuiverClient> {
+/**
+ * Opens a client on the store given by options or the environment: a server (`baseUrl` and
+ * `apiKey`, `QUIVER_BASE_URL`, `quiver login`), else `QUIVER_DIR` / `QUIVER_DATABASE_URL`.
+ */
+export async function openClient(options: OpenStoreOptions = {}): Promise<QuiverClient> {
   return new QuiverClient(await openStore(options));
 }
 
