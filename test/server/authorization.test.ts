@@ -316,4 +316,33 @@ describe('server authorization', () => {
     const own = await call(keys.otto, 'GET', api('/runs'));
     expect(own.status).toBe(200);
   });
+
+  it('logs every request with its id as JSON lines, and never a key', async () => {
+    const lines: string[] = [];
+    const logged = await buildServer({
+      backend: store.backend,
+      logger: { level: 'info', stream: { write: (line) => void lines.push(line) } },
+    });
+    try {
+      const answer = await logged.inject({
+        method: 'GET',
+        url: `${API_PREFIX}/runs?token=${keys.mia}`,
+        headers: { authorization: `Bearer ${keys.mia}`, 'x-request-id': 'trace-42' },
+      });
+      expect(answer.headers['x-request-id']).toBe('trace-42');
+      await logged.inject({
+        method: 'GET',
+        url: `${API_PREFIX}/runs`,
+        headers: { authorization: `Bearer ${keys.vic}x` },
+      });
+    } finally {
+      await logged.close();
+    }
+    const records = lines.map((line) => JSON.parse(line) as { reqId?: string; msg: string });
+    expect(records.some((record) => record.reqId === 'trace-42' && record.msg === 'incoming request')).toBe(
+      true,
+    );
+    const text = lines.join('');
+    for (const key of [keys.mia!, keys.vic!]) expect(text).not.toContain(key.slice(4));
+  });
 });

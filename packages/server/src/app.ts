@@ -29,7 +29,12 @@ export interface ServerOptions {
   /** The embedded backend the server runs for every request (bound to the caller per request). */
   backend: EmbeddedBackend;
   /** pino options, or false for no logs (tests). Default: JSON logs at `info`. */
-  logger?: boolean | { level?: string };
+  logger?:
+    | boolean
+    | {
+        level?: string /** Where the JSON lines go (default stdout). */;
+        stream?: { write(line: string): void };
+      };
   /** The largest JSON body (default 64 MiB: a commit of 100,000 entries fits). */
   bodyLimit?: number;
   /** The largest blob one upload may hold (default 1 TiB). */
@@ -87,6 +92,12 @@ function fromFastify(error: FastifyError): QuiverError {
   }
 }
 
+/** A URL as logged: keys (`qvr_…`) and the values of key-, token- or secret-like parameters masked. */
+export function scrubUrl(url: string): string {
+  const masked = url.replace(/qvr_[A-Za-z0-9_-]+/g, 'qvr_***');
+  return masked.replace(/([?&][^=&]*(?:key|token|secret|password|auth)[^=&]*=)[^&]*/gi, '$1***');
+}
+
 function bearer(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (typeof header !== 'string') return undefined;
@@ -110,7 +121,18 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         : {
             level: (typeof options.logger === 'object' && options.logger.level) || 'info',
             // Keys never reach a log line.
-            redact: ['req.headers.authorization', 'req.headers.cookie'],
+            redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+            serializers: {
+              req: (request: { method: string; url: string; host?: string; ip?: string }) => ({
+                method: request.method,
+                url: scrubUrl(request.url),
+                host: request.host,
+                remoteAddress: request.ip,
+              }),
+            },
+            ...(typeof options.logger === 'object' && options.logger.stream
+              ? { stream: options.logger.stream }
+              : {}),
           },
     bodyLimit: options.bodyLimit ?? 64 * 1024 * 1024,
     genReqId: (request) => {
