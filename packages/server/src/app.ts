@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import {
   API_PREFIX,
   type EmbeddedBackend,
@@ -439,8 +440,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       if (range) reply.status(206).header('content-range', `bytes ${start}-${end - 1}/${info.size}`);
       if (request.method === 'HEAD') return reply.send();
       const stream = await backend.blobs.open(sha256, range ?? undefined);
-      const { Readable } = await import('node:stream');
-      return reply.send(Readable.from(stream));
+      return reply.send(stream instanceof Readable ? stream : Readable.from(stream));
     },
   });
 

@@ -361,3 +361,13 @@ function removeQuietly(path: string): void {
     // already gone, or never created
   }
 }
+
+/** Writes every byte of `chunks` at the handle's position (one writev, then whatever it left). */
+export async function writeChunks(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const { bytesWritten } = await handle.writev(chunks as Uint8Array[]);
+  if (bytesWritten === total) return;
+  const rest = Buffer.concat(chunks).subarray(bytesWritten);
+  for (let offset = 0; offset < rest.length; )
+    offset += (await handle.write(rest, offset, rest.length - offset)).bytesWritten;
+}

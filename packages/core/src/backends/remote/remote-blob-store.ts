@@ -25,6 +25,9 @@ interface RemoteStagedBlob extends StagedBlob {
   spool?: string;
 }
 
+/** Bytes per read of a file being uploaded. */
+const TRANSFER_CHUNK = 1024 * 1024;
+
 /** Uploads running at once. */
 const UPLOAD_CONCURRENCY = 4;
 
@@ -119,27 +122,23 @@ export class RemoteBlobStore implements BlobStore {
 
   private async upload(blob: RemoteStagedBlob): Promise<void> {
     const url = this.transport.url('/blobs/:sha256', { params: { sha256: blob.sha256 } });
-    await this.transport.send(
+    const response = await this.transport.transfer(
       url,
-      () => {
-        const body: RequestInit['body'] =
+      () => ({
+        method: 'PUT',
+        headers: this.transport.headers({
+          'content-type': 'application/octet-stream',
+          'content-length': String(blob.size),
+        }),
+        body:
           'bytes' in blob.source
-            ? (blob.source.bytes as unknown as RequestInit['body'])
-            : (Readable.toWeb(createReadStream(blob.source.path)) as unknown as RequestInit['body']);
-        return {
-          method: 'PUT',
-          // fetch streams a file body chunked, so the size travels in a header of its own.
-          headers: this.transport.headers({
-            'content-type': 'application/octet-stream',
-            [SIZE_HEADER]: String(blob.size),
-          }),
-          body,
-          duplex: 'half',
-        };
-      },
+            ? blob.source.bytes
+            : createReadStream(blob.source.path, { highWaterMark: TRANSFER_CHUNK }),
+      }),
       // The same bytes under the same digest: sending them again is safe.
       true,
     );
+    await response.body.dump();
   }
 
   async discard(staged: readonly StagedBlob[]): Promise<void> {
@@ -204,9 +203,9 @@ export class RemoteBlobStore implements BlobStore {
       if (range.end <= range.start) return (async function* () {})();
       headers.range = `bytes=${range.start}-${range.end - 1}`;
     }
-    let response: Response;
+    let response: Awaited<ReturnType<RemoteTransport['transfer']>>;
     try {
-      response = await this.transport.send(
+      response = await this.transport.transfer(
         url,
         () => ({
           method: 'GET',
@@ -221,10 +220,11 @@ export class RemoteBlobStore implements BlobStore {
         });
       throw error;
     }
-    if (range && response.status !== 206)
+    if (range && response.statusCode !== 206) {
+      await response.body.dump();
       throw new QuiverError('E_INTERNAL', `The server ignored the byte range asked for blob ${sha256}.`);
-    if (!response.body) return (async function* () {})();
-    return Readable.fromWeb(response.body as never) as AsyncIterable<Uint8Array>;
+    }
+    return response.body;
   }
 
   async read(sha256: string, size: number, options: { entryPath?: string } = {}): Promise<Uint8Array> {

@@ -24,6 +24,7 @@ import {
   hashHandle,
   PARALLEL_COPY_MIN_BYTES,
   sha256Hex,
+  writeChunks,
 } from '../../../blobs/copy-and-hash.js';
 import { blobReadError } from '../../../blobs/download-files.js';
 import { HOST_TAG, ownerState } from '../../../blobs/process-owner.js';
@@ -545,13 +546,25 @@ export class LocalBlobStore implements BlobStore {
     try {
       const target = await open(temporary, 'wx', 0o644);
       try {
+        // Network chunks are small: write them in batches (one writev per few MiB).
+        let pending: Uint8Array[] = [];
+        let pendingBytes = 0;
+        const flush = async (): Promise<void> => {
+          if (pending.length === 0) return;
+          const batch = pending;
+          pending = [];
+          pendingBytes = 0;
+          await writeChunks(target, batch);
+        };
         for await (const chunk of stream) {
           hash.update(chunk);
           size += chunk.length;
-          for (let offset = 0; offset < chunk.length; )
-            offset += (await target.write(chunk, offset, chunk.length - offset)).bytesWritten;
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= 4 * 1024 * 1024) await flush();
           onProgress?.(chunk.length);
         }
+        await flush();
         await target.sync();
       } finally {
         await target.close();
@@ -585,6 +598,8 @@ export class LocalBlobStore implements BlobStore {
     // The stream owns the handle: it closes it at the end, on an error and when abandoned.
     return handle.createReadStream({
       autoClose: true,
+      // Large reads: a server sends these straight to a socket.
+      highWaterMark: 1024 * 1024,
       ...(range ? { start: range.start, end: range.end - 1 } : {}),
     });
   }

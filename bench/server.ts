@@ -1,0 +1,256 @@
+/**
+ * The team-server suite: a real `quiver server start` process on loopback against the embedded
+ * store in this process, alternating, in one run — logging and getting 1 GiB, the server's peak
+ * RSS while it takes a 4 GiB upload, 1,000,000 metric points, and alias resolution under 50
+ * concurrent clients (autocannon).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { mkdir, mkdtemp, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Artifact, init, openEmbeddedStore, openStore, QuiverClient, type Store } from '@quiver/core';
+import autocannon from 'autocannon';
+import type { Measurement } from './support/figures.js';
+import { GiB, MiB, removeTree, writeRandomFile } from './support/files.js';
+import { alternate, median, progress, timeAfterSync } from './support/measure.js';
+
+const ROUNDS = 3;
+const MB = 1e6;
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+interface Server {
+  url: string;
+  key: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts the server as a user would (`quiver server start`), from the sources, on a free port. */
+async function startServer(dataDir: string): Promise<Server> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      join(ROOT, 'packages/cli/src/bin.ts'),
+      'server',
+      'start',
+      '--port',
+      '0',
+      '--json',
+      '--data',
+      dataDir,
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, QUIVER_BASE_URL: '', QUIVER_API_KEY: '', QUIVER_DATABASE_URL: '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const first = await new Promise<{ url: string; adminKey: string }>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve(JSON.parse(line) as { url: string; adminKey: string });
+    });
+    child.once('exit', (code) => reject(new Error(`the server exited (${code}) before listening`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    url: first.url,
+    key: first.adminKey,
+    process: child,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A process's peak resident set (VmHWM) and current one (VmRSS), in bytes. */
+function memoryOf(pid: number): { peak: number; now: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  return { peak: field('VmHWM'), now: field('VmRSS') };
+}
+
+/** Makes the file's content new (its first MiB), so that no trial finds it stored already. */
+function freshen(file: string): void {
+  const head = Buffer.alloc(MiB);
+  randomFillSync(head);
+  const fd = openSync(file, 'r+');
+  writeSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+}
+
+async function timeLog(store: Store, file: string): Promise<{ seconds: number; ref: string }> {
+  const run = await init({ project: 'bench-server', store });
+  try {
+    const { seconds, result } = await timeAfterSync(() =>
+      run.logArtifact(new Artifact('big', 'model').addFile(file, { name: 'weights.bin' })),
+    );
+    return { seconds, ref: result.ref };
+  } finally {
+    await run.finish();
+  }
+}
+
+async function timeGet(store: Store, ref: string, target: string): Promise<number> {
+  const client = new QuiverClient(store);
+  const version = await client.artifact(ref);
+  await mkdir(target, { recursive: true });
+  const { seconds } = await timeAfterSync(() => version.download(target));
+  const size = statSync(join(target, 'weights.bin')).size;
+  if (size !== GiB) throw new Error(`the download wrote ${size} bytes`);
+  await removeTree(target);
+  return seconds;
+}
+
+export async function run(): Promise<Measurement[]> {
+  const scratch = await mkdtemp(join(tmpdir(), 'quiver-bench-server-'));
+  const server = await startServer(join(scratch, 'server'));
+  const remote = await openStore({ baseUrl: server.url, apiKey: server.key, dir: join(scratch, 'client') });
+  const embedded = await openEmbeddedStore({ dir: join(scratch, 'embedded') });
+  const figures: Measurement[] = [];
+  try {
+    const file = join(scratch, 'big.bin');
+    progress(`writing 1 GiB of random bytes to ${file}`);
+    await writeRandomFile(file, GiB);
+
+    progress('figure 1: logArtifact of 1 GiB through the server against the embedded store');
+    const refs: { embedded?: string; remote?: string } = {};
+    const put = await alternate(ROUNDS, {
+      embedded: async () => {
+        freshen(file);
+        const { seconds, ref } = await timeLog(embedded, file);
+        refs.embedded = ref;
+        return seconds;
+      },
+      remote: async () => {
+        freshen(file);
+        const { seconds, ref } = await timeLog(remote, file);
+        refs.remote = ref;
+        return seconds;
+      },
+    });
+    figures.push({
+      id: '1',
+      name: 'log 1 GiB through the server on loopback (logArtifact)',
+      value: median(put.remote),
+      unit: 's',
+      baseline: { name: 'the same logArtifact on the embedded store', value: median(put.embedded) },
+      target: { kind: 'ratio', max: 1.3 },
+      samples: { candidate: put.remote, baseline: put.embedded },
+      notes: ['Each sample logs new content (its first MiB rewritten), so nothing is deduplicated.'],
+    });
+
+    progress('figure 2: verified get of 1 GiB through the server against the embedded store');
+    const get = await alternate(ROUNDS, {
+      embedded: () => timeGet(embedded, refs.embedded!, join(scratch, 'get-embedded')),
+      remote: () => timeGet(remote, refs.remote!, join(scratch, 'get-remote')),
+    });
+    figures.push({
+      id: '2',
+      name: 'verified get of 1 GiB through the server (version.download)',
+      value: median(get.remote),
+      unit: 's',
+      baseline: { name: 'the same download from the embedded store', value: median(get.embedded) },
+      target: { kind: 'ratio', max: 1.3 },
+      samples: { candidate: get.remote, baseline: get.embedded },
+    });
+
+    progress('figure 3: the server’s peak RSS while it takes a 4 GiB upload');
+    const before = memoryOf(server.process.pid!);
+    const four = join(scratch, 'four.bin');
+    await truncate(file, GiB); // keep the 1 GiB file; the 4 GiB one is sparse but read in full
+    const fd = openSync(four, 'w');
+    const head = Buffer.alloc(MiB);
+    randomFillSync(head);
+    writeSync(fd, head, 0, head.length, 0);
+    closeSync(fd);
+    await truncate(four, 4 * GiB);
+    await timeLog(remote, four);
+    const after = memoryOf(server.process.pid!);
+    await removeTree(four);
+    figures.push({
+      id: '3',
+      name: 'server peak RSS during a 4 GiB upload',
+      value: after.peak / MB,
+      unit: 'MB',
+      baseline: { name: 'server RSS before the upload', value: before.now / MB },
+      target: { kind: 'value', max: 300 },
+      notes: [
+        `VmHWM of the server process (its whole life so far); VmHWM before the upload: ${(before.peak / MB).toFixed(1)} MB.`,
+      ],
+    });
+
+    progress('figure 4: 1,000,000 metric points (100,000 steps × 10 keys) through the server');
+    const metrics = await alternate(1, {
+      embedded: () => timeMetrics(embedded),
+      remote: () => timeMetrics(remote),
+    });
+    figures.push({
+      id: '4',
+      name: 'log 1,000,000 metric points through the server + flush',
+      value: metrics.remote[0]!,
+      unit: 's',
+      baseline: { name: 'the same on the embedded store', value: metrics.embedded[0]! },
+      target: { kind: 'value', max: 10 },
+    });
+
+    progress('figure 5: alias resolution with 50 concurrent clients (autocannon, 10 s)');
+    const resolve = await autocannon({
+      url: `${server.url}/api/v1/refs/resolve?ref=${encodeURIComponent(refs.remote!.replace(/:v\d+$/, ':latest'))}`,
+      connections: 50,
+      duration: 10,
+      headers: { authorization: `Bearer ${server.key}` },
+    });
+    const health = await autocannon({ url: `${server.url}/healthz`, connections: 50, duration: 5 });
+    const ok = resolve.non2xx === 0 && resolve.errors === 0;
+    figures.push({
+      id: '5',
+      name: 'alias resolution, 50 concurrent clients: p99 latency',
+      value: resolve.latency.p99,
+      unit: 'ms',
+      baseline: { name: 'GET /healthz under the same load (p99)', value: health.latency.p99 },
+      target: { kind: 'value', max: 20 },
+      checks: [
+        {
+          name: `≥ 2,000 requests/s (${Math.round(resolve.requests.average)} on average)`,
+          ok: resolve.requests.average >= 2000,
+        },
+        { name: `every answer 200 (${resolve.non2xx} not, ${resolve.errors} errors)`, ok },
+      ],
+      notes: [
+        `${resolve.requests.total} requests in ${resolve.duration} s; median latency ${resolve.latency.p50} ms; /healthz: ${Math.round(health.requests.average)} requests/s.`,
+      ],
+    });
+    return figures;
+  } finally {
+    await remote.close();
+    await embedded.close();
+    await server.stop();
+    await removeTree(scratch);
+  }
+}
+
+async function timeMetrics(store: Store): Promise<number> {
+  const run = await init({ project: 'bench-metrics', store });
+  try {
+    const { seconds } = await timeAfterSync(async () => {
+      for (let step = 0; step < 100_000; step++) {
+        const values: Record<string, number> = {};
+        for (let key = 0; key < 10; key++) values[`metric_${key}`] = Math.sin(step + key);
+        run.log(values, { step });
+      }
+      await run.flush();
+    });
+    return seconds;
+  } finally {
+    await run.finish();
+  }
+}
