@@ -13,7 +13,10 @@ export interface RemoteParams {
   baseUrl: string;
   /** An API key (`quiver server key create`, or `quiver login`). Never logged, never in an error. */
   apiKey: string;
-  /** Default: Node's fetch (undici). */
+  /**
+   * For the JSON calls (default: Node's fetch). Blob bytes go through undici's `request`, whose Node
+   * streams cost far less per byte than fetch's web streams.
+   */
   fetch?: Fetch;
   /** Attempts of an idempotent call on a dropped connection or a 502/503/504 (default 8: about 8–16 s of waiting in all). */
   maxAttempts?: number;
