@@ -12,12 +12,12 @@ import {
 import { open, open as openFile, rename, rename as renameFile, unlink as unlinkFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
+  BatchedWriter,
   chunkBytesFor,
   copyVerified,
   hashHandle,
   SMALL_COPY_BYTES,
   sha256Hex,
-  writeChunks,
 } from './blobs/copy-and-hash.js';
 import {
   blobReadError,
@@ -33,9 +33,6 @@ import { assertStoredEntry } from './manifest-validation.js';
 import { mapLimited } from './map-limited.js';
 import { referenceHandlerFor } from './references/index.js';
 import type { Store } from './store.js';
-
-/** Bytes gathered from a stream before one write to the target file. */
-const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 
 /** Progress of a download. */
 export interface DownloadProgress {
@@ -543,28 +540,18 @@ async function copyBlob(
     handle = await openFile(partial, 'wx', 0o644).catch((error: unknown) => {
       throw targetFileError(error, target, outcome);
     });
-    // Network chunks are small: write them in batches (one writev per few MiB), not one by one.
-    let pending: Uint8Array[] = [];
-    let pendingBytes = 0;
-    const flush = async (): Promise<void> => {
-      if (pending.length === 0) return;
-      const batch = pending;
-      pending = [];
-      pendingBytes = 0;
-      await writeChunks(handle!, batch).catch((error: unknown) => {
-        throw targetFileError(error, target, outcome);
-      });
+    const writer = new BatchedWriter(handle);
+    const writeError = (error: unknown): never => {
+      throw targetFileError(error, target, outcome);
     };
     for await (const chunk of stream) {
       hash.update(chunk);
       written += chunk.length;
       if (written > size) break;
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
+      await writer.write(chunk).catch(writeError);
       options.onProgress?.(chunk.length);
     }
-    await flush();
+    await writer.flush().catch(writeError);
     const actual = hash.digest('hex');
     if (written !== size || actual !== sha256)
       throw blobMismatch(

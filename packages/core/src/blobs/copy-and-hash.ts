@@ -371,3 +371,31 @@ export async function writeChunks(handle: FileHandle, chunks: readonly Uint8Arra
   for (let offset = 0; offset < rest.length; )
     offset += (await handle.write(rest, offset, rest.length - offset)).bytesWritten;
 }
+
+/**
+ * Gathers the small chunks a network stream gives and writes them to a file a few MiB at a time
+ * (one writev per batch), not one write per chunk. `flush()` after the last chunk.
+ */
+export class BatchedWriter {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly batchBytes = 4 * 1024 * 1024,
+  ) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= this.batchBytes) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    await writeChunks(this.handle, batch);
+  }
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { hashHandle, sha256Hex } from '../../blobs/copy-and-hash.js';
+import { hashChunks, hashHandle, sha256Hex } from '../../blobs/copy-and-hash.js';
 import { QuiverError } from '../../contract/errors.js';
 import type {
   BlobPin,
@@ -260,8 +260,8 @@ export class RemoteBlobStore implements BlobStore {
   async rehash(sha256: string): Promise<{ sha256: string; size: number } | undefined> {
     const info = await this.info(sha256);
     if (!info) return undefined;
-    const bytes = await this.read(sha256, info.size).catch(() => undefined);
-    return bytes ? { sha256: sha256Hex(bytes), size: bytes.length } : undefined;
+    // Streamed, not read into memory: a blob may be many GiB.
+    return hashChunks(await this.open(sha256)).catch(() => undefined);
   }
 
   /** Every stored blob, a page at a time (a server admin's key only). */

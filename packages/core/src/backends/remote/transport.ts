@@ -142,11 +142,63 @@ export class RemoteTransport {
    * (idempotent calls); a refused connection is retried always (nothing was sent). Answers of
    * 4xx and other 5xx become the `QuiverError` their body names.
    */
-  async send(url: URL, init: () => RequestInit & { duplex?: 'half' }, retry: boolean): Promise<Response> {
+  send(url: URL, init: () => RequestInit & { duplex?: 'half' }, retry: boolean): Promise<Response> {
+    return this.retrying(
+      url,
+      retry,
+      () => this.fetchImpl(url, init()),
+      async (response, canRetry) => {
+        if (response.ok) return 'done';
+        if (canRetry && RETRIED_STATUSES.has(response.status)) {
+          await response.body?.cancel().catch(() => undefined);
+          return 'again';
+        }
+        throw errorFromText(await response.text().catch(() => ''), response.status);
+      },
+    );
+  }
+
+  /**
+   * Streams bytes to or from the server with undici's `request` (Node streams end to end, far
+   * cheaper per byte than fetch's web streams): blob uploads and downloads. Retries like `send`;
+   * `body` is made again for each attempt. Answers of 4xx and 5xx become their `QuiverError`.
+   */
+  transfer(
+    url: URL,
+    init: () => {
+      method: Dispatcher.HttpMethod;
+      headers: Record<string, string>;
+      body?: Readable | Uint8Array;
+    },
+    retry: boolean,
+  ): Promise<Dispatcher.ResponseData> {
+    const exchange = () => {
+      const { method, headers, body } = init();
+      return undiciRequest(url, { method, headers, ...(body ? { body } : {}) });
+    };
+    return this.retrying(url, retry, exchange, async (response, canRetry) => {
+      if (response.statusCode < 400) return 'done';
+      const text = await response.body.text().catch(() => '');
+      if (canRetry && RETRIED_STATUSES.has(response.statusCode)) return 'again';
+      throw errorFromText(text, response.statusCode);
+    });
+  }
+
+  /**
+   * The retry loop of `send` and `transfer`: `exchange` makes one attempt; `judge` says whether
+   * its answer is the result or worth another attempt (`canRetry`: retries are allowed and left),
+   * or throws the error it stands for.
+   */
+  private async retrying<R>(
+    url: URL,
+    retry: boolean,
+    exchange: () => Promise<R>,
+    judge: (answer: R, canRetry: boolean) => Promise<'done' | 'again'>,
+  ): Promise<R> {
     for (let attempt = 1; ; attempt++) {
-      let response: Response;
+      let answer: R;
       try {
-        response = await this.fetchImpl(url, init());
+        answer = await exchange();
       } catch (error) {
         const again = (retry && isConnectionError(error)) || wasRefused(error);
         if (again && attempt < this.maxAttempts) {
@@ -159,60 +211,8 @@ export class RemoteTransport {
           { details: { url: url.origin + url.pathname } },
         );
       }
-      if (response.ok) return response;
-      if (retry && RETRIED_STATUSES.has(response.status) && attempt < this.maxAttempts) {
-        await response.body?.cancel().catch(() => undefined);
-        await this.backoff(attempt);
-        continue;
-      }
-      throw await errorOf(response);
-    }
-  }
-
-  /**
-   * Streams bytes to or from the server with undici's `request` (Node streams end to end, far
-   * cheaper per byte than fetch's web streams): blob uploads and downloads. Retries like `send`;
-   * `body` is made again for each attempt. Answers of 4xx and 5xx become their `QuiverError`.
-   */
-  async transfer(
-    url: URL,
-    init: () => {
-      method: Dispatcher.HttpMethod;
-      headers: Record<string, string>;
-      body?: Readable | Uint8Array;
-    },
-    retry: boolean,
-  ): Promise<Dispatcher.ResponseData> {
-    for (let attempt = 1; ; attempt++) {
-      let response: Dispatcher.ResponseData;
-      try {
-        const { method, headers, body } = init();
-        response = await undiciRequest(url, { method, headers, ...(body ? { body } : {}) });
-      } catch (error) {
-        const again = (retry && isConnectionError(error)) || wasRefused(error);
-        if (again && attempt < this.maxAttempts) {
-          await this.backoff(attempt);
-          continue;
-        }
-        throw new QuiverError(
-          'E_UNAVAILABLE',
-          `Could not reach the Quiver server at ${this.baseUrl.origin} (${describe(error)}). Check that it runs and that QUIVER_BASE_URL is right.`,
-          { details: { url: url.origin + url.pathname } },
-        );
-      }
-      if (response.statusCode < 400) return response;
-      const text = await response.body.text().catch(() => '');
-      if (retry && RETRIED_STATUSES.has(response.statusCode) && attempt < this.maxAttempts) {
-        await this.backoff(attempt);
-        continue;
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
-      throw QuiverError.fromJSON(body, response.statusCode);
+      if ((await judge(answer, retry && attempt < this.maxAttempts)) === 'done') return answer;
+      await this.backoff(attempt);
     }
   }
 
@@ -229,15 +229,14 @@ function describe(error: unknown): string {
 }
 
 /** The error a non-2xx answer stands for, from its `{ code, message, details }` body. */
-export async function errorOf(response: Response): Promise<QuiverError> {
-  const text = await response.text().catch(() => '');
+function errorFromText(text: string, status: number): QuiverError {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     body = undefined;
   }
-  return QuiverError.fromJSON(body, response.status);
+  return QuiverError.fromJSON(body, status);
 }
 
 /** A 2xx answer's JSON body (undefined for 204), refused when it is not JSON. */

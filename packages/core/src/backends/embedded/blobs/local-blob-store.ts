@@ -19,12 +19,12 @@ import { open, readdir, readFile, rm, stat, unlink, utimes } from 'node:fs/promi
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  BatchedWriter,
   copyAndHash,
   copyWhileHashing,
   hashHandle,
   PARALLEL_COPY_MIN_BYTES,
   sha256Hex,
-  writeChunks,
 } from '../../../blobs/copy-and-hash.js';
 import { blobReadError } from '../../../blobs/download-files.js';
 import { HOST_TAG, ownerState } from '../../../blobs/process-owner.js';
@@ -546,25 +546,14 @@ export class LocalBlobStore implements BlobStore {
     try {
       const target = await open(temporary, 'wx', 0o644);
       try {
-        // Network chunks are small: write them in batches (one writev per few MiB).
-        let pending: Uint8Array[] = [];
-        let pendingBytes = 0;
-        const flush = async (): Promise<void> => {
-          if (pending.length === 0) return;
-          const batch = pending;
-          pending = [];
-          pendingBytes = 0;
-          await writeChunks(target, batch);
-        };
+        const writer = new BatchedWriter(target);
         for await (const chunk of stream) {
           hash.update(chunk);
           size += chunk.length;
-          pending.push(chunk);
-          pendingBytes += chunk.length;
-          if (pendingBytes >= 4 * 1024 * 1024) await flush();
+          await writer.write(chunk);
           onProgress?.(chunk.length);
         }
-        await flush();
+        await writer.flush();
         await target.sync();
       } finally {
         await target.close();
