@@ -59,6 +59,7 @@ beforeAll(async () => {
   await accounts.setMember('vision', 'vic', 'viewer');
   await accounts.setMember('vision', 'mia', 'member');
   await accounts.setMember('vision', 'ada', 'admin');
+  await accounts.createUser('zed'); // no key: a team admin adds and removes zed
   for (const user of ['root', 'vic', 'mia', 'ada', 'otto'])
     keys[user] = (await accounts.createKey(user, 'tests')).key;
   const revoked = await accounts.createKey('mia', 'old laptop');
@@ -269,6 +270,354 @@ describe('server authorization', () => {
     expect((await call(keys.ada, 'POST', api('/admin/gc'), { body: { dryRun: true } })).status).toBe(403);
     expect((await call(keys.ada, 'GET', api('/admin/users'))).status).toBe(403);
     expect((await call(keys.root, 'POST', api('/admin/gc'), { body: { dryRun: true } })).status).toBe(200);
+  });
+
+  it('runs every write route as each role: viewers are refused and change nothing, members write, admins manage', async () => {
+    const routes = app.quiverRoutes.filter(
+      (route) => route.url.startsWith(`${API_PREFIX}/`) && !['GET', 'HEAD'].includes(route.method),
+    );
+    // One fresh fixture per call (run, blob, v0 linked into the registry, v1 with an alias), made by ada.
+    let counter = 0;
+    const fixture = async () => {
+      const n = `m${++counter}`;
+      const project = `p-${n}`;
+      const ok = async (answer: Promise<Answer>) => {
+        const { status, body } = await answer;
+        expect(status, JSON.stringify(body)).toBeLessThan(300);
+        return body;
+      };
+      await ok(
+        call(keys.ada, 'POST', api('/runs'), {
+          entity: 'vision',
+          body: {
+            id: `r${n.padStart(8, '0')}`,
+            project,
+            jobType: null,
+            group: null,
+            tags: [],
+            notes: null,
+            config: {},
+            host: 'h',
+            pid: 1,
+          },
+        }),
+      );
+      const blob = Buffer.from(`weights of ${n}`);
+      const sha256 = createHash('sha256').update(blob).digest('hex');
+      const put = await app.inject({
+        method: 'PUT',
+        url: api(`/blobs/${sha256}`),
+        headers: {
+          authorization: `Bearer ${keys.ada}`,
+          'content-type': 'application/octet-stream',
+          'x-quiver-entity': 'vision',
+        },
+        payload: blob,
+      });
+      expect(put.statusCode).toBe(204);
+      const manifest = (tag: string) => [{ path: `${tag}.bin`, sha256, size: blob.length }];
+      const commit = (tag: string, aliases: string[]) => ({
+        entity: 'vision',
+        project,
+        name: 'mlp',
+        type: 'model',
+        description: null,
+        metadata: {},
+        manifest: manifest(tag),
+        runId: null,
+        aliases,
+        tags: [],
+      });
+      await ok(call(keys.ada, 'POST', api('/versions'), { entity: 'vision', body: commit('a', []) }));
+      await ok(call(keys.ada, 'POST', api('/versions'), { entity: 'vision', body: commit('b', ['matrix']) }));
+      const model = `model-${n}`;
+      await ok(
+        call(keys.ada, 'POST', api('/registry/links'), {
+          entity: 'vision',
+          body: {
+            source: `vision/${project}/mlp:v0`,
+            target: { entity: 'vision', model },
+            options: { create: true, aliases: ['staging'] },
+          },
+        }),
+      );
+      const lease = (
+        await call(keys.ada, 'POST', api(`/events/consumers/c2-${n}/claim`), { entity: 'vision', body: {} })
+      ).body.lease as string;
+      await store.backend.accounts.setMember('vision', 'zed', 'viewer');
+      const zedKey = await store.backend.accounts.createKey('zed', `spare-${n}`);
+      return {
+        n,
+        project,
+        model,
+        sha256,
+        blob,
+        commit,
+        lease,
+        zedKeyId: zedKey.id,
+      };
+    };
+    type Fixture = Awaited<ReturnType<typeof fixture>>;
+    const locator = (f: Fixture) => ({ entity: 'vision', model: f.model });
+    const registryRef = (f: Fixture) => ({ entity: 'vision', registry: 'model', model: f.model, version: 0 });
+    const v0 = (f: Fixture) => `vision/${f.project}/mlp:v0`;
+    const v1 = (f: Fixture) => `vision/${f.project}/mlp:v1`;
+    // Every write route, with a call that succeeds for a role that may make it. A route without an
+    // entry fails this test, so a new route cannot escape the matrix.
+    type Sample = { path: (f: Fixture) => string; body: (f: Fixture) => unknown; raw?: boolean };
+    const samples: Record<string, Sample> = {
+      'POST /runs': {
+        path: () => '/runs',
+        body: (f) => ({
+          id: `n${f.n.padStart(8, '0')}`,
+          project: f.project,
+          jobType: null,
+          group: null,
+          tags: [],
+          notes: null,
+          config: {},
+          host: 'h',
+          pid: 2,
+        }),
+      },
+      'POST /runs/:runId/heartbeat': {
+        path: (f) => `/runs/r${f.n.padStart(8, '0')}/heartbeat`,
+        body: () => ({}),
+      },
+      'POST /runs/:runId/history': {
+        path: (f) => `/runs/r${f.n.padStart(8, '0')}/history`,
+        body: () => ({
+          rows: [{ step: 0, metrics: { loss: 1 } }],
+          summary: { loss: { last: 1, min: 1, max: 1, step: 0 } },
+        }),
+      },
+      'POST /runs/:runId/finish': {
+        path: (f) => `/runs/r${f.n.padStart(8, '0')}/finish`,
+        body: () => ({ exitCode: 0 }),
+      },
+      'POST /runs/:runId/uses': {
+        path: (f) => `/runs/r${f.n.padStart(8, '0')}/uses`,
+        body: (f) => ({ ref: v0(f) }),
+      },
+      'POST /blobs/missing': {
+        path: () => '/blobs/missing',
+        body: (f) => ({ blobs: [{ sha256: f.sha256, size: f.blob.length }] }),
+      },
+      'POST /versions': { path: () => '/versions', body: (f) => f.commit('c', []) },
+      'POST /refs/aliases': { path: () => '/refs/aliases', body: (f) => ({ ref: v0(f), alias: 'best' }) },
+      'POST /refs/aliases/remove': {
+        path: () => '/refs/aliases/remove',
+        body: (f) => ({ ref: v1(f), alias: 'matrix' }),
+      },
+      'POST /refs/tags': {
+        path: () => '/refs/tags',
+        body: (f) => ({ ref: v0(f), add: ['good'], remove: [] }),
+      },
+      'POST /refs/delete': { path: () => '/refs/delete', body: (f) => ({ ref: v1(f), force: true }) },
+      'POST /registries': {
+        path: () => '/registries',
+        body: (f) => ({ name: `reg-${f.n}`, entity: 'vision' }),
+      },
+      'POST /registry/models': {
+        path: () => '/registry/models',
+        body: (f) => ({ entity: 'vision', model: `new-${f.n}` }),
+      },
+      'POST /registry/model/rename': {
+        path: () => '/registry/model/rename',
+        body: (f) => ({ locator: locator(f), name: `renamed-${f.n}` }),
+      },
+      'PUT /registry/model/card': {
+        path: () => '/registry/model/card',
+        body: (f) => ({ locator: locator(f), card: '# card' }),
+      },
+      'POST /registry/model/tags': {
+        path: () => '/registry/model/tags',
+        body: (f) => ({ locator: locator(f), add: ['vision'], remove: [] }),
+      },
+      'POST /registry/model/delete': {
+        path: () => '/registry/model/delete',
+        body: (f) => ({ locator: locator(f), force: true }),
+      },
+      'POST /registry/links': {
+        path: () => '/registry/links',
+        body: (f) => ({ source: v1(f), target: locator(f), options: {} }),
+      },
+      'POST /registry/unlink': { path: () => '/registry/unlink', body: (f) => ({ ref: registryRef(f) }) },
+      'POST /registry/aliases': {
+        path: () => '/registry/aliases',
+        body: (f) => ({ ref: registryRef(f), alias: 'candidate' }),
+      },
+      'POST /registry/aliases/remove': {
+        path: () => '/registry/aliases/remove',
+        body: (f) => ({ locator: locator(f), alias: 'staging' }),
+      },
+      'POST /admin/verify': { path: () => '/admin/verify', body: () => ({}) },
+      'POST /admin/gc': { path: () => '/admin/gc', body: () => ({ dryRun: true }) },
+      'POST /events/consumers/:consumer/claim': {
+        path: (f) => `/events/consumers/c3-${f.n}/claim`,
+        body: () => ({}),
+      },
+      'POST /events/consumers/:consumer/ack': {
+        path: (f) => `/events/consumers/c2-${f.n}/ack`,
+        body: (f) => ({ lease: f.lease }),
+      },
+      'POST /events/consumers/:consumer/release': {
+        path: (f) => `/events/consumers/c2-${f.n}/release`,
+        body: (f) => ({ lease: f.lease }),
+      },
+      'PUT /blobs/:sha256': {
+        path: (f) => `/blobs/${createHash('sha256').update(`${f.n}!`).digest('hex')}`,
+        body: (f) => Buffer.from(`${f.n}!`),
+        raw: true,
+      },
+      'POST /admin/users': { path: () => '/admin/users', body: (f) => ({ name: `user-${f.n}` }) },
+      'POST /admin/teams': { path: () => '/admin/teams', body: (f) => ({ name: `team-${f.n}` }) },
+      'PUT /admin/teams/:team/members/:user': {
+        path: () => '/admin/teams/vision/members/zed',
+        body: () => ({ role: 'member' }),
+      },
+      'DELETE /admin/teams/:team/members/:user': {
+        path: () => '/admin/teams/vision/members/zed',
+        body: () => undefined,
+      },
+      'POST /admin/keys': { path: () => '/admin/keys', body: (f) => ({ user: 'zed', name: `ci-${f.n}` }) },
+      'POST /admin/keys/:id/revoke': { path: (f) => `/admin/keys/${f.zedKeyId}/revoke`, body: () => ({}) },
+    };
+    // Who may make each call: the least role in 'vision', or 'server' for server admins only.
+    const least: Record<string, 'member' | 'admin' | 'server'> = {};
+    for (const { operation } of wireOperations())
+      least[`${operation.verb} ${API_PREFIX}${operation.path}`] = operation.path.startsWith('/admin/')
+        ? 'server'
+        : (operation.role as 'member' | 'admin');
+    const rest: Record<string, 'member' | 'admin' | 'server'> = {
+      'POST /events/consumers/:consumer/claim': 'member',
+      'POST /events/consumers/:consumer/ack': 'member',
+      'POST /events/consumers/:consumer/release': 'member',
+      'PUT /blobs/:sha256': 'member',
+      'POST /admin/users': 'server',
+      'POST /admin/teams': 'server',
+      'PUT /admin/teams/:team/members/:user': 'admin',
+      'DELETE /admin/teams/:team/members/:user': 'admin',
+      'POST /admin/keys': 'server', // for another user (zed); everyone may make their own, below
+      'POST /admin/keys/:id/revoke': 'server', // of another user's key; everyone may revoke their own
+    };
+    for (const [route, role] of Object.entries(rest))
+      least[`${route.split(' ')[0]} ${API_PREFIX}${route.split(' ')[1]}`] = role;
+    const send = async (key: string, route: { method: string; url: string }, f: Fixture) => {
+      const sample = samples[`${route.method} ${route.url.slice(API_PREFIX.length)}`]!;
+      const body = sample.body(f);
+      if (sample.raw) {
+        const response = await app.inject({
+          method: route.method as 'PUT',
+          url: api(sample.path(f)),
+          headers: {
+            authorization: `Bearer ${key}`,
+            'content-type': 'application/octet-stream',
+            'x-quiver-entity': 'vision',
+          },
+          payload: body as Buffer,
+        });
+        return {
+          status: response.statusCode,
+          body: (response.body ? response.json() : {}) as Answer['body'],
+        };
+      }
+      return call(key, route.method, api(sample.path(f)), {
+        entity: 'vision',
+        ...(body !== undefined ? { body } : {}),
+      });
+    };
+    const dump = async () => {
+      const db = store.backend.connection.db;
+      const tables = [
+        'aliases',
+        'api_keys',
+        'artifact_usage',
+        'artifact_versions',
+        'artifacts',
+        'event_consumers',
+        'event_heads',
+        'events',
+        'manifest_entries',
+        'memberships',
+        'registered_model_tags',
+        'registered_models',
+        'registries',
+        'registry_aliases',
+        'registry_links',
+        'registry_usage',
+        'run_history',
+        'runs',
+        'teams',
+        'users',
+        'version_tags',
+      ];
+      // Rows as JSON per table (a key's last-used time aside: using a key is not a write), and blobs.
+      const rows: Record<string, string> = {};
+      for (const table of tables) {
+        const all = await db
+          .selectFrom(table as 'runs')
+          .selectAll()
+          .execute();
+        rows[table] = JSON.stringify(all.map((row) => ({ ...row, last_used_at: undefined })));
+      }
+      const blobs: string[] = [];
+      for await (const blob of store.backend.blobs.list()) blobs.push(blob.sha256);
+      rows.blobs = blobs.sort().join();
+      return rows;
+    };
+    /** The names of the tables a call changed. */
+    const changed = (before: Record<string, string>, after: Record<string, string>) =>
+      Object.keys(after).filter((table) => after[table] !== before[table]);
+    const ranks = { viewer: 0, member: 1, admin: 2, server: 3 } as const;
+    const actors = [
+      ['vic', 'viewer'],
+      ['mia', 'member'],
+      ['ada', 'admin'],
+      ['root', 'server'],
+    ] as const;
+    expect(routes.length).toBeGreaterThan(30);
+    for (const route of routes) {
+      const name = `${route.method} ${route.url}`;
+      expect(
+        samples[`${route.method} ${route.url.slice(API_PREFIX.length)}`],
+        `a sample call for ${name}`,
+      ).toBeDefined();
+      expect(least[name], `a least role for ${name}`).toBeDefined();
+      for (const [user, held] of actors) {
+        const f = await fixture();
+        const before = await dump();
+        const answer = await send(keys[user]!, route, f);
+        const label = `${name} as ${user} (${held}): ${JSON.stringify(answer.body)}`;
+        if (ranks[held] < ranks[least[name]!]) {
+          // Another user's key is not found rather than forbidden: key ids are not for others to learn.
+          const revoking = route.url.endsWith('/revoke') && route.url.includes('/keys/');
+          expect(answer.status, label).toBe(revoking ? 404 : 403);
+          expect(answer.body.code, label).toBe(revoking ? 'E_NOT_FOUND' : 'E_FORBIDDEN');
+          expect(changed(before, await dump()), `${label} changed the store`).toEqual([]);
+        } else expect(answer.status, label).toBeLessThan(300);
+      }
+      // An outsider is told the team does not exist, for every write.
+      const f = await fixture();
+      const before = await dump();
+      const outsider = await send(keys.otto!, route, f);
+      expect(outsider.status, `${name} as otto`).toBe(404);
+      expect(changed(before, await dump()), `${name} as otto changed the store`).toEqual([]);
+    }
+    // Everyone makes, lists and revokes their own keys; another user's key is out of reach.
+    const made = await call(keys.vic, 'POST', api('/admin/keys'), { body: { name: 'laptop' } });
+    expect(made.status).toBe(201);
+    expect(made.body.user).toBe('vic');
+    const mine = await call(keys.vic, 'GET', api('/admin/keys'));
+    expect((mine.body as unknown as Array<{ user: string }>).every((key) => key.user === 'vic')).toBe(true);
+    expect((await call(keys.vic, 'GET', api('/admin/keys'), { query: { user: 'mia' } })).status).toBe(403);
+    const revoked = await call(keys.vic, 'POST', api(`/admin/keys/${made.body.id}/revoke`), { body: {} });
+    expect(revoked.status).toBe(200);
+    expect((await call(made.body.key as string, 'GET', api('/whoami'))).status).toBe(401);
+    const [miaKey] = await store.backend.accounts.keys('mia');
+    const stolen = await call(keys.vic, 'POST', api(`/admin/keys/${miaKey!.id}/revoke`), { body: {} });
+    expect(stolen.status).toBe(404);
+    expect((await call(keys.mia, 'GET', api('/whoami'))).status).toBe(200);
   });
 
   it("gives an outsider nothing of a team's artifacts, runs or registry, and no hint that they exist", async () => {

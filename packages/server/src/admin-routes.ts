@@ -1,6 +1,7 @@
 import { API_PREFIX, type EmbeddedBackend, QuiverError, type Role } from '@quiver/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { requireRole } from './authorize.js';
 
 function requireAdmin(request: FastifyRequest): void {
   if (!request.identity?.admin)
@@ -22,7 +23,11 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 const name = z.string().min(1).max(128);
 const role = z.enum(['viewer', 'member', 'admin']);
 
-/** Users, teams, memberships and keys: for server admins (the CLI's `quiver server user|team|key`). */
+/**
+ * Users, teams, memberships and keys (the CLI's `quiver server user|team|key`). Users and teams are
+ * made by server admins; a team's admins manage its members; every user makes, lists and revokes
+ * their own keys (a server admin those of anyone).
+ */
 export function registerAdminRoutes(app: FastifyInstance, backend: EmbeddedBackend): void {
   const { accounts } = backend;
   const admin = `${API_PREFIX}/admin`;
@@ -44,10 +49,14 @@ export function registerAdminRoutes(app: FastifyInstance, backend: EmbeddedBacke
     const body = parse(z.strictObject({ name }), request.body);
     return reply.status(201).send(await accounts.createTeam(body.name, request.identity!.actor));
   });
+  // A team's members: its admins manage them (an outsider hears the team does not exist).
+  const requireTeamAdmin = (request: FastifyRequest<{ Params: { team: string } }>) => {
+    if (!request.identity!.admin) requireRole(request.identity!, request.params.team, 'admin');
+  };
   app.put<{ Params: { team: string; user: string } }>(
     `${admin}/teams/:team/members/:user`,
     async (request) => {
-      requireAdmin(request);
+      requireTeamAdmin(request);
       const body = parse(z.strictObject({ role }), request.body);
       return accounts.setMember(request.params.team, request.params.user, body.role as Role);
     },
@@ -55,7 +64,7 @@ export function registerAdminRoutes(app: FastifyInstance, backend: EmbeddedBacke
   app.delete<{ Params: { team: string; user: string } }>(
     `${admin}/teams/:team/members/:user`,
     async (request) => {
-      requireAdmin(request);
+      requireTeamAdmin(request);
       return accounts.removeMember(request.params.team, request.params.user);
     },
   );
@@ -79,18 +88,33 @@ export function registerAdminRoutes(app: FastifyInstance, backend: EmbeddedBacke
     all.sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
     return all.slice(0, query.limit ?? 1000);
   });
+  // Keys: a user's own (a server admin's: anyone's). Another user's key is not found, not forbidden.
+  const ownerOf = (request: FastifyRequest, user: string | undefined): string | undefined => {
+    const identity = request.identity!;
+    if (identity.admin) return user;
+    if (user !== undefined && user !== identity.actor)
+      throw new QuiverError('E_FORBIDDEN', "Only server admins see or make other users' keys.");
+    return identity.actor;
+  };
   app.get(`${admin}/keys`, async (request) => {
-    requireAdmin(request);
     const query = parse(z.strictObject({ user: name.optional() }), request.query);
-    return accounts.keys(query.user);
+    return accounts.keys(ownerOf(request, query.user));
   });
   app.post(`${admin}/keys`, async (request, reply) => {
-    requireAdmin(request);
-    const body = parse(z.strictObject({ user: name, name: z.string().min(1).max(100) }), request.body);
-    return reply.status(201).send(await accounts.createKey(body.user, body.name));
+    const body = parse(
+      z.strictObject({ user: name.optional(), name: z.string().min(1).max(100) }),
+      request.body,
+    );
+    const user = ownerOf(request, body.user) ?? request.identity!.actor;
+    return reply.status(201).send(await accounts.createKey(user, body.name));
   });
   app.post<{ Params: { id: string } }>(`${admin}/keys/:id/revoke`, async (request) => {
-    requireAdmin(request);
+    const identity = request.identity!;
+    if (!identity.admin && !(await accounts.keys(identity.actor)).some((key) => key.id === request.params.id))
+      throw new QuiverError(
+        'E_NOT_FOUND',
+        `No API key '${request.params.id}' of yours; 'quiver server key ls' shows them.`,
+      );
     return accounts.revokeKey(request.params.id);
   });
 }

@@ -126,7 +126,9 @@ function userCommand(): Command {
 }
 
 function teamCommand(): Command {
-  const team = new Command('team').description('teams: entities their members share (server admins)');
+  const team = new Command('team').description(
+    'teams: entities their members share (made by server admins; members managed by team admins)',
+  );
   const show = (value: TeamInfo) =>
     `team ${value.name}: ${value.members.map((m) => `${m.user} (${m.role})`).join(', ') || 'no members'}`;
   team.addCommand(
@@ -181,16 +183,16 @@ function teamCommand(): Command {
 }
 
 function keyCommand(): Command {
-  const key = new Command('key').description('API keys (server admins)');
+  const key = new Command('key').description('API keys: your own (a server admin: anyone’s)');
   key.addCommand(
     withCommonOptions(new Command('create'))
-      .description('make an API key for a user; it is shown this once')
-      .argument('<user>')
+      .description('make an API key (for yourself, or as a server admin for <user>); it is shown this once')
+      .argument('[user]')
       .requiredOption('--name <name>', 'what the key is for, such as ci or laptop')
-      .action((user: string, options: CommonOptions & { name: string }) =>
+      .action((user: string | undefined, options: CommonOptions & { name: string }) =>
         withServer(options, async (server, output) => {
           const created = (await server.request('POST', '/admin/keys', {
-            user,
+            ...(user !== undefined ? { user } : {}),
             name: options.name,
           })) as CreatedApiKey;
           output.result(
