@@ -560,7 +560,8 @@ async function copyBlob(
         size,
         written === size ? { sha256: actual, size: written } : { size: written },
       );
-    await handle.sync();
+    // No fsync: like the kernel copy above, a download is a copy of stored content, verified again
+    // whenever it is used; the rename only keeps a half-written file from carrying the name.
     await handle.close();
     handle = undefined;
     await renameFile(partial, target).catch((error: unknown) => {

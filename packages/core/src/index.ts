@@ -15,6 +15,7 @@ export {
   API_KEY_PREFIX,
   DEFAULT_GC_GRACE_MS,
   type EmbeddedBackend,
+  IDENTITY_CACHE_MS,
 } from './backends/embedded/index.js';
 export {
   openRemoteBackend,

@@ -59,6 +59,9 @@ const SHA256 = /^[0-9a-f]{64}$/;
 /** The routes that answer without a key: liveness, readiness and the API's description. */
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz', `${API_PREFIX}/openapi.json`]);
 
+/** How many resolved refs the server keeps (all are dropped when it is full). */
+const RESOLVE_CACHE_SIZE = 10_000;
+
 /** How long a consumer's claimed batch stays its own before it is handed out again. */
 const CONSUMER_LEASE_MS = 5 * 60_000;
 
@@ -194,6 +197,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     request.entity = entity;
   });
 
+  const resolved = new Map<string, { head: number; body: string }>();
   const forRequest = (request: FastifyRequest): EmbeddedBackend =>
     backend.withPrincipal({ actor: request.identity!.actor, entity: request.entity! });
 
@@ -274,6 +278,19 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
           const absent = new Set(missing);
           for (const blob of asked) if (!absent.has(blob.sha256)) await backend.blobs.touch(blob.sha256);
           return reply.header('content-type', 'application/json').send(JSON.stringify(missing));
+        }
+        if (api === 'artifacts' && method === 'resolve') {
+          // The hottest read (every consumer resolving `production`): answers are kept, each with
+          // the event log's head it was computed at, and reused while the head has not moved.
+          const key = `${request.entity!}\u0000${args[0] as string}`;
+          const head = await backend.eventHead();
+          const cached = resolved.get(key);
+          if (cached?.head === head)
+            return reply.header('content-type', 'application/json').send(cached.body);
+          const body = JSON.stringify(await forRequest(request).artifacts.resolve(args[0] as string));
+          if (resolved.size >= RESOLVE_CACHE_SIZE) resolved.clear();
+          resolved.set(key, { head, body });
+          return reply.header('content-type', 'application/json').send(body);
         }
         const target = forRequest(request)[api] as unknown as Record<
           string,

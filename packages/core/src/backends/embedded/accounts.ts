@@ -20,6 +20,13 @@ export const API_KEY_PREFIX = 'qvr_';
 const KEY_PATTERN = /^qvr_[A-Za-z0-9_-]{43}$/;
 /** `last_used_at` is written at most this often per key, so reads do not turn into writes. */
 const LAST_USED_RESOLUTION_MS = 60_000;
+/**
+ * How long an authenticated key's identity is reused without asking the database again. Changes
+ * made through this process (revocations, memberships) take effect at once; those made by another
+ * process sharing the database (a second server replica) within this long.
+ */
+export const IDENTITY_CACHE_MS = 2_000;
+const IDENTITY_CACHE_SIZE = 10_000;
 
 const now = (): string => new Date().toISOString();
 const hashOf = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -67,6 +74,16 @@ function toKey(row: Selectable<ApiKeyTable>, user: string): ApiKeyInfo {
  * slow hash), and a lookup compares digests in constant time.
  */
 export class Accounts {
+  /** Identities by key digest, each until a time (ms). Cleared by every change of accounts. */
+  private readonly identities = new Map<string, { identity: Identity; until: number }>();
+  /** Bumped by every change, so a lookup that began before one is not cached after it. */
+  private generation = 0;
+
+  private forgetIdentities(): void {
+    this.generation++;
+    this.identities.clear();
+  }
+
   constructor(private readonly connection: DatabaseConnection) {}
 
   private get db() {
@@ -98,6 +115,7 @@ export class Accounts {
   }
 
   async createTeam(name: string, createdBy: string): Promise<TeamInfo> {
+    this.forgetIdentities();
     const checked = assertName(name, 'entity');
     await this.connection.writeTransaction(async (trx) => {
       await assertNameFree(trx, checked);
@@ -135,6 +153,7 @@ export class Accounts {
 
   /** Adds a user to a team, or changes its role there. */
   async setMember(team: string, user: string, role: Role): Promise<TeamInfo> {
+    this.forgetIdentities();
     const checked = assertRole(role);
     await this.connection.writeTransaction(async (trx) => {
       const teamRow = await trx.selectFrom('teams').select('id').where('name', '=', team).executeTakeFirst();
@@ -159,6 +178,7 @@ export class Accounts {
   }
 
   async removeMember(team: string, user: string): Promise<TeamInfo> {
+    this.forgetIdentities();
     const teamRow = await this.db
       .selectFrom('teams')
       .select('id')
@@ -223,6 +243,7 @@ export class Accounts {
 
   /** Revokes a key by id; a revoked key authenticates nothing from then on. */
   async revokeKey(id: string): Promise<ApiKeyInfo> {
+    this.forgetIdentities();
     const updated = await this.db
       .updateTable('api_keys')
       .set({ revoked_at: now() })
@@ -247,6 +268,19 @@ export class Accounts {
   async authenticate(key: string): Promise<Identity | undefined> {
     if (!KEY_PATTERN.test(key)) return undefined;
     const digest = hashOf(key);
+    const cached = this.identities.get(digest);
+    if (cached !== undefined && cached.until > Date.now()) return cached.identity;
+    const generation = this.generation;
+    const identity = await this.lookUp(digest);
+    if (identity === undefined) this.identities.delete(digest);
+    else if (generation === this.generation) {
+      if (this.identities.size >= IDENTITY_CACHE_SIZE) this.identities.clear();
+      this.identities.set(digest, { identity, until: Date.now() + IDENTITY_CACHE_MS });
+    }
+    return identity;
+  }
+
+  private async lookUp(digest: string): Promise<Identity | undefined> {
     const row = await this.db
       .selectFrom('api_keys as k')
       .innerJoin('users as u', 'u.id', 'k.user_id')

@@ -52,7 +52,7 @@ import {
   runHistory,
 } from './run-records.js';
 
-export { type Accounts, API_KEY_PREFIX } from './accounts.js';
+export { type Accounts, API_KEY_PREFIX, IDENTITY_CACHE_MS } from './accounts.js';
 export type { LocalBlobStore } from './blobs/local-blob-store.js';
 export type { DatabaseConnection } from './database/connection.js';
 export { redactUrl } from './database/postgres/connection-errors.js';
@@ -174,6 +174,20 @@ export class EmbeddedBackend implements QuiverBackendV1 {
       verify: (options) => verifyStore(context, options),
       gc: (options) => collectGarbage(context, options),
     };
+  }
+
+  /**
+   * The position of the newest event in the log (0 when empty). Every write that changes what a
+   * ref resolves to appends an event in its own transaction, so an answer computed at one head
+   * still holds while the head is unchanged (a server's resolution cache).
+   */
+  async eventHead(): Promise<number> {
+    const row = await this.connection.db
+      .selectFrom('event_heads')
+      .select('last_sequence')
+      .where('topic', '=', '*')
+      .executeTakeFirst();
+    return Number(row?.last_sequence ?? 0);
   }
 
   /** The entity a run belongs to, or undefined when there is no such run (for a server's access checks). */
