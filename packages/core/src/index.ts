@@ -15,6 +15,7 @@ export {
   API_KEY_PREFIX,
   DEFAULT_GC_GRACE_MS,
   type EmbeddedBackend,
+  IDEMPOTENCY_WINDOW_MS,
   IDENTITY_CACHE_MS,
 } from './backends/embedded/index.js';
 export {
@@ -25,7 +26,7 @@ export {
   type RemoteParams,
 } from './backends/remote/index.js';
 export { SIZE_HEADER } from './backends/remote/remote-blob-store.js';
-export { ENTITY_HEADER } from './backends/remote/transport.js';
+export { ENTITY_HEADER, IDEMPOTENCY_HEADER } from './backends/remote/transport.js';
 export { hashChunks } from './blobs/copy-and-hash.js';
 export { openClient, QuiverClient, type RunDetails, withClient } from './client.js';
 export { ROLES } from './contract/accounts.js';

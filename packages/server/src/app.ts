@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import {
@@ -6,6 +6,7 @@ import {
   type EmbeddedBackend,
   ENTITY_HEADER,
   httpStatusOf,
+  IDEMPOTENCY_HEADER,
   type Identity,
   isQuiverError,
   QuiverError,
@@ -100,6 +101,18 @@ function fromFastify(error: FastifyError): QuiverError {
 export function scrubUrl(url: string): string {
   const masked = url.replace(/qvr_[A-Za-z0-9_-]+/g, 'qvr_***');
   return masked.replace(/([?&][^=&]*(?:key|token|secret|password|auth)[^=&]*=)[^&]*/gi, '$1***');
+}
+
+/** The request's idempotency key, if it sent one (1–200 letters, digits and `._:-`). */
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const value = request.headers[IDEMPOTENCY_HEADER];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^[A-Za-z0-9._:-]{1,200}$/.test(value))
+    throw new QuiverError(
+      'E_INVALID_REQUEST',
+      'An Idempotency-Key is 1–200 letters, digits, ., _, : or - (a UUID will do).',
+    );
+  return value;
 }
 
 function bearer(request: FastifyRequest): string | undefined {
@@ -296,9 +309,37 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
           string,
           (...a: unknown[]) => Promise<unknown>
         >;
+        // A write sent with an idempotency key is answered once; a retry of it gets that answer.
+        const idempotencyKey = operation.verb === 'GET' ? undefined : idempotencyKeyOf(request);
+        const fingerprint =
+          idempotencyKey === undefined
+            ? ''
+            : createHash('sha256')
+                .update(JSON.stringify([`${api}.${method}`, request.entity, request.params, parsed.data]))
+                .digest('hex');
+        if (idempotencyKey !== undefined) {
+          const earlier = await backend.idempotentAnswer(identity.actor, idempotencyKey);
+          if (earlier !== undefined) {
+            if (earlier.fingerprint !== fingerprint)
+              throw new QuiverError(
+                'E_IDEMPOTENCY_KEY_REUSED',
+                `This Idempotency-Key already answered a different request; send a new key for a new request.`,
+              );
+            reply.header('idempotent-replayed', 'true');
+            if (earlier.status === 204) return reply.status(204).send();
+            return reply.header('content-type', 'application/json').send(earlier.response);
+          }
+        }
         const result = await target[method]!(...args);
+        const response = result === undefined ? '' : JSON.stringify(result);
+        if (idempotencyKey !== undefined)
+          await backend.rememberAnswer(identity.actor, idempotencyKey, {
+            fingerprint,
+            status: result === undefined ? 204 : 200,
+            response,
+          });
         if (result === undefined) return reply.status(204).send();
-        return reply.header('content-type', 'application/json').send(JSON.stringify(result));
+        return reply.header('content-type', 'application/json').send(response);
       },
     });
   }

@@ -19,12 +19,14 @@ export function openApiDocument(): Record<string, unknown> {
       string,
       unknown
     >;
-    const parameters = [...operation.path.matchAll(/:([A-Za-z0-9]+)/g)].map((match) => ({
-      name: match[1],
-      in: 'path',
-      required: true,
-      schema: { type: 'string' },
-    }));
+    const parameters: Array<Record<string, unknown>> = [...operation.path.matchAll(/:([A-Za-z0-9]+)/g)].map(
+      (match) => ({
+        name: match[1],
+        in: 'path',
+        required: true,
+        schema: { type: 'string' },
+      }),
+    );
     if (operation.verb === 'GET') {
       const properties = (schema.properties ?? {}) as Record<string, unknown>;
       const required = new Set((schema.required as string[] | undefined) ?? []);
@@ -33,9 +35,17 @@ export function openApiDocument(): Record<string, unknown> {
           name,
           in: 'query',
           required: required.has(name),
-          schema: property as { type: string },
+          schema: property,
         });
-    }
+    } else
+      parameters.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        schema: { type: 'string' },
+        description:
+          'Names this write: sent again within 24 h, it gets the first answer (header idempotent-replayed: true) instead of writing twice.',
+      });
     paths[path] ??= {};
     paths[path][operation.verb.toLowerCase()] = {
       operationId: `${api}.${method}`,

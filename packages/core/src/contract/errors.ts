@@ -63,6 +63,8 @@ const HTTP_STATUS_OF_CODE = {
   E_INVALID_REQUEST: 400,
   E_UNSUPPORTED_MEDIA_TYPE: 415,
   E_RANGE_NOT_SATISFIABLE: 416,
+  /** An idempotency key sent again with a different request than the one it answered. */
+  E_IDEMPOTENCY_KEY_REUSED: 422,
 } as const satisfies Record<string, number>;
 
 /** Stable error codes (see {@link httpStatusOf} for the status each crosses a wire as). */

@@ -53,6 +53,9 @@ import {
 } from './run-records.js';
 
 export { type Accounts, API_KEY_PREFIX, IDENTITY_CACHE_MS } from './accounts.js';
+
+/** How long a server keeps the answer to a write sent with an idempotency key (24 h). */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 export type { LocalBlobStore } from './blobs/local-blob-store.js';
 export type { DatabaseConnection } from './database/connection.js';
 export { redactUrl } from './database/postgres/connection-errors.js';
@@ -188,6 +191,47 @@ export class EmbeddedBackend implements QuiverBackendV1 {
       .where('topic', '=', '*')
       .executeTakeFirst();
     return Number(row?.last_sequence ?? 0);
+  }
+
+  /**
+   * The stored answer to a write a user sent with `key`, if it is younger than
+   * {@link IDEMPOTENCY_WINDOW_MS} (a server's idempotency keys).
+   */
+  async idempotentAnswer(
+    user: string,
+    key: string,
+  ): Promise<{ fingerprint: string; status: number; response: string } | undefined> {
+    const row = await this.connection.db
+      .selectFrom('idempotency_keys')
+      .select(['fingerprint', 'status', 'response', 'created_at'])
+      .where('user_name', '=', user)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    if (!row || Date.parse(row.created_at) < Date.now() - IDEMPOTENCY_WINDOW_MS) return undefined;
+    return { fingerprint: row.fingerprint, status: Number(row.status), response: row.response };
+  }
+
+  /** Keeps the answer to a write sent with an idempotency key (the first answer wins), and forgets expired ones. */
+  async rememberAnswer(
+    user: string,
+    key: string,
+    answer: { fingerprint: string; status: number; response: string },
+  ): Promise<void> {
+    const now = Date.now();
+    await this.connection.db
+      .deleteFrom('idempotency_keys')
+      .where('created_at', '<', new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString())
+      .execute();
+    await this.connection.db
+      .deleteFrom('idempotency_keys')
+      .where('user_name', '=', user)
+      .where('key', '=', key)
+      .execute();
+    await this.connection.db
+      .insertInto('idempotency_keys')
+      .values({ user_name: user, key, ...answer, created_at: new Date(now).toISOString() })
+      .onConflict((conflict) => conflict.columns(['user_name', 'key']).doNothing())
+      .execute();
   }
 
   /** The entity a run belongs to, or undefined when there is no such run (for a server's access checks). */

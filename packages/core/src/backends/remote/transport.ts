@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Dispatcher, request as undiciRequest } from 'undici';
@@ -26,6 +27,9 @@ export interface RemoteParams {
 
 /** The header naming the entity a request acts in (the principal's default entity). */
 export const ENTITY_HEADER = 'x-quiver-entity';
+
+/** The header a write is named by, so that the server answers its retries once (`Idempotency-Key`). */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
 const RETRIED_STATUSES = new Set([502, 503, 504]);
 
@@ -110,15 +114,21 @@ export class RemoteTransport {
   async call(operation: WireOperation, args: unknown[]): Promise<unknown> {
     const request = (operation.encode as (...a: unknown[]) => Partial<WireRequest>)(...args);
     const url = this.url(operation.path, request);
+    // Every write carries one idempotency key for all its attempts: the server answers a retry of
+    // a write it already made with that write's answer, so even writes that are not idempotent
+    // by themselves (a commit, a new run) retry safely.
+    const write =
+      operation.verb === 'GET'
+        ? undefined
+        : { 'content-type': 'application/json', [IDEMPOTENCY_HEADER]: randomUUID() };
     const response = await this.send(
       url,
       () => ({
         method: operation.verb,
-        headers:
-          operation.verb === 'GET' ? this.headers() : this.headers({ 'content-type': 'application/json' }),
+        headers: this.headers(write),
         ...(operation.verb === 'GET' ? {} : { body: JSON.stringify(request.body ?? {}) }),
       }),
-      operation.idempotent,
+      true,
     );
     return readJson(response);
   }

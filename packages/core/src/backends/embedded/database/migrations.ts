@@ -4,6 +4,7 @@ import { initialSchema } from './migrations/0001-initial.js';
 import { registrySchema } from './migrations/0002-registry.js';
 import { stableIdsAndEvents } from './migrations/0003-stable-ids-and-events.js';
 import { accountsSchema } from './migrations/0004-accounts.js';
+import { idempotencySchema } from './migrations/0005-idempotency.js';
 import type { ColumnTypes } from './parts.js';
 
 class StaticProvider implements MigrationProvider {
@@ -14,6 +15,7 @@ class StaticProvider implements MigrationProvider {
       '0002_registry': registrySchema(this.types),
       '0003_stable_ids_and_events': stableIdsAndEvents(this.types),
       '0004_accounts': accountsSchema(this.types),
+      '0005_idempotency': idempotencySchema(this.types),
     };
   }
 }

@@ -217,6 +217,16 @@ export interface ApiKeyTable {
   revoked_at: string | null;
 }
 
+/** The stored answer to a write sent with an idempotency key (the team server's). */
+export interface IdempotencyKeyTable {
+  user_name: string;
+  key: string;
+  fingerprint: string;
+  status: number;
+  response: string;
+  created_at: string;
+}
+
 export interface Database {
   runs: RunTable;
   run_history: RunHistoryTable;
@@ -239,4 +249,5 @@ export interface Database {
   teams: TeamTable;
   memberships: MembershipTable;
   api_keys: ApiKeyTable;
+  idempotency_keys: IdempotencyKeyTable;
 }
