@@ -666,6 +666,46 @@ describe('server authorization', () => {
     expect(own.status).toBe(200);
   });
 
+  it("shows no run, version or link of an entity the user cannot read in a shared version's lineage", async () => {
+    // mia, in her own entity, trains a run that uses the team's version.
+    const run = await call(keys.mia, 'POST', api('/runs'), {
+      body: {
+        id: 'private01',
+        project: 'side',
+        jobType: null,
+        group: null,
+        tags: [],
+        notes: null,
+        config: {},
+        host: 'h',
+        pid: 1,
+      },
+    });
+    expect(run.body.entity).toBe('mia');
+    expect(
+      (await call(keys.mia, 'POST', api('/runs/private01/uses'), { body: { ref: 'vision/mnist/mlp:v0' } }))
+        .status,
+    ).toBeLessThan(300);
+    const lineage = async (key: string) =>
+      (
+        await call(key, 'GET', api('/refs/lineage'), {
+          entity: 'vision',
+          query: { ref: 'vision/mnist/mlp:v0', depth: '3' },
+        })
+      ).body as unknown as {
+        nodes: Array<{ kind: string; id: string }>;
+        edges: Array<{ from: string; to: string }>;
+      };
+    // mia sees her run beside the team's version; vic, a viewer of the team only, does not.
+    const mias = await lineage(keys.mia!);
+    expect(mias.nodes.some((node) => node.kind === 'run' && node.id.includes('private01'))).toBe(true);
+    const vics = await lineage(keys.vic!);
+    expect(vics.nodes.length).toBeGreaterThan(0);
+    expect(JSON.stringify(vics)).not.toContain('private01');
+    const ids = new Set(vics.nodes.map((node) => node.id));
+    for (const edge of vics.edges) expect(ids.has(edge.from) && ids.has(edge.to)).toBe(true);
+  });
+
   it('logs every request with its id as JSON lines, and never a key', async () => {
     const lines: string[] = [];
     const logged = await buildServer({

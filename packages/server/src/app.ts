@@ -9,6 +9,8 @@ import {
   IDEMPOTENCY_HEADER,
   type Identity,
   isQuiverError,
+  type LineageGraph,
+  type LineageNode,
   QuiverError,
   type QuiverEvent,
   SIZE_HEADER,
@@ -330,7 +332,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
             return reply.header('content-type', 'application/json').send(earlier.response);
           }
         }
-        const result = await target[method]!(...args);
+        let result = await target[method]!(...args);
+        if (api === 'artifacts' && method === 'lineage')
+          result = visibleLineage(result as LineageGraph, identity);
         const response = result === undefined ? '' : JSON.stringify(result);
         if (idempotencyKey !== undefined)
           await backend.rememberAnswer(identity.actor, idempotencyKey, {
@@ -503,6 +507,27 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   return app;
+}
+
+/** The entity a lineage node belongs to. */
+function entityOfNode(node: LineageNode): string {
+  if (node.kind === 'run') return node.run.entity;
+  if (node.kind === 'artifact') return node.version.entity;
+  return node.registryVersion.entity;
+}
+
+/**
+ * A lineage graph without what the user may not read: another team's runs that used a shared
+ * version, its versions and registry links, and every edge to them.
+ */
+function visibleLineage(graph: LineageGraph, identity: Identity): LineageGraph {
+  const nodes = graph.nodes.filter((node) => roleIn(identity, entityOfNode(node)) !== undefined);
+  const kept = new Set(nodes.map((node) => node.id));
+  return {
+    root: graph.root,
+    nodes,
+    edges: graph.edges.filter((edge) => kept.has(edge.from) && kept.has(edge.to)),
+  };
 }
 
 /** A body that fails when it holds more or fewer bytes than declared (the declared size is counted, not trusted). */
