@@ -16,7 +16,7 @@ import type {
   StoredBlob,
 } from '../../contract/index.js';
 import { mapLimited } from '../../map-limited.js';
-import type { RemoteTransport } from './transport.js';
+import { isConnectionError, type RemoteTransport } from './transport.js';
 
 /** A blob staged for upload: hashed here, its bytes still where they came from. */
 interface RemoteStagedBlob extends StagedBlob {
@@ -27,6 +27,9 @@ interface RemoteStagedBlob extends StagedBlob {
 
 /** Bytes per read of a file being uploaded. */
 const TRANSFER_CHUNK = 1024 * 1024;
+
+/** How many times one download resumes after its connection broke off. */
+export const DOWNLOAD_RESUMES = 8;
 
 /** Uploads running at once. */
 const UPLOAD_CONCURRENCY = 4;
@@ -196,13 +199,50 @@ export class RemoteBlobStore implements BlobStore {
     }
   }
 
+  /**
+   * A blob's bytes (or a range of them) as they stream from the server. A connection that breaks
+   * off mid-stream is resumed where it stopped, with a `Range` request, up to
+   * {@link DOWNLOAD_RESUMES} times, so a large download survives a dropped connection or a server
+   * restart without starting over (the reader's hash runs on over the joined bytes).
+   */
   async open(sha256: string, range?: BlobRange): Promise<AsyncIterable<Uint8Array>> {
+    if (range && range.end <= range.start) return (async function* () {})();
+    const first = await this.request(sha256, range?.start ?? 0, range?.end);
+    const length = Number(first.headers['content-length']);
+    // Where the bytes asked for end: the range's end, else the first answer's length.
+    const end = range?.end ?? (Number.isSafeInteger(length) && length >= 0 ? length : undefined);
+    const resume = (offset: number) => this.request(sha256, offset, end);
+    return (async function* () {
+      let offset = range?.start ?? 0;
+      let body: AsyncIterable<Uint8Array> = first.body;
+      for (let resumes = 0; ; ) {
+        try {
+          for await (const chunk of body) {
+            offset += chunk.length;
+            yield chunk;
+          }
+          return;
+        } catch (error) {
+          if (!isConnectionError(error) || end === undefined || offset >= end) throw error;
+          if (++resumes > DOWNLOAD_RESUMES)
+            throw new QuiverError(
+              'E_UNAVAILABLE',
+              `The download of blob ${sha256} broke off ${resumes} times (last at byte ${offset} of ${end}); nothing more was written. Try again when the connection is steadier.`,
+              { details: { sha256, offset } },
+            );
+          body = (await resume(offset)).body;
+        }
+      }
+    })();
+  }
+
+  /** One GET of a blob from `start` (to `end`, exclusive, when given); a range that is not honoured is an error. */
+  private async request(sha256: string, start: number, end: number | undefined) {
     const url = this.transport.url('/blobs/:sha256', { params: { sha256 } });
-    const headers: Record<string, string> = {};
-    if (range) {
-      if (range.end <= range.start) return (async function* () {})();
-      headers.range = `bytes=${range.start}-${range.end - 1}`;
-    }
+    const ranged = start > 0 || end !== undefined;
+    const headers: Record<string, string> = ranged
+      ? { range: `bytes=${start}-${end === undefined ? '' : end - 1}` }
+      : {};
     let response: Awaited<ReturnType<RemoteTransport['transfer']>>;
     try {
       response = await this.transport.transfer(
@@ -220,11 +260,11 @@ export class RemoteBlobStore implements BlobStore {
         });
       throw error;
     }
-    if (range && response.statusCode !== 206) {
+    if (ranged && response.statusCode !== 206) {
       await response.body.dump();
       throw new QuiverError('E_INTERNAL', `The server ignored the byte range asked for blob ${sha256}.`);
     }
-    return response.body;
+    return response;
   }
 
   async read(sha256: string, size: number, options: { entryPath?: string } = {}): Promise<Uint8Array> {

@@ -34,7 +34,7 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
 const RETRIED_STATUSES = new Set([502, 503, 504]);
 
 /** True for fetch's failures that mean the connection broke or was never made (no answer). */
-function isConnectionError(error: unknown): boolean {
+export function isConnectionError(error: unknown): boolean {
   return (
     error instanceof TypeError ||
     (error instanceof Error &&
