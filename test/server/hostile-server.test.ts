@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  API_PREFIX,
+  type EmbeddedBackend,
+  openEmbeddedStore,
+  openStore,
+  QuiverClient,
+  type Store,
+} from '@quiver/core';
+import { buildServer, type FastifyInstance } from '@quiver/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manifestDigest } from '../../packages/core/src/manifest.js';
+
+// A server that lies: a proxy in front of a real one rewrites what it answers. The client must
+// refuse every lie before it writes anything, even when the lie is made consistent (the version's
+// digest recomputed to match the tampered manifest).
+type Entry = { path: string; sha256: string; size: number; ref?: string };
+let dir: string;
+let store: Store<EmbeddedBackend>;
+let app: FastifyInstance;
+let key: string;
+/** The manifest as the server answers it. */
+let truth: Entry[];
+const files = { 'weights.bin': Buffer.from('real weights'), 'config.json': Buffer.from('{"layers":2}') };
+const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+async function lyingProxy(tamper: {
+  entries?: (entries: Entry[]) => Entry[];
+  blob?: (bytes: Buffer) => Buffer;
+}) {
+  const upstream = (app.server.address() as AddressInfo).port;
+  const forged = tamper.entries?.(truth);
+  const proxy: Server = createServer((incoming, outgoing) => {
+    const forward = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: upstream,
+        path: incoming.url,
+        method: incoming.method,
+        headers: incoming.headers,
+      },
+      async (answer) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of answer) chunks.push(chunk as Buffer);
+        let body = Buffer.concat(chunks);
+        const path = (incoming.url ?? '').split('?')[0]!;
+        const status = answer.statusCode ?? 502;
+        if (status === 200 && forged && /\/versions\/[^/]+\/entries$/.test(path)) {
+          const page = JSON.parse(body.toString()) as Entry[] | { items: Entry[] };
+          expect(Array.isArray(page) ? page : page.items).toEqual(truth); // what the lie replaces
+          body = Buffer.from(JSON.stringify(Array.isArray(page) ? forged : { ...page, items: forged }));
+        }
+        if (status === 200 && forged && path === `${API_PREFIX}/refs/resolve`) {
+          // Make the lie consistent: the version's digest is that of the forged manifest.
+          const resolved = JSON.parse(body.toString()) as { version: { digest: string } };
+          resolved.version.digest = manifestDigest(forged as never);
+          body = Buffer.from(JSON.stringify(resolved));
+        }
+        if (status === 200 && tamper.blob && path.startsWith(`${API_PREFIX}/blobs/`))
+          body = tamper.blob(body);
+        const headers = { ...answer.headers, 'content-length': String(body.length) };
+        delete headers['transfer-encoding'];
+        outgoing.writeHead(status, headers);
+        outgoing.end(body);
+      },
+    );
+    incoming.pipe(forward);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => proxy.close(() => resolve())),
+  };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'quiver-hostile-'));
+  store = await openEmbeddedStore({ dir: join(dir, 'server'), entity: 'server', actor: 'server' });
+  await store.backend.accounts.createUser('ana');
+  key = (await store.backend.accounts.createKey('ana', 'tests')).key;
+  const manifest: Entry[] = [];
+  for (const [path, bytes] of Object.entries(files)) {
+    await store.backend.blobs.publish([await store.backend.blobs.stage({ bytes })]);
+    manifest.push({ path, sha256: sha(bytes), size: bytes.length });
+  }
+  const committed = await store.backend.withPrincipal({ actor: 'ana', entity: 'ana' }).artifacts.commit({
+    project: 'p',
+    name: 'model',
+    type: 'model',
+    description: null,
+    metadata: {},
+    manifest,
+    runId: null,
+    aliases: [],
+    tags: [],
+  });
+  truth = JSON.parse(
+    JSON.stringify(
+      await store.backend
+        .withPrincipal({ actor: 'ana', entity: 'ana' })
+        .artifacts.entries(committed.version.id),
+    ),
+  ) as Entry[];
+  app = await buildServer({ backend: store.backend, logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every file under `root`, relative to it. */
+function tree(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(root.length + 1))
+    .sort();
+}
+
+const lies: Array<[string, Parameters<typeof lyingProxy>[0], string]> = [
+  [
+    'an entry path that climbs out of the target',
+    { entries: (e) => [{ ...e[0]!, path: '../../escaped.bin' }, ...e.slice(1)] },
+    'E_CORRUPT_MANIFEST',
+  ],
+  [
+    'an absolute entry path',
+    { entries: (e) => [{ ...e[0]!, path: '/tmp/quiver-hostile-absolute.bin' }, ...e.slice(1)] },
+    'E_CORRUPT_MANIFEST',
+  ],
+  [
+    'an entry with a negative size',
+    { entries: (e) => [{ ...e[0]!, size: -1 }, ...e.slice(1)] },
+    'E_CORRUPT_MANIFEST',
+  ],
+  [
+    'an entry whose digest is not a sha256',
+    { entries: (e) => [{ ...e[0]!, sha256: 'not-a-digest' }, ...e.slice(1)] },
+    'E_CORRUPT_MANIFEST',
+  ],
+  [
+    'an entry longer than its blob',
+    { entries: (e) => [{ ...e[0]!, size: e[0]!.size + 1 }, ...e.slice(1)] },
+    'E_CHECKSUM_MISMATCH',
+  ],
+  [
+    'two entries with one path',
+    { entries: (e) => [e[0]!, { ...e[1]!, path: e[0]!.path }] },
+    'E_CORRUPT_MANIFEST',
+  ],
+  [
+    'blob bytes that do not match their digest',
+    { blob: (bytes) => Buffer.from(bytes.toString().toUpperCase()) },
+    'E_CHECKSUM_MISMATCH',
+  ],
+];
+
+describe('a hostile server', () => {
+  it.each(lies)('is refused: %s — and no unverified byte is written', async (_name, tamper, code) => {
+    const proxy = await lyingProxy(tamper);
+    const home = mkdtempSync(join(dir, 'client-'));
+    const client = await openStore({ baseUrl: proxy.url, apiKey: key, dir: join(home, 'cache') });
+    try {
+      const target = join(home, 'target', 'deep');
+      const failed = await new QuiverClient(client)
+        .artifact('ana/p/model:v0')
+        .then((version) => version.download(target))
+        .then(
+          () => undefined,
+          (error: { code?: string }) => error,
+        );
+      expect(failed, 'the download was refused').toBeDefined();
+      expect(failed?.code).toBe(code);
+      // A forged manifest is refused before anything is written; bytes that do not match their
+      // digest leave no file of that entry (other entries, verified, may be there), and no partials.
+      const written = tree(join(home, 'target'));
+      if (code === 'E_CORRUPT_MANIFEST') expect(written).toEqual([]);
+      else {
+        expect(written).not.toContain('deep/config.json');
+        for (const file of written) expect(['deep/weights.bin']).toContain(file);
+      }
+      expect(existsSync(join(home, 'escaped.bin'))).toBe(false);
+      expect(existsSync('/tmp/quiver-hostile-absolute.bin')).toBe(false);
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  });
+
+  it('is believed when it tells the truth (the proxy alone changes nothing)', async () => {
+    const proxy = await lyingProxy({});
+    const client = await openStore({ baseUrl: proxy.url, apiKey: key, dir: join(dir, 'honest-cache') });
+    try {
+      const target = join(dir, 'honest');
+      await (await new QuiverClient(client).artifact('ana/p/model:v0')).download(target);
+      expect(tree(target)).toEqual(['config.json', 'weights.bin']);
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  });
+});
