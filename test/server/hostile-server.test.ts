@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +13,7 @@ import {
 import { buildServer, type FastifyInstance } from '@quiver/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestDigest } from '../../packages/core/src/manifest.js';
+import { commitFiles, startProxy } from '../support/proxy.js';
 
 // A server that lies: a proxy in front of a real one rewrites what it answers. The client must
 // refuse every lie before it writes anything, even when the lie is made consistent (the version's
@@ -27,55 +26,36 @@ let key: string;
 /** The manifest as the server answers it. */
 let truth: Entry[];
 const files = { 'weights.bin': Buffer.from('real weights'), 'config.json': Buffer.from('{"layers":2}') };
-const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 async function lyingProxy(tamper: {
   entries?: (entries: Entry[]) => Entry[];
   blob?: (bytes: Buffer) => Buffer;
 }) {
-  const upstream = (app.server.address() as AddressInfo).port;
   const forged = tamper.entries?.(truth);
-  const proxy: Server = createServer((incoming, outgoing) => {
-    const forward = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: upstream,
-        path: incoming.url,
-        method: incoming.method,
-        headers: incoming.headers,
-      },
-      async (answer) => {
-        const chunks: Buffer[] = [];
-        for await (const chunk of answer) chunks.push(chunk as Buffer);
-        let body = Buffer.concat(chunks);
-        const path = (incoming.url ?? '').split('?')[0]!;
-        const status = answer.statusCode ?? 502;
-        if (status === 200 && forged && /\/versions\/[^/]+\/entries$/.test(path)) {
-          const page = JSON.parse(body.toString()) as Entry[] | { items: Entry[] };
-          expect(Array.isArray(page) ? page : page.items).toEqual(truth); // what the lie replaces
-          body = Buffer.from(JSON.stringify(Array.isArray(page) ? forged : { ...page, items: forged }));
-        }
-        if (status === 200 && forged && path === `${API_PREFIX}/refs/resolve`) {
-          // Make the lie consistent: the version's digest is that of the forged manifest.
-          const resolved = JSON.parse(body.toString()) as { version: { digest: string } };
-          resolved.version.digest = manifestDigest(forged as never);
-          body = Buffer.from(JSON.stringify(resolved));
-        }
-        if (status === 200 && tamper.blob && path.startsWith(`${API_PREFIX}/blobs/`))
-          body = tamper.blob(body);
-        const headers = { ...answer.headers, 'content-length': String(body.length) };
-        delete headers['transfer-encoding'];
-        outgoing.writeHead(status, headers);
-        outgoing.end(body);
-      },
-    );
-    incoming.pipe(forward);
+  return startProxy((app.server.address() as AddressInfo).port, async (incoming, answer, outgoing) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of answer) chunks.push(chunk as Buffer);
+    let body: Buffer = Buffer.concat(chunks);
+    const path = (incoming.url ?? '').split('?')[0]!;
+    const status = answer.statusCode ?? 502;
+    if (status === 200 && forged && /\/versions\/[^/]+\/entries$/.test(path)) {
+      const page = JSON.parse(body.toString()) as Entry[] | { items: Entry[] };
+      expect(Array.isArray(page) ? page : page.items).toEqual(truth); // what the lie replaces
+      body = Buffer.from(JSON.stringify(Array.isArray(page) ? forged : { ...page, items: forged }));
+    }
+    if (status === 200 && forged && path === `${API_PREFIX}/refs/resolve`) {
+      // Make the lie consistent: the version's digest is that of the forged manifest.
+      const resolved = JSON.parse(body.toString()) as { version: { digest: string } };
+      resolved.version.digest = manifestDigest(forged as never);
+      body = Buffer.from(JSON.stringify(resolved));
+    }
+    if (status === 200 && tamper.blob && path.startsWith(`${API_PREFIX}/blobs/`)) body = tamper.blob(body);
+    const headers = { ...answer.headers, 'content-length': String(body.length) };
+    delete headers['transfer-encoding'];
+    outgoing.writeHead(status, headers);
+    outgoing.end(body);
+    return true;
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => proxy.close(() => resolve())),
-  };
 }
 
 beforeAll(async () => {
@@ -83,22 +63,7 @@ beforeAll(async () => {
   store = await openEmbeddedStore({ dir: join(dir, 'server'), entity: 'server', actor: 'server' });
   await store.backend.accounts.createUser('ana');
   key = (await store.backend.accounts.createKey('ana', 'tests')).key;
-  const manifest: Entry[] = [];
-  for (const [path, bytes] of Object.entries(files)) {
-    await store.backend.blobs.publish([await store.backend.blobs.stage({ bytes })]);
-    manifest.push({ path, sha256: sha(bytes), size: bytes.length });
-  }
-  const committed = await store.backend.withPrincipal({ actor: 'ana', entity: 'ana' }).artifacts.commit({
-    project: 'p',
-    name: 'model',
-    type: 'model',
-    description: null,
-    metadata: {},
-    manifest,
-    runId: null,
-    aliases: [],
-    tags: [],
-  });
+  const committed = await commitFiles(store.backend, { entity: 'ana', project: 'p', name: 'model' }, files);
   truth = JSON.parse(
     JSON.stringify(
       await store.backend

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import {
 } from '@quiver/core';
 import { buildServer, type FastifyInstance } from '@quiver/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProxy } from '../support/proxy.js';
 
 let dir: string;
 let store: Store<EmbeddedBackend>;
@@ -98,37 +98,19 @@ describe('idempotency keys', () => {
     // the client hears the answer: the run exists, and the client does not know it.
     const dropped = new Set<string>();
     const seenKeys: Record<string, string[]> = { '/runs': [], '/versions': [] };
-    const proxy: Server = createServer((incoming, outgoing) => {
-      const forward = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: upstream,
-          path: incoming.url,
-          method: incoming.method,
-          headers: incoming.headers,
-        },
-        (answer) => {
-          const path = incoming.url!.slice(API_PREFIX.length);
-          if (incoming.method === 'POST' && seenKeys[path]) {
-            seenKeys[path]!.push(String(incoming.headers['idempotency-key']));
-            if (!dropped.has(path)) {
-              dropped.add(path);
-              answer.resume();
-              answer.on('end', () => outgoing.socket?.destroy());
-              return;
-            }
-          }
-          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(outgoing);
-        },
-      );
-      incoming.pipe(forward);
+    const proxy = await startProxy(upstream, (incoming, answer, outgoing) => {
+      const path = incoming.url!.slice(API_PREFIX.length);
+      if (incoming.method !== 'POST' || !seenKeys[path]) return false;
+      seenKeys[path]!.push(String(incoming.headers['idempotency-key']));
+      if (dropped.has(path)) return false;
+      dropped.add(path);
+      answer.resume();
+      answer.on('end', () => outgoing.socket?.destroy());
+      return true;
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
-      const port = (proxy.address() as AddressInfo).port;
       const remote = await openRemoteBackend({
-        baseUrl: `http://127.0.0.1:${port}`,
+        baseUrl: proxy.url,
         apiKey: keys.ana!,
         retryDelayMs: 10,
       });
@@ -163,7 +145,7 @@ describe('idempotency keys', () => {
         .artifacts.versions({ project: 'lost', name: 'm' });
       expect(versions.items.map((item) => item.version)).toEqual([0]);
     } finally {
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await proxy.close();
     }
   });
 });

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import {
 } from '@quiver/core';
 import { buildServer, type FastifyInstance } from '@quiver/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commitFiles, startProxy } from '../support/proxy.js';
 
 // Downloads through a proxy that breaks connections mid-body: the client resumes with Range.
 let dir: string;
@@ -25,43 +25,26 @@ const sha256 = createHash('sha256').update(content).digest('hex');
 
 /** A proxy that cuts each blob download after `cutAfter` bytes while `cuts()` says so, and logs each Range asked. */
 async function cuttingProxy(cuts: () => boolean, cutAfter: number) {
-  const upstream = (app.server.address() as AddressInfo).port;
   const ranges: string[] = [];
-  const proxy: Server = createServer((incoming, outgoing) => {
-    const blob = incoming.method === 'GET' && incoming.url === `${API_PREFIX}/blobs/${sha256}`;
-    if (blob) ranges.push(String(incoming.headers.range ?? 'whole'));
-    const forward = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: upstream,
-        path: incoming.url,
-        method: incoming.method,
-        headers: incoming.headers,
-      },
-      (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        if (!blob || !cuts()) return void answer.pipe(outgoing);
-        let sent = 0;
-        answer.on('data', (chunk: Buffer) => {
-          if (sent >= cutAfter) return;
-          const part = chunk.subarray(0, cutAfter - sent);
-          sent += part.length;
-          outgoing.write(part);
-          if (sent >= cutAfter) {
-            answer.destroy();
-            outgoing.socket?.destroy();
-          }
-        });
-      },
-    );
-    incoming.pipe(forward);
+  const proxy = await startProxy((app.server.address() as AddressInfo).port, (incoming, answer, outgoing) => {
+    if (incoming.method !== 'GET' || incoming.url !== `${API_PREFIX}/blobs/${sha256}`) return false;
+    ranges.push(String(incoming.headers.range ?? 'whole'));
+    if (!cuts()) return false;
+    outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+    let sent = 0;
+    answer.on('data', (chunk: Buffer) => {
+      if (sent >= cutAfter) return;
+      const part = chunk.subarray(0, cutAfter - sent);
+      sent += part.length;
+      outgoing.write(part);
+      if (sent >= cutAfter) {
+        answer.destroy();
+        outgoing.socket?.destroy();
+      }
+    });
+    return true;
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    ranges,
-    close: () => new Promise<void>((resolve) => proxy.close(() => resolve())),
-  };
+  return { ...proxy, ranges };
 }
 
 beforeAll(async () => {
@@ -69,18 +52,7 @@ beforeAll(async () => {
   store = await openEmbeddedStore({ dir: join(dir, 'server'), entity: 'server', actor: 'server' });
   await store.backend.accounts.createUser('ana');
   key = (await store.backend.accounts.createKey('ana', 'tests')).key;
-  await store.backend.blobs.publish([await store.backend.blobs.stage({ bytes: content })]);
-  await store.backend.withPrincipal({ actor: 'ana', entity: 'ana' }).artifacts.commit({
-    project: 'p',
-    name: 'big',
-    type: 'model',
-    description: null,
-    metadata: {},
-    manifest: [{ path: 'weights.bin', sha256, size: content.length }],
-    runId: null,
-    aliases: [],
-    tags: [],
-  });
+  await commitFiles(store.backend, { entity: 'ana', project: 'p', name: 'big' }, { 'weights.bin': content });
   app = await buildServer({ backend: store.backend, logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
 });
