@@ -62,6 +62,9 @@ const SHA256 = /^[0-9a-f]{64}$/;
 /** The routes that answer without a key: liveness, readiness and the API's description. */
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz', `${API_PREFIX}/openapi.json`]);
 
+/** How long `/readyz` waits for the database before it says the server is not ready. */
+const READY_TIMEOUT_MS = 1000;
+
 /** How many resolved refs the server keeps (all are dropped when it is full). */
 const RESOLVE_CACHE_SIZE = 10_000;
 
@@ -219,7 +222,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_request, reply) => {
     try {
-      await backend.accounts.empty();
+      // The database's own retries would wait out an outage; readiness answers within a second.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        backend.accounts.empty(),
+        new Promise((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer within 1 s')), READY_TIMEOUT_MS);
+        }),
+      ]).finally(() => clearTimeout(timer));
       return { ok: true };
     } catch {
       return reply
