@@ -86,6 +86,17 @@ describe('idempotency keys', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('E_INVALID_REQUEST');
     expect(await store.backend.entityOfRun('keyed0003')).toBeUndefined();
+    // Past its 24 hours a key is forgotten: sent again, even with another request, it runs anew.
+    await store.backend.connection.db
+      .updateTable('idempotency_keys')
+      .set({ created_at: new Date(Date.now() - 25 * 60 * 60 * 1000).toISOString() })
+      .where('key', '=', 'k-1')
+      .where('user_name', '=', 'ana')
+      .execute();
+    const renewed = await post('ana', '/runs', runBody('keyed0005'), 'k-1');
+    expect(renewed).toMatchObject({ status: 200, replayed: false });
+    expect(await store.backend.entityOfRun('keyed0005')).toBe('ana');
+    expect((await post('ana', '/runs', runBody('keyed0005'), 'k-1')).replayed).toBe(true);
     // A refused write is not remembered: sent again once it can succeed, it runs.
     const refused = await post('ana', '/versions', { project: 'p' }, 'k-2');
     expect(refused.status).toBe(400);

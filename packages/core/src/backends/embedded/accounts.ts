@@ -79,9 +79,17 @@ export class Accounts {
   /** Bumped by every change, so a lookup that began before one is not cached after it. */
   private generation = 0;
 
-  private forgetIdentities(): void {
-    this.generation++;
-    this.identities.clear();
+  /**
+   * Runs a change of accounts, then forgets every cached identity. Forgetting after the change
+   * (and bumping the generation) keeps no identity a lookup may have read before it.
+   */
+  private async changing<T>(change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } finally {
+      this.generation++;
+      this.identities.clear();
+    }
   }
 
   constructor(private readonly connection: DatabaseConnection) {}
@@ -115,16 +123,17 @@ export class Accounts {
   }
 
   async createTeam(name: string, createdBy: string): Promise<TeamInfo> {
-    this.forgetIdentities();
-    const checked = assertName(name, 'entity');
-    await this.connection.writeTransaction(async (trx) => {
-      await assertNameFree(trx, checked);
-      await trx
-        .insertInto('teams')
-        .values({ uid: newUid(), name: checked, created_by: createdBy, created_at: now() })
-        .execute();
+    return this.changing(async () => {
+      const checked = assertName(name, 'entity');
+      await this.connection.writeTransaction(async (trx) => {
+        await assertNameFree(trx, checked);
+        await trx
+          .insertInto('teams')
+          .values({ uid: newUid(), name: checked, created_by: createdBy, created_at: now() })
+          .execute();
+      });
+      return this.team(checked);
     });
-    return this.team(checked);
   }
 
   async team(name: string): Promise<TeamInfo> {
@@ -153,50 +162,60 @@ export class Accounts {
 
   /** Adds a user to a team, or changes its role there. */
   async setMember(team: string, user: string, role: Role): Promise<TeamInfo> {
-    this.forgetIdentities();
-    const checked = assertRole(role);
-    await this.connection.writeTransaction(async (trx) => {
-      const teamRow = await trx.selectFrom('teams').select('id').where('name', '=', team).executeTakeFirst();
-      if (!teamRow)
-        throw new QuiverError(
-          'E_NOT_FOUND',
-          `No team '${team}'; create it with 'quiver server team create ${team}'.`,
-        );
-      const userRow = await trx.selectFrom('users').select('id').where('name', '=', user).executeTakeFirst();
-      if (!userRow)
-        throw new QuiverError(
-          'E_NOT_FOUND',
-          `No user '${user}'; create it with 'quiver server user create ${user}'.`,
-        );
-      await trx
-        .insertInto('memberships')
-        .values({ team_id: teamRow.id, user_id: userRow.id, role: checked, added_at: now() })
-        .onConflict((conflict) => conflict.columns(['team_id', 'user_id']).doUpdateSet({ role: checked }))
-        .execute();
+    return this.changing(async () => {
+      const checked = assertRole(role);
+      await this.connection.writeTransaction(async (trx) => {
+        const teamRow = await trx
+          .selectFrom('teams')
+          .select('id')
+          .where('name', '=', team)
+          .executeTakeFirst();
+        if (!teamRow)
+          throw new QuiverError(
+            'E_NOT_FOUND',
+            `No team '${team}'; create it with 'quiver server team create ${team}'.`,
+          );
+        const userRow = await trx
+          .selectFrom('users')
+          .select('id')
+          .where('name', '=', user)
+          .executeTakeFirst();
+        if (!userRow)
+          throw new QuiverError(
+            'E_NOT_FOUND',
+            `No user '${user}'; create it with 'quiver server user create ${user}'.`,
+          );
+        await trx
+          .insertInto('memberships')
+          .values({ team_id: teamRow.id, user_id: userRow.id, role: checked, added_at: now() })
+          .onConflict((conflict) => conflict.columns(['team_id', 'user_id']).doUpdateSet({ role: checked }))
+          .execute();
+      });
+      return this.team(team);
     });
-    return this.team(team);
   }
 
   async removeMember(team: string, user: string): Promise<TeamInfo> {
-    this.forgetIdentities();
-    const teamRow = await this.db
-      .selectFrom('teams')
-      .select('id')
-      .where('name', '=', team)
-      .executeTakeFirst();
-    const userRow = await this.db
-      .selectFrom('users')
-      .select('id')
-      .where('name', '=', user)
-      .executeTakeFirst();
-    if (!teamRow || !userRow)
-      throw new QuiverError('E_NOT_FOUND', `No member '${user}' of a team '${team}'.`);
-    await this.db
-      .deleteFrom('memberships')
-      .where('team_id', '=', teamRow.id)
-      .where('user_id', '=', userRow.id)
-      .execute();
-    return this.team(team);
+    return this.changing(async () => {
+      const teamRow = await this.db
+        .selectFrom('teams')
+        .select('id')
+        .where('name', '=', team)
+        .executeTakeFirst();
+      const userRow = await this.db
+        .selectFrom('users')
+        .select('id')
+        .where('name', '=', user)
+        .executeTakeFirst();
+      if (!teamRow || !userRow)
+        throw new QuiverError('E_NOT_FOUND', `No member '${user}' of a team '${team}'.`);
+      await this.db
+        .deleteFrom('memberships')
+        .where('team_id', '=', teamRow.id)
+        .where('user_id', '=', userRow.id)
+        .execute();
+      return this.team(team);
+    });
   }
 
   /** Makes a key for a user; the returned `key` is the only copy there will be. */
@@ -243,25 +262,26 @@ export class Accounts {
 
   /** Revokes a key by id; a revoked key authenticates nothing from then on. */
   async revokeKey(id: string): Promise<ApiKeyInfo> {
-    this.forgetIdentities();
-    const updated = await this.db
-      .updateTable('api_keys')
-      .set({ revoked_at: now() })
-      .where('uid', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    const row = await this.db
-      .selectFrom('api_keys as k')
-      .innerJoin('users as u', 'u.id', 'k.user_id')
-      .selectAll('k')
-      .select('u.name as user')
-      .where('k.uid', '=', id)
-      .executeTakeFirst();
-    if (!row)
-      throw new QuiverError('E_NOT_FOUND', `No API key '${id}'; 'quiver server key list' shows them.`);
-    if (Number(updated.numUpdatedRows) === 0 && row.revoked_at === null)
-      throw new QuiverError('E_INTERNAL', `Could not revoke key '${id}'.`);
-    return toKey(row, row.user);
+    return this.changing(async () => {
+      const updated = await this.db
+        .updateTable('api_keys')
+        .set({ revoked_at: now() })
+        .where('uid', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      const row = await this.db
+        .selectFrom('api_keys as k')
+        .innerJoin('users as u', 'u.id', 'k.user_id')
+        .selectAll('k')
+        .select('u.name as user')
+        .where('k.uid', '=', id)
+        .executeTakeFirst();
+      if (!row)
+        throw new QuiverError('E_NOT_FOUND', `No API key '${id}'; 'quiver server key list' shows them.`);
+      if (Number(updated.numUpdatedRows) === 0 && row.revoked_at === null)
+        throw new QuiverError('E_INTERNAL', `Could not revoke key '${id}'.`);
+      return toKey(row, row.user);
+    });
   }
 
   /** Who a key acts for, or undefined for an unknown, malformed or revoked key. */

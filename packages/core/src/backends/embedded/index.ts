@@ -211,26 +211,34 @@ export class EmbeddedBackend implements QuiverBackendV1 {
     return { fingerprint: row.fingerprint, status: Number(row.status), response: row.response };
   }
 
-  /** Keeps the answer to a write sent with an idempotency key (the first answer wins), and forgets expired ones. */
+  /** When expired idempotency answers were last purged (ms); purged at most once a minute. */
+  private idempotencyPurgedAt = 0;
+
+  /**
+   * Keeps the answer to a write sent with an idempotency key: the first answer wins, unless the
+   * one kept is expired. Expired answers are purged at most once a minute.
+   */
   async rememberAnswer(
     user: string,
     key: string,
     answer: { fingerprint: string; status: number; response: string },
   ): Promise<void> {
     const now = Date.now();
-    await this.connection.db
-      .deleteFrom('idempotency_keys')
-      .where('created_at', '<', new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString())
-      .execute();
-    await this.connection.db
-      .deleteFrom('idempotency_keys')
-      .where('user_name', '=', user)
-      .where('key', '=', key)
-      .execute();
+    const cutoff = new Date(now - IDEMPOTENCY_WINDOW_MS).toISOString();
+    if (now - this.idempotencyPurgedAt > 60_000) {
+      this.idempotencyPurgedAt = now;
+      await this.connection.db.deleteFrom('idempotency_keys').where('created_at', '<', cutoff).execute();
+    }
+    const row = { ...answer, created_at: new Date(now).toISOString() };
     await this.connection.db
       .insertInto('idempotency_keys')
-      .values({ user_name: user, key, ...answer, created_at: new Date(now).toISOString() })
-      .onConflict((conflict) => conflict.columns(['user_name', 'key']).doNothing())
+      .values({ user_name: user, key, ...row })
+      .onConflict((conflict) =>
+        conflict
+          .columns(['user_name', 'key'])
+          .doUpdateSet(row)
+          .where('idempotency_keys.created_at', '<', cutoff),
+      )
       .execute();
   }
 
