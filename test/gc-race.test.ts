@@ -78,7 +78,9 @@ describe('gc that loses its lock or is killed', () => {
     };
     // The same backend over that connection (not closed: it shares the real one's connection).
     const Embedded = real.constructor as typeof EmbeddedBackend;
-    const failing = storeOver(new Embedded(connection, real.blobs, real.principal), store.settings);
+    const secrets = (real as unknown as { secrets: ConstructorParameters<typeof EmbeddedBackend>[3] })
+      .secrets;
+    const failing = storeOver(new Embedded(connection, real.blobs, real.principal, secrets), store.settings);
     await expect(new QuiverClient(failing).gc({ graceMs: 0 })).rejects.toThrow('Connection terminated');
     expect(await store.backend.blobs.has(entry!.sha256, entry!.size)).toBe(true);
     expect(readdirSync(join(testStore.dir, 'blobs', 'trash'))).toEqual([]);

@@ -75,6 +75,7 @@ const EVERY_CODE = {
   E_UNSUPPORTED_MEDIA_TYPE: true,
   E_RANGE_NOT_SATISFIABLE: true,
   E_IDEMPOTENCY_KEY_REUSED: true,
+  E_TARGET_REFUSED: true,
 } as const satisfies Record<QuiverErrorCode, true>;
 const CODES = Object.keys(EVERY_CODE) as QuiverErrorCode[];
 

@@ -48,6 +48,8 @@ async function call(
 }
 
 const api = (path: string) => `${API_PREFIX}${path}`;
+/** A public address (no DNS needed) for the automations of the role matrix. */
+const HOOK_URL = 'http://93.184.216.34/hook';
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'quiver-authz-'));
@@ -65,7 +67,8 @@ beforeAll(async () => {
   const revoked = await accounts.createKey('mia', 'old laptop');
   await accounts.revokeKey(revoked.id);
   revokedKey = revoked.key;
-  app = await buildServer({ backend: store.backend, logger: false });
+  // No relay: the automations' webhooks (to a documentation address) are never sent here.
+  app = await buildServer({ backend: store.backend, logger: false, webhooks: false });
   await app.ready();
 });
 
@@ -346,7 +349,16 @@ describe('server authorization', () => {
       ).body.lease as string;
       await store.backend.accounts.setMember('vision', 'zed', 'viewer');
       const zedKey = await store.backend.accounts.createKey('zed', `spare-${n}`);
+      const automations = store.backend.withPrincipal({ actor: 'ada', entity: 'vision' }).automations;
+      const automation = await automations.create({
+        name: `hook-${n}`,
+        trigger: 'registry.link',
+        url: HOOK_URL,
+      });
+      const delivery = await automations.test(automation.id);
       return {
+        automation: automation.id,
+        delivery: delivery.id,
         n,
         project,
         model,
@@ -482,6 +494,30 @@ describe('server authorization', () => {
       },
       'POST /admin/keys': { path: () => '/admin/keys', body: (f) => ({ user: 'zed', name: `ci-${f.n}` }) },
       'POST /admin/keys/:id/revoke': { path: (f) => `/admin/keys/${f.zedKeyId}/revoke`, body: () => ({}) },
+      'POST /automations': {
+        path: () => '/automations',
+        body: (f) => ({
+          name: `new-${f.n}`,
+          trigger: 'registry.link',
+          url: HOOK_URL,
+          scope: { entity: 'vision' },
+        }),
+      },
+      'DELETE /automations/:id': { path: (f) => `/automations/${f.automation}`, body: () => undefined },
+      'POST /automations/:id/pause': { path: (f) => `/automations/${f.automation}/pause`, body: () => ({}) },
+      'POST /automations/:id/resume': {
+        path: (f) => `/automations/${f.automation}/resume`,
+        body: () => ({}),
+      },
+      'POST /automations/:id/rotate-secret': {
+        path: (f) => `/automations/${f.automation}/rotate-secret`,
+        body: () => ({}),
+      },
+      'POST /automations/:id/test': { path: (f) => `/automations/${f.automation}/test`, body: () => ({}) },
+      'POST /automations/:id/deliveries/:delivery/redeliver': {
+        path: (f) => `/automations/${f.automation}/deliveries/${f.delivery}/redeliver`,
+        body: () => ({}),
+      },
     };
     // Who may make each call: the least role in 'vision', or 'server' for server admins only.
     const least: Record<string, 'member' | 'admin' | 'server'> = {};
@@ -500,6 +536,13 @@ describe('server authorization', () => {
       'DELETE /admin/teams/:team/members/:user': 'admin',
       'POST /admin/keys': 'server', // for another user (zed); everyone may make their own, below
       'POST /admin/keys/:id/revoke': 'server', // of another user's key; everyone may revoke their own
+      'POST /automations': 'admin',
+      'DELETE /automations/:id': 'admin',
+      'POST /automations/:id/pause': 'admin',
+      'POST /automations/:id/resume': 'admin',
+      'POST /automations/:id/rotate-secret': 'admin',
+      'POST /automations/:id/test': 'member',
+      'POST /automations/:id/deliveries/:delivery/redeliver': 'admin',
     };
     for (const [route, role] of Object.entries(rest))
       least[`${route.split(' ')[0]} ${API_PREFIX}${route.split(' ')[1]}`] = role;
@@ -535,6 +578,7 @@ describe('server authorization', () => {
         'artifact_usage',
         'artifact_versions',
         'artifacts',
+        'automations',
         'event_consumers',
         'event_heads',
         'events',
@@ -551,6 +595,8 @@ describe('server authorization', () => {
         'teams',
         'users',
         'version_tags',
+        'webhook_attempts',
+        'webhook_deliveries',
       ];
       // Rows as JSON per table (a key's last-used time aside: using a key is not a write), and blobs.
       const rows: Record<string, string> = {};

@@ -13,10 +13,19 @@ export { ArtifactVersion } from './artifact-version.js';
 export {
   type Accounts,
   API_KEY_PREFIX,
+  type AttemptOutcome,
+  type Automations,
+  assertWebhookUrl,
+  type ClaimedAutomation,
   DEFAULT_GC_GRACE_MS,
   type EmbeddedBackend,
   IDEMPOTENCY_WINDOW_MS,
   IDENTITY_CACHE_MS,
+  type OutboxDelivery,
+  outboxSignal,
+  parseSecretKey,
+  renderTemplate,
+  SECRET_ROTATION_OVERLAP_MS,
 } from './backends/embedded/index.js';
 export {
   openRemoteBackend,
@@ -30,6 +39,7 @@ export { ENTITY_HEADER, IDEMPOTENCY_HEADER } from './backends/remote/transport.j
 export { hashChunks } from './blobs/copy-and-hash.js';
 export { openClient, QuiverClient, type RunDetails, withClient } from './client.js';
 export { ROLES } from './contract/accounts.js';
+export { AUTOMATION_TRIGGERS } from './contract/automations.js';
 export {
   codeOfHttpStatus,
   httpStatusOf,

@@ -24,7 +24,7 @@ function describeValue(value: unknown): string {
 }
 
 /** What a name names. */
-export type NameKind = 'entity' | 'project' | 'artifact' | 'run' | 'registry' | 'model';
+export type NameKind = 'entity' | 'project' | 'artifact' | 'run' | 'registry' | 'model' | 'automation';
 
 /**
  * Checks an entity, project, artifact, registry or model name: 1–128 characters of letters, digits, `.`, `_`, `-`,

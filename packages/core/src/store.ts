@@ -64,17 +64,23 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
  * benchmarks and the server itself, which need the embedded backend's internals).
  */
 export async function openEmbeddedStore(
-  options: Partial<Omit<StoreSettings, 'remote'>> & { mode?: QuiverMode } = {},
+  options: Partial<Omit<StoreSettings, 'remote'>> & {
+    mode?: QuiverMode;
+    /** The key that encrypts stored secrets (a server's webhook secrets); default `<dir>/secret.key`. */
+    secretKey?: Uint8Array;
+  } = {},
 ): Promise<Store<EmbeddedBackend>> {
-  const settings = resolveStoreSettings({ ...options, remote: null });
+  const { secretKey, ...rest } = options;
+  const settings = resolveStoreSettings({ ...rest, remote: null });
   ensureFolder(settings.dir, { side: 'store' });
-  return storeOver(await openEmbedded(settings), settings);
+  return storeOver(await openEmbedded(settings, secretKey), settings);
 }
 
-function openEmbedded(settings: StoreSettings): Promise<EmbeddedBackend> {
+function openEmbedded(settings: StoreSettings, secretKey?: Uint8Array): Promise<EmbeddedBackend> {
   return openEmbeddedBackend({
     dir: settings.dir,
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
+    ...(secretKey ? { secretKey } : {}),
     principal: { actor: settings.actor, entity: settings.entity },
   });
 }

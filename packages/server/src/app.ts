@@ -26,7 +26,10 @@ import Fastify, {
 import { z } from 'zod';
 import { registerAdminRoutes } from './admin-routes.js';
 import { FORCE_BY_ROLE, needsOf, notFound, requireRole, roleIn } from './authorize.js';
+import { registerAutomationRoutes } from './automation-routes.js';
 import { openApiDocument } from './openapi.js';
+import { EgressPolicy, type Resolver } from './webhooks/egress.js';
+import { type RelayOptions, WebhookRelay } from './webhooks/relay.js';
 
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
@@ -43,6 +46,12 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** The largest blob one upload may hold (default 1 TiB). */
   maxBlobBytes?: number;
+  /**
+   * Webhook delivery: where webhooks may go (`allow`: addresses or CIDR ranges reachable despite
+   * being private or loopback) and how the relay retries; `false` runs no relay in this process
+   * (the outbox waits for one that does). Default: a relay with the defaults of {@link RelayOptions}.
+   */
+  webhooks?: false | (RelayOptions & { allow?: readonly string[]; resolve?: Resolver });
 }
 
 declare module 'fastify' {
@@ -359,6 +368,18 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }
 
   registerAdminRoutes(app, backend);
+
+  const webhooks = options.webhooks === false ? undefined : (options.webhooks ?? {});
+  const egress = new EgressPolicy({
+    ...(webhooks?.allow ? { allow: webhooks.allow } : {}),
+    ...(webhooks?.resolve ? { resolve: webhooks.resolve } : {}),
+  });
+  registerAutomationRoutes(app, backend, egress);
+  if (webhooks) {
+    const relay = new WebhookRelay(backend.automations, egress, app.log, webhooks);
+    app.addHook('onReady', async () => relay.start());
+    app.addHook('onClose', async () => relay.stop());
+  }
 
   app.get(`${API_PREFIX}/events`, async (request) => {
     const query = request.query as Record<string, unknown>;

@@ -8,4 +8,6 @@
 export { buildServer, type FastifyInstance, type ServerOptions } from './app.js';
 export { type Needs, needsOf } from './authorize.js';
 export { openApiDocument } from './openapi.js';
-export { type RunningServer, type StartOptions, startServer } from './start.js';
+export { type RunningServer, type StartOptions, startServer, webhookSettingsFromEnv } from './start.js';
+export { EgressPolicy, type Resolver } from './webhooks/egress.js';
+export { type RelayLog, type RelayOptions, WebhookRelay } from './webhooks/relay.js';

@@ -1,7 +1,14 @@
 import { join } from 'node:path';
-import { type EmbeddedBackend, openEmbeddedStore, type Store } from '@quiver/core';
+import {
+  type EmbeddedBackend,
+  openEmbeddedStore,
+  parseSecretKey,
+  QuiverError,
+  type Store,
+} from '@quiver/core';
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from './app.js';
+import { buildServer, type ServerOptions } from './app.js';
+import { allowListFromEnv } from './webhooks/egress.js';
 
 /** Options of {@link startServer}. */
 export interface StartOptions {
@@ -14,6 +21,37 @@ export interface StartOptions {
   /** Default 8080; 0 picks a free port. */
   port?: number;
   logger?: boolean | { level?: string };
+  /** The key that encrypts stored webhook secrets (default `QUIVER_SECRET_KEY`, else `<dataDir>/secret.key`). */
+  secretKey?: Uint8Array;
+  /** Webhook delivery (default from `QUIVER_WEBHOOK_*`, see {@link webhookSettingsFromEnv}). */
+  webhooks?: ServerOptions['webhooks'];
+}
+
+function whole(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < min)
+    throw new QuiverError('E_INVALID_ENV', `${name} must be a whole number ≥ ${min}; got '${value}'.`);
+  return number;
+}
+
+/**
+ * Webhook settings from the environment: `QUIVER_WEBHOOK_ALLOW` (addresses or CIDR ranges a
+ * webhook may reach although private or loopback, comma-separated), `QUIVER_WEBHOOK_RETRY_BASE_MS`,
+ * `QUIVER_WEBHOOK_MAX_ATTEMPTS`, `QUIVER_WEBHOOK_TIMEOUT_MS`, `QUIVER_WEBHOOK_POLL_MS`, and
+ * `QUIVER_WEBHOOKS=off` for a replica that runs no relay.
+ */
+export function webhookSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerOptions['webhooks'] {
+  if (env.QUIVER_WEBHOOKS === 'off') return false;
+  const settings = {
+    allow: allowListFromEnv(env.QUIVER_WEBHOOK_ALLOW),
+    retryBaseMs: whole(env, 'QUIVER_WEBHOOK_RETRY_BASE_MS', 1),
+    maxAttempts: whole(env, 'QUIVER_WEBHOOK_MAX_ATTEMPTS', 1),
+    timeoutMs: whole(env, 'QUIVER_WEBHOOK_TIMEOUT_MS', 1),
+    pollMs: whole(env, 'QUIVER_WEBHOOK_POLL_MS', 1),
+  };
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
 }
 
 /** A started server: its URL, the first admin key when this start created it, and `close()`. */
@@ -31,9 +69,16 @@ export interface RunningServer {
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? join(process.cwd(), 'quiver-data');
   const databaseUrl = options.databaseUrl ?? process.env.QUIVER_DATABASE_URL;
+  const webhooks = options.webhooks ?? webhookSettingsFromEnv();
+  const secretKey =
+    options.secretKey ??
+    (process.env.QUIVER_SECRET_KEY
+      ? parseSecretKey(process.env.QUIVER_SECRET_KEY, 'QUIVER_SECRET_KEY')
+      : undefined);
   const store = await openEmbeddedStore({
     dir: dataDir,
     ...(databaseUrl ? { databaseUrl } : {}),
+    ...(secretKey ? { secretKey } : {}),
     entity: 'server',
     actor: 'server',
   });
@@ -45,6 +90,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   }
   const app = await buildServer({
     backend,
+    webhooks,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });

@@ -65,6 +65,8 @@ const HTTP_STATUS_OF_CODE = {
   E_RANGE_NOT_SATISFIABLE: 416,
   /** An idempotency key sent again with a different request than the one it answered. */
   E_IDEMPOTENCY_KEY_REUSED: 422,
+  /** A webhook target the server's egress policy refuses (a private, loopback or link-local address). */
+  E_TARGET_REFUSED: 400,
 } as const satisfies Record<string, number>;
 
 /** Stable error codes (see {@link httpStatusOf} for the status each crosses a wire as). */

@@ -6,6 +6,7 @@
  * @module
  */
 export * from './accounts.js';
+export * from './automations.js';
 export type * from './backend.js';
 export type * from './blob-store.js';
 export * from './errors.js';

@@ -10,6 +10,7 @@ import type {
   RegistryAction,
   RegistryEvent,
 } from '../../contract/index.js';
+import { automationsOf, enqueueDeliveries, outboxSignal } from './automations.js';
 import type { EmbeddedContext as Store } from './context.js';
 import type { Executor } from './database/connection.js';
 import type { EventTable } from './database/schema.js';
@@ -56,8 +57,9 @@ async function lockEventLog(store: Store, trx: Executor): Promise<void> {
     .execute();
 }
 
-function eventAppender(store: Store, trx: Executor): EventAppender {
+function eventAppender(store: Store, trx: Executor, queued: { count: number }): EventAppender {
   let heads: Map<string, number> | undefined;
+  let automations: Awaited<ReturnType<typeof automationsOf>> | undefined;
   return async (event) => {
     // Read under the `*` lock: only its holder writes any head row.
     heads ??= new Map(
@@ -70,26 +72,37 @@ function eventAppender(store: Store, trx: Executor): EventAppender {
     const sequence = (heads.get(event.topic) ?? 0) + 1;
     heads.set('*', position);
     heads.set(event.topic, sequence);
+    const row = {
+      position,
+      uid: newUid(),
+      topic: event.topic,
+      sequence,
+      action: event.action,
+      entity: event.entity,
+      actor: store.principal.actor,
+      at: new Date().toISOString(),
+      subject: event.subject,
+      registry: event.registry ?? null,
+      model_id: event.modelKey ?? null,
+      model_uid: event.modelId ?? null,
+      model: event.model ?? null,
+    };
     await trx
       .insertInto('events')
       .values({
-        position,
-        uid: newUid(),
-        topic: event.topic,
-        sequence,
-        action: event.action,
-        entity: event.entity,
-        actor: store.principal.actor,
-        at: new Date().toISOString(),
-        subject: event.subject,
-        registry: event.registry ?? null,
-        model_id: event.modelKey ?? null,
-        model_uid: event.modelId ?? null,
-        model: event.model ?? null,
+        ...row,
         before: event.before === null ? null : JSON.stringify(event.before),
         after: event.after === null ? null : JSON.stringify(event.after),
       })
       .execute();
+    // The outbox: the webhooks this event causes commit (or roll back) with it.
+    automations ??= await automationsOf(trx);
+    if (automations.length > 0)
+      queued.count += await enqueueDeliveries(trx, automations, {
+        ...row,
+        before: event.before,
+        after: event.after,
+      });
     for (const [topic, last] of [
       ['*', position],
       [event.topic, sequence],
@@ -115,10 +128,15 @@ export async function eventTransaction<T>(
   store: Store,
   work: (trx: Executor, append: EventAppender) => Promise<T>,
 ): Promise<T> {
-  return store.connection.writeTransaction(async (trx) => {
+  let queued = { count: 0 };
+  const result = await store.connection.writeTransaction(async (trx) => {
+    // A transaction run again (a dropped PostgreSQL connection) counts afresh.
+    queued = { count: 0 };
     await lockEventLog(store, trx);
-    return work(trx, eventAppender(store, trx));
+    return work(trx, eventAppender(store, trx, queued));
   });
+  if (queued.count > 0) outboxSignal.emit('enqueued');
+  return result;
 }
 
 /** Runs a registry mutation: an event transaction whose events are on the `registry` topic. */

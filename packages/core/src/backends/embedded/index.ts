@@ -14,6 +14,7 @@ import { assertName } from '../../names.js';
 import { Accounts } from './accounts.js';
 import { deleteVersion, removeAlias, setAlias, tagVersion } from './artifact-mutations.js';
 import { entriesByUid, listArtifacts, listVersions } from './artifact-records.js';
+import { Automations } from './automations.js';
 import { LocalBlobStore } from './blobs/local-blob-store.js';
 import { artifactType, commitVersion } from './commit.js';
 import type { EmbeddedContext } from './context.js';
@@ -51,8 +52,20 @@ import {
   recordUse,
   runHistory,
 } from './run-records.js';
+import { SecretBox } from './secret-box.js';
 
 export { type Accounts, API_KEY_PREFIX, IDENTITY_CACHE_MS } from './accounts.js';
+export {
+  type AttemptOutcome,
+  type Automations,
+  assertWebhookUrl,
+  type ClaimedAutomation,
+  type OutboxDelivery,
+  outboxSignal,
+  renderTemplate,
+  SECRET_ROTATION_OVERLAP_MS,
+} from './automations.js';
+export { parseSecretKey } from './secret-box.js';
 
 /** How long a server keeps the answer to a write sent with an idempotency key (24 h). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -69,6 +82,8 @@ export interface EmbeddedBackendOptions {
   dir: string;
   /** A PostgreSQL URL for the metadata instead of the SQLite file. */
   databaseUrl?: string;
+  /** The key that encrypts stored secrets (webhook secrets, bearer tokens); default: `<dir>/secret.key`, made on first use. */
+  secretKey?: Uint8Array;
   principal: Principal;
 }
 
@@ -86,6 +101,8 @@ export class EmbeddedBackend implements QuiverBackendV1 {
   readonly maintenance: MaintenanceApiV1;
   /** The team server's users, teams and API keys (not part of the contract: only a server uses them). */
   readonly accounts: Accounts;
+  /** The team server's automations and their webhook outbox (not part of the contract, as `accounts`). */
+  readonly automations: Automations;
   private readonly context: EmbeddedContext;
 
   /** @internal Use {@link openEmbeddedBackend}. */
@@ -95,10 +112,12 @@ export class EmbeddedBackend implements QuiverBackendV1 {
     /** The local blob store (white-box access, as `connection`). */
     readonly blobs: LocalBlobStore,
     readonly principal: Principal,
+    private readonly secrets: SecretBox,
   ) {
     const context: EmbeddedContext = { connection, blobs, principal, host: hostname() };
     this.context = context;
     this.accounts = new Accounts(connection);
+    this.automations = new Automations(connection, secrets, principal);
     this.runs = {
       create: (input) => createRun(context, input),
       heartbeat: (runId) => heartbeat(context, runId),
@@ -293,7 +312,7 @@ export class EmbeddedBackend implements QuiverBackendV1 {
   }
 
   withPrincipal(principal: Principal): EmbeddedBackend {
-    return new EmbeddedBackend(this.connection, this.blobs, principal);
+    return new EmbeddedBackend(this.connection, this.blobs, principal, this.secrets);
   }
 
   close(): Promise<void> {
@@ -307,5 +326,13 @@ export async function openEmbeddedBackend(options: EmbeddedBackendOptions): Prom
     ? { postgresUrl: options.databaseUrl }
     : { sqliteFile: join(options.dir, 'quiver.db') };
   const connection = await openDatabase(location);
-  return new EmbeddedBackend(connection, new LocalBlobStore(join(options.dir, 'blobs')), options.principal);
+  const secrets = new SecretBox(
+    options.secretKey ? { key: Buffer.from(options.secretKey) } : { file: join(options.dir, 'secret.key') },
+  );
+  return new EmbeddedBackend(
+    connection,
+    new LocalBlobStore(join(options.dir, 'blobs')),
+    options.principal,
+    secrets,
+  );
 }

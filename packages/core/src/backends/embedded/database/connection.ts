@@ -73,6 +73,7 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     lockArtifact: transactions.lockArtifact,
     lockBlobs: transactions.lockBlobs,
     forUpdate: transactions.forUpdate,
+    forUpdateSkipLocked: transactions.forUpdateSkipLocked,
     close: () => db.destroy(),
   };
 }

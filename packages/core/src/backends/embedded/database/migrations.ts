@@ -5,6 +5,7 @@ import { registrySchema } from './migrations/0002-registry.js';
 import { stableIdsAndEvents } from './migrations/0003-stable-ids-and-events.js';
 import { accountsSchema } from './migrations/0004-accounts.js';
 import { idempotencySchema } from './migrations/0005-idempotency.js';
+import { automationsSchema } from './migrations/0006-automations.js';
 import type { ColumnTypes } from './parts.js';
 
 class StaticProvider implements MigrationProvider {
@@ -16,6 +17,7 @@ class StaticProvider implements MigrationProvider {
       '0003_stable_ids_and_events': stableIdsAndEvents(this.types),
       '0004_accounts': accountsSchema(this.types),
       '0005_idempotency': idempotencySchema(this.types),
+      '0006_automations': automationsSchema(this.types),
     };
   }
 }

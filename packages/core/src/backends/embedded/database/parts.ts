@@ -29,6 +29,11 @@ export interface Transactions {
   lockBlobs(trx: Executor, mode: 'shared' | 'exclusive'): Promise<void>;
   /** Locks the rows a query selects until the transaction ends (`FOR UPDATE` where it exists). */
   forUpdate<Q extends { forUpdate(): Q }>(query: Q): Q;
+  /**
+   * Locks the rows a query selects that no other transaction holds, skipping those (`FOR UPDATE
+   * SKIP LOCKED`): work queues claimed by several processes. SQLite's writers are serial already.
+   */
+  forUpdateSkipLocked<Q extends { forUpdate(): Q; skipLocked(): Q }>(query: Q): Q;
 }
 
 /**

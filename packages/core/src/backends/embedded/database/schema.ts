@@ -227,6 +227,64 @@ export interface IdempotencyKeyTable {
   created_at: string;
 }
 
+/** An automation: trigger, scope and webhook target (secrets encrypted). */
+export interface AutomationTable {
+  id: Generated<number>;
+  uid: string;
+  entity: string;
+  name: string;
+  description: string;
+  project: string | null;
+  registry: string | null;
+  model: string | null;
+  trigger: string;
+  filter: string | null;
+  /** JSON of the metric threshold, or null. */
+  threshold: string | null;
+  url: string;
+  template: string | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: string | null;
+  secret_hint: string;
+  bearer_token: string | null;
+  state: string;
+  disabled_reason: string | null;
+  failures: Generated<number>;
+  lease_token: ColumnType<string | null, string | null | undefined, string | null>;
+  lease_until: ColumnType<string | null, string | null | undefined, string | null>;
+  created_by: string;
+  created_at: string;
+}
+
+/** One webhook of the outbox. */
+export interface WebhookDeliveryTable {
+  id: Generated<number>;
+  uid: string;
+  automation_id: number;
+  event_uid: string | null;
+  event_position: number | null;
+  type: string;
+  payload: string;
+  state: string;
+  attempts: Generated<number>;
+  due_at: string;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+/** One try at a delivery. */
+export interface WebhookAttemptTable {
+  delivery_id: number;
+  attempt: number;
+  started_at: string;
+  duration_ms: number;
+  status: number | null;
+  error: string | null;
+  response: string | null;
+  next_attempt_at: string | null;
+}
+
 export interface Database {
   runs: RunTable;
   run_history: RunHistoryTable;
@@ -250,4 +308,7 @@ export interface Database {
   memberships: MembershipTable;
   api_keys: ApiKeyTable;
   idempotency_keys: IdempotencyKeyTable;
+  automations: AutomationTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
 }

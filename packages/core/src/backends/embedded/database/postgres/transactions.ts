@@ -60,5 +60,6 @@ export function postgresTransactions(db: Kysely<Database>, url: string): Transac
       }
     },
     forUpdate: (query) => query.forUpdate(),
+    forUpdateSkipLocked: (query) => query.forUpdate().skipLocked(),
   };
 }

@@ -29,5 +29,6 @@ export function sqliteTransactions(db: Kysely<Database>): Transactions {
     lockArtifact: async () => {},
     lockBlobs: async () => {},
     forUpdate: (query) => query,
+    forUpdateSkipLocked: (query) => query,
   };
 }
