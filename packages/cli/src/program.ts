@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { artifactCommand, getCommand } from './commands/artifact.js';
+import { automationCommand } from './commands/automation.js';
 import { registryCommand } from './commands/registry.js';
 import { runCommand } from './commands/run.js';
 import { loginCommand, serverCommand, whoamiCommand } from './commands/server.js';
@@ -31,6 +32,7 @@ export function createProgram(options: { json?: boolean } = {}): Command {
   program.addCommand(verifyCommand());
   program.addCommand(gcCommand());
   program.addCommand(serverCommand());
+  program.addCommand(automationCommand());
   program.addCommand(loginCommand());
   program.addCommand(whoamiCommand());
   const configure = (command: Command): void => {

@@ -1,6 +1,7 @@
 import {
   API_PREFIX,
   AUTOMATION_TRIGGERS,
+  assertWebhookUrl,
   type CreateAutomationInput,
   type EmbeddedBackend,
   QuiverError,
@@ -83,16 +84,7 @@ export function registerAutomationRoutes(
     const body = parse(createBody, request.body);
     const entity = body.scope?.entity ?? request.entity!;
     requireRole(request.identity!, entity, 'admin');
-    let url: URL;
-    try {
-      url = new URL(body.url);
-    } catch {
-      throw new QuiverError(
-        'E_INVALID_OPTION',
-        `'${body.url}' is not a URL; give one such as https://hooks.example.com/quiver.`,
-      );
-    }
-    await egress.addressesOf(url.hostname);
+    await egress.addressesOf(assertWebhookUrl(body.url).hostname);
     return bound(request).create({ ...body, scope: { ...body.scope, entity } } as CreateAutomationInput);
   });
   app.get(base, async (request) => {

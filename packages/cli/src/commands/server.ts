@@ -28,7 +28,7 @@ function remoteOf(backend: unknown): RemoteBackend {
 }
 
 /** Runs a body against the server the environment (or `quiver login`) names. */
-function withServer(
+export function withServer(
   options: CommonOptions,
   body: (server: RemoteBackend, output: ReturnType<typeof createOutput>) => Promise<void>,
 ): Promise<void> {
