@@ -20,8 +20,10 @@ export async function startTestServer(options: {
   databaseUrl?: string;
   /** Default: any free port. */
   port?: number;
+  /** More environment (webhook settings, QUIVER_SECRET_KEY). */
+  env?: Record<string, string>;
 }): Promise<TestServer> {
-  const env: Record<string, string> = { QUIVER_BASE_URL: '', QUIVER_API_KEY: '' };
+  const env: Record<string, string> = { QUIVER_BASE_URL: '', QUIVER_API_KEY: '', ...options.env };
   if (options.databaseUrl) env.QUIVER_DATABASE_URL = options.databaseUrl;
   const child = spawnScript(
     'packages/cli/src/bin.ts',

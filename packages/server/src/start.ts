@@ -39,7 +39,8 @@ function whole(env: NodeJS.ProcessEnv, name: string, min: number): number | unde
 /**
  * Webhook settings from the environment: `QUIVER_WEBHOOK_ALLOW` (addresses or CIDR ranges a
  * webhook may reach although private or loopback, comma-separated), `QUIVER_WEBHOOK_RETRY_BASE_MS`,
- * `QUIVER_WEBHOOK_MAX_ATTEMPTS`, `QUIVER_WEBHOOK_TIMEOUT_MS`, `QUIVER_WEBHOOK_POLL_MS`, and
+ * `QUIVER_WEBHOOK_MAX_ATTEMPTS`, `QUIVER_WEBHOOK_TIMEOUT_MS`, `QUIVER_WEBHOOK_POLL_MS`,
+ * `QUIVER_WEBHOOK_LEASE_MS`, and
  * `QUIVER_WEBHOOKS=off` for a replica that runs no relay.
  */
 export function webhookSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerOptions['webhooks'] {
@@ -50,6 +51,7 @@ export function webhookSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Se
     maxAttempts: whole(env, 'QUIVER_WEBHOOK_MAX_ATTEMPTS', 1),
     timeoutMs: whole(env, 'QUIVER_WEBHOOK_TIMEOUT_MS', 1),
     pollMs: whole(env, 'QUIVER_WEBHOOK_POLL_MS', 1),
+    leaseMs: whole(env, 'QUIVER_WEBHOOK_LEASE_MS', 1),
   };
   return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
 }

@@ -23,7 +23,11 @@ export interface RelayOptions {
   concurrency?: number;
   /** How often the outbox is checked when nothing woke the relay (other replicas' events; default 500 ms). */
   pollMs?: number;
-  /** How long a claimed automation stays this relay's without a word from it (default 60 s). */
+  /**
+   * How long a claimed automation stays this relay's without a word from it (default 30 s; each
+   * recorded attempt extends it). A replica that died holding one is taken over after this long,
+   * so it must exceed `timeoutMs`.
+   */
   leaseMs?: number;
 }
 
@@ -93,7 +97,7 @@ export class WebhookRelay {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.concurrency = options.concurrency ?? 8;
     this.pollMs = options.pollMs ?? 500;
-    this.leaseMs = options.leaseMs ?? 60_000;
+    this.leaseMs = Math.max(options.leaseMs ?? 30_000, this.timeoutMs + 1000);
     // Every connection resolves through the egress policy: the address checked is the one used.
     this.agent = new Agent({
       connect: { lookup: egress.lookup as never, timeout: this.timeoutMs },
