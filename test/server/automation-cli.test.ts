@@ -113,6 +113,7 @@ describe('quiver automation', () => {
 
   it('refuses bad input with what to do, and makes nothing', { timeout: 60_000 }, async () => {
     const template = join(dir, 'broken.json');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a template variable outside a string
     writeFileSync(template, '{"text": ${alias}}');
     const cases: Array<[string[], RegExp]> = [
       [

@@ -114,7 +114,8 @@ describe('an automation end to end', () => {
       ).json()) as { ref: string; outputs: number[][] };
       expect(predicted.ref).toBe(served.serving);
       expect(predicted.outputs.flat().length).toBe(expected.flat().length);
-      predicted.outputs.flat().forEach((value, i) => expect(value).toBeCloseTo(expected.flat()[i]!, 5));
+      for (const [i, value] of predicted.outputs.flat().entries())
+        expect(value).toBeCloseTo(expected.flat()[i]!, 5);
       await store.close();
     } finally {
       receiver?.kill('SIGTERM');
