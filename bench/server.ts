@@ -4,72 +4,20 @@
  * RSS while it takes a 4 GiB upload, 1,000,000 metric points, and alias resolution under 50
  * concurrent clients (autocannon).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Artifact, init, openEmbeddedStore, openStore, QuiverClient, type Store } from '@quiver/core';
 import autocannon from 'autocannon';
 import type { Measurement } from './support/figures.js';
 import { GiB, MiB, removeTree, writeRandomFile } from './support/files.js';
 import { alternate, median, progress, timeAfterSync } from './support/measure.js';
+import { startServer } from './support/server-process.js';
 
 const ROUNDS = 3;
 const MB = 1e6;
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-
-interface Server {
-  url: string;
-  key: string;
-  process: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** Starts the server as a user would (`quiver server start`), from the sources, on a free port. */
-async function startServer(dataDir: string): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    [
-      ...process.execArgv,
-      join(ROOT, 'packages/cli/src/bin.ts'),
-      'server',
-      'start',
-      '--port',
-      '0',
-      '--json',
-      '--data',
-      dataDir,
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, QUIVER_BASE_URL: '', QUIVER_API_KEY: '', QUIVER_DATABASE_URL: '' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const first = await new Promise<{ url: string; adminKey: string }>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n') && line) resolve(JSON.parse(line) as { url: string; adminKey: string });
-    });
-    child.once('exit', (code) => reject(new Error(`the server exited (${code}) before listening`)));
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    url: first.url,
-    key: first.adminKey,
-    process: child,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 /** A process's peak resident set (VmHWM) and current one (VmRSS), in bytes. */
 function memoryOf(pid: number): { peak: number; now: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
