@@ -106,7 +106,7 @@ beforeAll(async () => {
   app = await buildServer({
     backend: store.backend,
     logger: { level: 'info', stream: { write: (line) => void logLines.push(line) } },
-    webhooks: { allow: ['127.0.0.1/32'], retryBaseMs: 200, pollMs: 50, maxAttempts: 5 },
+    webhooks: { allow: ['127.0.0.1/32'], retryBaseMs: 200, pollMs: 50, maxAttempts: 5, housekeepingMs: 100 },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -340,6 +340,147 @@ describe('automations on the team server', () => {
     );
     for (const secret of [automation.secret.slice(6), rotated.secret.slice(6), 'tok-0123456789'])
       expect(rows).not.toContain(secret);
+    await call('mia', 'DELETE', `/automations/${automation.id}`);
+  });
+
+  it('fires every trigger on its own event, and only on it', { timeout: 60_000 }, async () => {
+    const triggers = [
+      'registry.link',
+      'registry.unlink',
+      'registry.alias.added',
+      'registry.alias.removed',
+      'registry.card.changed',
+      'registry.tags.changed',
+      'artifact.version.created',
+      'artifact.version.deleted',
+      'artifact.alias.added',
+      'artifact.tag.added',
+      'run.finished',
+      'run.crashed',
+    ] as const;
+    const made = new Map<string, string>();
+    for (const trigger of triggers) {
+      const automation = await create({
+        name: `every-${trigger.replaceAll('.', '-')}`,
+        trigger,
+        scope: { entity: 'team' },
+      });
+      made.set(automation.id, trigger);
+    }
+    // One of each event, in order.
+    const version = await client.commit(new Artifact('every', 'model').addBytes('e', `e ${Math.random()}`), {
+      project: 'every',
+    }); // version.created (and its latest alias is not an event)
+    await client.setAlias(version.ref, 'reviewed'); // artifact.alias.added
+    await client.tag(version.ref, ['golden']); // artifact.tag.added
+    const linked = await client.registry.link(
+      version.ref,
+      { entity: 'team', model: 'every' },
+      { create: true },
+    );
+    const ref = `team/registry/every:v${linked.version.version}`;
+    await client.registry.setAlias(ref, 'champion'); // registry.alias.added
+    await client.registry.removeAlias('team/registry/every', 'champion'); // registry.alias.removed
+    await client.registry.updateCard('team/registry/every', '# every'); // registry.card.changed
+    await client.registry.tag('team/registry/every', ['vision']); // registry.tags.changed
+    await client.registry.unlink(ref); // registry.unlink
+    await client.deleteVersion(version.ref, { force: true }); // artifact.version.deleted
+    const runs = client.store.backend.runs;
+    const runInput = (id: string) => ({
+      id,
+      entity: 'team',
+      project: 'every',
+      jobType: null,
+      group: null,
+      tags: [],
+      notes: null,
+      config: {},
+      host: 'h',
+      pid: 1,
+    });
+    const ok = await runs.create(runInput(`ok${Math.random().toString(36).slice(2, 8)}`));
+    await runs.finish(ok.id, { exitCode: 0 }); // run.finished
+    const bad = await runs.create(runInput(`bad${Math.random().toString(36).slice(2, 8)}`));
+    await runs.finish(bad.id, { exitCode: 3 }); // run.crashed (it failed)
+    // A run on another host whose heartbeats stopped: the server's sweep records the crash, unread.
+    const silent = await runs.create(runInput(`sil${Math.random().toString(36).slice(2, 8)}`));
+    await store.backend.connection.db
+      .updateTable('runs')
+      .set({ host: 'elsewhere', heartbeat_at: new Date(Date.now() - 10 * 60_000).toISOString() })
+      .where('id', '=', silent.id)
+      .execute();
+
+    const expected: Record<string, number> = {
+      'registry.link': 1,
+      'registry.unlink': 1,
+      // champion, and latest as the link made it
+      'registry.alias.added': 2,
+      'registry.alias.removed': 1,
+      'registry.card.changed': 1,
+      'registry.tags.changed': 1,
+      'artifact.version.created': 1,
+      'artifact.version.deleted': 1,
+      'artifact.alias.added': 1,
+      'artifact.tag.added': 1,
+      'run.finished': 1,
+      'run.crashed': 2,
+    };
+    const total = Object.values(expected).reduce((sum, n) => sum + n, 0);
+    const got = await receiver.waitFor(total, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.received).toHaveLength(total);
+    const counts: Record<string, number> = {};
+    for (const webhook of got) counts[webhook.json.type] = (counts[webhook.json.type] ?? 0) + 1;
+    expect(counts).toEqual(expected);
+    const crashed = got.filter((webhook) => webhook.json.type === 'run.crashed');
+    expect(crashed.map((webhook) => (webhook.json.data.run as { id: string }).id).sort()).toEqual(
+      [bad.id, silent.id].sort(),
+    );
+    for (const id of made.keys()) await call('mia', 'DELETE', `/automations/${id}`);
+  });
+
+  it('redelivers a delivery that failed, with the same webhook-id', async () => {
+    receiver.answer = (index, _request, response) => {
+      if (index === 0) {
+        response.writeHead(400).end('bad');
+        return true;
+      }
+      return undefined;
+    };
+    const automation = await create({
+      name: 'redeliver',
+      trigger: 'registry.link',
+      scope: { entity: 'team' },
+    });
+    const queued = (await call<DeliveryInfo>('mia', 'POST', `/automations/${automation.id}/test`)).body;
+    await receiver.waitFor(1);
+    const [failed] = await until('the failure', async () => {
+      const log = await deliveries(automation.id);
+      return log[0]?.state === 'failed' ? log : undefined;
+    });
+    expect(failed!.log[0]).toMatchObject({
+      status: 400,
+      error: expect.stringMatching(/refused it with 400/),
+    });
+    const again = await call<DeliveryInfo>(
+      'mia',
+      'POST',
+      `/automations/${automation.id}/deliveries/${queued.id}/redeliver`,
+    );
+    expect(again.status).toBe(200);
+    const [, second] = await receiver.waitFor(2);
+    expect(second!.headers['webhook-id']).toBe(queued.id);
+    const [delivered] = await until('the redelivery', async () => {
+      const log = await deliveries(automation.id);
+      return log[0]?.state === 'delivered' ? log : undefined;
+    });
+    expect(delivered!.log.map((attempt) => attempt.status)).toEqual([400, 200]);
+    // A delivery id of another automation is not found through this one.
+    const other = await create({ name: 'other', trigger: 'registry.link', scope: { entity: 'team' } });
+    expect(
+      (await call('mia', 'POST', `/automations/${other.id}/deliveries/${queued.id}/redeliver`)).status,
+    ).toBe(404);
+    await call('mia', 'DELETE', `/automations/${other.id}`);
     await call('mia', 'DELETE', `/automations/${automation.id}`);
   });
 

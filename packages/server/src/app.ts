@@ -376,7 +376,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   registerAutomationRoutes(app, backend, egress);
   if (webhooks) {
-    const relay = new WebhookRelay(backend.automations, egress, app.log, webhooks);
+    const relay = new WebhookRelay(backend.automations, egress, app.log, webhooks, () =>
+      backend.sweepCrashedRuns(),
+    );
     app.addHook('onReady', async () => relay.start());
     app.addHook('onClose', async () => relay.stop());
   }

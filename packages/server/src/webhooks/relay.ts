@@ -23,6 +23,10 @@ export interface RelayOptions {
   concurrency?: number;
   /** How often the outbox is checked when nothing woke the relay (other replicas' events; default 500 ms). */
   pollMs?: number;
+  /** How long the log keeps webhooks that ended (default 30 days). */
+  retentionMs?: number;
+  /** How often the log is purged and crashed runs are recorded (default 60 s). */
+  housekeepingMs?: number;
   /**
    * How long a claimed automation stays this relay's without a word from it (default 30 s; each
    * recorded attempt extends it). A replica that died holding one is taken over after this long,
@@ -78,6 +82,8 @@ export class WebhookRelay {
   private readonly concurrency: number;
   private readonly pollMs: number;
   private readonly leaseMs: number;
+  private readonly retentionMs: number;
+  private readonly housekeepingMs: number;
   private readonly agent: Agent;
   private readonly active = new Map<number, Promise<void>>();
   private stopped = true;
@@ -91,7 +97,11 @@ export class WebhookRelay {
     private readonly egress: EgressPolicy,
     private readonly log: RelayLog,
     options: RelayOptions = {},
+    /** Records crashed runs (so `run.crashed` automations fire without a read); run once a minute. */
+    private readonly sweepCrashedRuns?: () => Promise<unknown>,
   ) {
+    this.retentionMs = options.retentionMs ?? 30 * 24 * 60 * 60 * 1000;
+    this.housekeepingMs = options.housekeepingMs ?? 60_000;
     this.retryBaseMs = options.retryBaseMs ?? 5000;
     this.maxAttempts = options.maxAttempts ?? 8;
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -146,12 +156,30 @@ export class WebhookRelay {
     this.woken = false;
   }
 
+  /** Housekeeping, every `housekeepingMs`: the delivery log's retention, and the crash sweep. */
+  private async housekeeping(): Promise<void> {
+    if (Date.now() - this.housekeptAt < this.housekeepingMs) return;
+    this.housekeptAt = Date.now();
+    try {
+      await this.automations.purge(new Date(Date.now() - this.retentionMs));
+      await this.sweepCrashedRuns?.();
+    } catch (error) {
+      this.log.warn({ err: error }, 'webhook relay housekeeping failed');
+    }
+  }
+
+  private housekeptAt = 0;
+
   private async run(): Promise<void> {
     while (!this.stopped) {
+      await this.housekeeping();
       const free = this.concurrency - this.active.size;
       if (free > 0) {
         try {
-          for (const claimed of await this.automations.claim(free, this.leaseMs)) {
+          const claims = await this.automations.claim(free, this.leaseMs, (automation, error) =>
+            this.log.warn({ automation, err: error }, 'webhook relay cannot open this automation’s secrets'),
+          );
+          for (const claimed of claims) {
             const work = this.drain(claimed).finally(() => {
               this.active.delete(claimed.key);
               this.poke();

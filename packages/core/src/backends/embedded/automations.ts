@@ -467,9 +467,9 @@ function variablesOf(
   };
 }
 
-/** The automations events may match, read once per event transaction (paused and disabled ones queue too). */
-export function automationsOf(trx: Executor): Promise<AutomationRow[]> {
-  return trx.selectFrom('automations').selectAll().execute();
+/** The automations of an entity events may match (paused and disabled ones queue too). */
+export function automationsOf(trx: Executor, entity: string): Promise<AutomationRow[]> {
+  return trx.selectFrom('automations').selectAll().where('entity', '=', entity).execute();
 }
 
 // ---- the relay's side --------------------------------------------------------------------------
@@ -832,7 +832,11 @@ export class Automations {
    * Claims up to `limit` active automations that have a delivery due and that no relay holds, for
    * `leaseMs`: one relay (of any replica) delivers an automation's queue at a time, in order.
    */
-  async claim(limit: number, leaseMs: number): Promise<ClaimedAutomation[]> {
+  async claim(
+    limit: number,
+    leaseMs: number,
+    onUnreadable?: (automation: string, error: Error) => void,
+  ): Promise<ClaimedAutomation[]> {
     const at = now();
     const rows = await this.connection.writeTransaction(async (trx) => {
       const candidates = await this.connection
@@ -869,23 +873,48 @@ export class Automations {
       }
       return claimed;
     });
-    return rows.map((row) => {
-      const secrets = [this.secrets.open(row.secret, row.uid)];
-      if (
-        row.previous_secret !== null &&
-        row.previous_secret_until !== null &&
-        row.previous_secret_until > at
-      )
-        secrets.push(this.secrets.open(row.previous_secret, row.uid));
-      return {
-        key: row.id,
-        id: row.uid,
-        url: row.url,
-        secrets,
-        bearerToken:
-          row.bearer_token === null ? null : this.secrets.open(row.bearer_token, `${row.uid}:token`),
-        lease: row.lease,
-      };
+    const claimed: ClaimedAutomation[] = [];
+    for (const row of rows) {
+      const held = { key: row.id, id: row.uid, lease: row.lease, url: row.url };
+      try {
+        const secrets = [this.secrets.open(row.secret, row.uid)];
+        if (
+          row.previous_secret !== null &&
+          row.previous_secret_until !== null &&
+          row.previous_secret_until > at
+        )
+          secrets.push(this.secrets.open(row.previous_secret, row.uid));
+        const bearerToken =
+          row.bearer_token === null ? null : this.secrets.open(row.bearer_token, `${row.uid}:token`);
+        claimed.push({ ...held, secrets, bearerToken });
+      } catch (error) {
+        // This process's key does not open them (a replica with another key): leave it to one that can.
+        await this.release({ ...held, secrets: [], bearerToken: null });
+        onUnreadable?.(row.uid, error as Error);
+      }
+    }
+    return claimed;
+  }
+
+  /**
+   * Deletes what the delivery log keeps of webhooks that ended (delivered, failed, skipped) before
+   * `before`; pending ones stay whatever their age. Returns how many deliveries went.
+   */
+  async purge(before: Date): Promise<number> {
+    const cutoff = before.toISOString();
+    return this.connection.writeTransaction(async (trx) => {
+      const ended = trx
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('state', 'in', ['delivered', 'failed', 'skipped'])
+        .where('created_at', '<', cutoff);
+      await trx.deleteFrom('webhook_attempts').where('delivery_id', 'in', ended).execute();
+      const deleted = await trx
+        .deleteFrom('webhook_deliveries')
+        .where('state', 'in', ['delivered', 'failed', 'skipped'])
+        .where('created_at', '<', cutoff)
+        .executeTakeFirst();
+      return Number(deleted.numDeletedRows);
     });
   }
 

@@ -59,7 +59,8 @@ async function lockEventLog(store: Store, trx: Executor): Promise<void> {
 
 function eventAppender(store: Store, trx: Executor, queued: { count: number }): EventAppender {
   let heads: Map<string, number> | undefined;
-  let automations: Awaited<ReturnType<typeof automationsOf>> | undefined;
+  // Each entity's automations, read once per transaction.
+  const automations = new Map<string, Awaited<ReturnType<typeof automationsOf>>>();
   return async (event) => {
     // Read under the `*` lock: only its holder writes any head row.
     heads ??= new Map(
@@ -96,9 +97,13 @@ function eventAppender(store: Store, trx: Executor, queued: { count: number }): 
       })
       .execute();
     // The outbox: the webhooks this event causes commit (or roll back) with it.
-    automations ??= await automationsOf(trx);
-    if (automations.length > 0)
-      queued.count += await enqueueDeliveries(trx, automations, {
+    let candidates = automations.get(event.entity);
+    if (!candidates) {
+      candidates = await automationsOf(trx, event.entity);
+      automations.set(event.entity, candidates);
+    }
+    if (candidates.length > 0)
+      queued.count += await enqueueDeliveries(trx, candidates, {
         ...row,
         before: event.before,
         after: event.after,

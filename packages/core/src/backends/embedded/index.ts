@@ -51,6 +51,7 @@ import {
   listRuns,
   recordUse,
   runHistory,
+  sweepCrashedRuns,
 } from './run-records.js';
 import { SecretBox } from './secret-box.js';
 
@@ -259,6 +260,11 @@ export class EmbeddedBackend implements QuiverBackendV1 {
           .where('idempotency_keys.created_at', '<', cutoff),
       )
       .execute();
+  }
+
+  /** Records runs whose process died or whose heartbeats stopped as `crashed` (a server's periodic sweep). */
+  sweepCrashedRuns(): Promise<number> {
+    return sweepCrashedRuns(this.context);
   }
 
   /** The entity a run belongs to, or undefined when there is no such run (for a server's access checks). */

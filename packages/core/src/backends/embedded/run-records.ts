@@ -122,6 +122,23 @@ async function recordCrashes(store: Store, rows: readonly RunRow[]): Promise<voi
   }).catch(() => undefined);
 }
 
+/**
+ * Records every run that reads as crashed but is still `running` in its row (as a read of it
+ * would): a server calls it now and then, so `run.crash` events (and the automations on them)
+ * come without anyone reading the run. Returns how many it looked at.
+ */
+export async function sweepCrashedRuns(store: Store): Promise<number> {
+  const rows = await store.connection.db
+    .selectFrom('runs')
+    .selectAll()
+    .where('state', '=', 'running')
+    .orderBy('heartbeat_at')
+    .limit(1000)
+    .execute();
+  await recordCrashes(store, rows);
+  return rows.length;
+}
+
 /** Runs, newest first, optionally of one project, a page at a time. */
 export async function listRuns(
   store: Store,
