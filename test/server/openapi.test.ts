@@ -21,11 +21,28 @@ describe('the OpenAPI document', () => {
     expect(document.openapi).toBe('3.1.0');
     const operations = Object.values(document.paths).flatMap((path) => Object.values(path));
     const ids = operations.map((operation) => operation.operationId).sort();
+    const automations = [
+      'automations.create',
+      'automations.delete',
+      'automations.deliveries',
+      'automations.get',
+      'automations.list',
+      'automations.pause',
+      'automations.redeliver',
+      'automations.resume',
+      'automations.rotateSecret',
+      'automations.test',
+    ];
     expect(ids).toEqual(
-      wireOperations()
-        .map(({ api, method }) => `${api}.${method}`)
-        .sort(),
+      [...wireOperations().map(({ api, method }) => `${api}.${method}`), ...automations].sort(),
     );
+    const create = document.paths[`${API_PREFIX}/automations`]!.post!;
+    expect(Object.keys(create.requestBody!.content['application/json']!.schema.properties!)).toEqual(
+      expect.arrayContaining(['name', 'trigger', 'url', 'filter', 'scope']),
+    );
+    expect(
+      document.paths[`${API_PREFIX}/automations/{id}/deliveries/{delivery}/redeliver`]!.post,
+    ).toBeDefined();
     const commit = document.paths[`${API_PREFIX}/versions`]!.post!;
     const schema = commit.requestBody!.content['application/json']!.schema;
     expect(schema.type).toBe('object');

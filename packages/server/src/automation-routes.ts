@@ -56,7 +56,60 @@ const deliveriesQuery = z.strictObject({
   state: z.enum(['pending', 'delivered', 'failed', 'skipped']).optional(),
 });
 
-type Params = { id: string };
+const listQuery = z.strictObject({ entity: text(128).optional() });
+const empty = z.strictObject({});
+
+type Request = FastifyRequest<{ Params: { id?: string; delivery?: string } }>;
+
+/** One automation route: where it is, who may call it, what it takes (the OpenAPI document reads these). */
+export interface AutomationOperation {
+  id: string;
+  verb: 'GET' | 'POST' | 'DELETE';
+  /** Under the API prefix, with `:name` parameters. */
+  path: string;
+  /** The least role in the automation's entity (for create and list: the entity named). */
+  role: WireRole;
+  /** The query string (GET) or JSON body (POST) it takes. */
+  input: z.ZodType;
+}
+
+/** Every automation route. */
+export const AUTOMATION_OPERATIONS: readonly AutomationOperation[] = [
+  { id: 'automations.create', verb: 'POST', path: '/automations', role: 'admin', input: createBody },
+  { id: 'automations.list', verb: 'GET', path: '/automations', role: 'member', input: listQuery },
+  { id: 'automations.get', verb: 'GET', path: '/automations/:id', role: 'member', input: empty },
+  { id: 'automations.delete', verb: 'DELETE', path: '/automations/:id', role: 'admin', input: empty },
+  { id: 'automations.pause', verb: 'POST', path: '/automations/:id/pause', role: 'admin', input: empty },
+  {
+    id: 'automations.resume',
+    verb: 'POST',
+    path: '/automations/:id/resume',
+    role: 'admin',
+    input: resumeBody,
+  },
+  {
+    id: 'automations.rotateSecret',
+    verb: 'POST',
+    path: '/automations/:id/rotate-secret',
+    role: 'admin',
+    input: empty,
+  },
+  { id: 'automations.test', verb: 'POST', path: '/automations/:id/test', role: 'member', input: empty },
+  {
+    id: 'automations.deliveries',
+    verb: 'GET',
+    path: '/automations/:id/deliveries',
+    role: 'member',
+    input: deliveriesQuery,
+  },
+  {
+    id: 'automations.redeliver',
+    verb: 'POST',
+    path: '/automations/:id/deliveries/:delivery/redeliver',
+    role: 'admin',
+    input: empty,
+  },
+];
 
 /**
  * Automations (`quiver automation …`): made, changed and deleted by admins of their entity,
@@ -69,68 +122,57 @@ export function registerAutomationRoutes(
   backend: EmbeddedBackend,
   egress: EgressPolicy,
 ): void {
-  const base = `${API_PREFIX}/automations`;
-  const bound = (request: FastifyRequest) =>
+  const { automations } = backend;
+  const bound = (request: Request) =>
     backend.withPrincipal({ actor: request.identity!.actor, entity: request.entity! }).automations;
-  /** The automation's entity, after checking the caller's role there (404 when it holds none). */
-  const authorize = async (request: FastifyRequest<{ Params: Params }>, role: WireRole): Promise<void> => {
-    const entity = await backend.automations.entityOf(request.params.id);
-    if (entity === undefined)
-      throw new QuiverError('E_NOT_FOUND', `No automation '${request.params.id}' that this key can reach.`);
-    requireRole(request.identity!, entity, role);
-  };
-
-  app.post(base, async (request) => {
-    const body = parse(createBody, request.body);
-    const entity = body.scope?.entity ?? request.entity!;
-    requireRole(request.identity!, entity, 'admin');
-    await egress.addressesOf(assertWebhookUrl(body.url).hostname);
-    return bound(request).create({ ...body, scope: { ...body.scope, entity } } as CreateAutomationInput);
-  });
-  app.get(base, async (request) => {
-    const query = parse(z.strictObject({ entity: text(128).optional() }), request.query);
-    const entity = query.entity ?? request.entity!;
-    requireRole(request.identity!, entity, 'member');
-    return backend.automations.list(entity);
-  });
-  app.get<{ Params: Params }>(`${base}/:id`, async (request) => {
-    await authorize(request, 'member');
-    return backend.automations.get(request.params.id);
-  });
-  app.delete<{ Params: Params }>(`${base}/:id`, async (request) => {
-    await authorize(request, 'admin');
-    return backend.automations.delete(request.params.id);
-  });
-  app.post<{ Params: Params }>(`${base}/:id/pause`, async (request) => {
-    await authorize(request, 'admin');
-    return backend.automations.pause(request.params.id);
-  });
-  app.post<{ Params: Params }>(`${base}/:id/resume`, async (request) => {
-    await authorize(request, 'admin');
-    return backend.automations.resume(request.params.id, parse(resumeBody, request.body));
-  });
-  app.post<{ Params: Params }>(`${base}/:id/rotate-secret`, async (request) => {
-    await authorize(request, 'admin');
-    return backend.automations.rotateSecret(request.params.id);
-  });
-  app.post<{ Params: Params }>(`${base}/:id/test`, async (request) => {
-    await authorize(request, 'member');
-    return bound(request).test(request.params.id);
-  });
-  app.get<{ Params: Params }>(`${base}/:id/deliveries`, async (request) => {
-    await authorize(request, 'member');
-    return backend.automations.deliveries(request.params.id, parse(deliveriesQuery, request.query));
-  });
-  app.post<{ Params: Params & { delivery: string } }>(
-    `${base}/:id/deliveries/:delivery/redeliver`,
-    async (request) => {
-      await authorize(request, 'admin');
-      if ((await backend.automations.automationOfDelivery(request.params.delivery)) !== request.params.id)
-        throw new QuiverError(
-          'E_NOT_FOUND',
-          `No delivery '${request.params.delivery}' of automation '${request.params.id}'.`,
-        );
-      return backend.automations.redeliver(request.params.delivery);
+  type Handler = (request: Request, input: never) => Promise<unknown>;
+  const handlers: Record<string, Handler> = {
+    'automations.create': async (request, body: z.infer<typeof createBody>) => {
+      await egress.addressesOf(assertWebhookUrl(body.url).hostname);
+      const entity = body.scope?.entity ?? request.entity!;
+      return bound(request).create({ ...body, scope: { ...body.scope, entity } } as CreateAutomationInput);
     },
-  );
+    'automations.list': async (request, query: z.infer<typeof listQuery>) =>
+      automations.list(query.entity ?? request.entity!),
+    'automations.get': async (request) => automations.get(request.params.id!),
+    'automations.delete': async (request) => automations.delete(request.params.id!),
+    'automations.pause': async (request) => automations.pause(request.params.id!),
+    'automations.resume': async (request, body: z.infer<typeof resumeBody>) =>
+      automations.resume(request.params.id!, body),
+    'automations.rotateSecret': async (request) => automations.rotateSecret(request.params.id!),
+    'automations.test': async (request) => bound(request).test(request.params.id!),
+    'automations.deliveries': async (request, query: z.infer<typeof deliveriesQuery>) =>
+      automations.deliveries(request.params.id!, query),
+    'automations.redeliver': async (request) => {
+      const { id, delivery } = request.params as { id: string; delivery: string };
+      if ((await automations.automationOfDelivery(delivery)) !== id)
+        throw new QuiverError('E_NOT_FOUND', `No delivery '${delivery}' of automation '${id}'.`);
+      return automations.redeliver(delivery);
+    },
+  };
+  for (const operation of AUTOMATION_OPERATIONS) {
+    const handler = handlers[operation.id]!;
+    app.route({
+      method: operation.verb,
+      url: `${API_PREFIX}${operation.path}`,
+      handler: async (request: Request) => {
+        const input = parse(operation.input, operation.verb === 'GET' ? request.query : request.body);
+        // The entity whose role decides: the automation's, or for create and list the one named.
+        const id = request.params.id;
+        let entity: string;
+        if (id !== undefined) {
+          const owner = await automations.entityOf(id);
+          if (owner === undefined)
+            throw new QuiverError('E_NOT_FOUND', `No automation '${id}' that this key can reach.`);
+          entity = owner;
+        } else
+          entity =
+            (input as { scope?: { entity?: string }; entity?: string }).scope?.entity ??
+            (input as { entity?: string }).entity ??
+            request.entity!;
+        requireRole(request.identity!, entity, operation.role);
+        return handler(request, input as never);
+      },
+    });
+  }
 }

@@ -1,5 +1,6 @@
 import { API_PREFIX, wireOperations } from '@quiver/core';
 import { z } from 'zod';
+import { AUTOMATION_OPERATIONS } from './automation-routes.js';
 
 const ERROR_SCHEMA = {
   type: 'object',
@@ -59,6 +60,34 @@ export function openApiDocument(): Record<string, unknown> {
       responses: {
         '200': { description: 'The result, as JSON.' },
         '204': { description: 'Done; no result.' },
+        default: { description: 'An error.', content: { 'application/json': { schema: ERROR_SCHEMA } } },
+      },
+      security: [{ apiKey: [] }],
+    };
+  }
+  for (const operation of AUTOMATION_OPERATIONS) {
+    const path = `${API_PREFIX}${operation.path.replace(/:([A-Za-z0-9]+)/g, '{$1}')}`;
+    const schema = z.toJSONSchema(operation.input, { io: 'input', unrepresentable: 'any' }) as Record<
+      string,
+      unknown
+    >;
+    const parameters: Array<Record<string, unknown>> = [...operation.path.matchAll(/:([A-Za-z0-9]+)/g)].map(
+      (match) => ({ name: match[1], in: 'path', required: true, schema: { type: 'string' } }),
+    );
+    if (operation.verb === 'GET')
+      for (const [name, property] of Object.entries((schema.properties ?? {}) as Record<string, unknown>))
+        parameters.push({ name, in: 'query', required: false, schema: property });
+    paths[path] ??= {};
+    paths[path][operation.verb.toLowerCase()] = {
+      operationId: operation.id,
+      tags: ['automations'],
+      'x-quiver-role': operation.role,
+      parameters,
+      ...(operation.verb === 'POST'
+        ? { requestBody: { required: false, content: { 'application/json': { schema } } } }
+        : {}),
+      responses: {
+        '200': { description: 'The result, as JSON.' },
         default: { description: 'An error.', content: { 'application/json': { schema: ERROR_SCHEMA } } },
       },
       security: [{ apiKey: [] }],
