@@ -26,7 +26,7 @@ describe.each(testBackends())('corruption on %s', (backend) => {
       await run.finish();
 
       const entry = (await version.entries()).find((item) => item.path === 'weights/shard-1.bin')!;
-      const blob = store.backend.blobs.pathOf(entry.sha256);
+      const blob = store.backend.blobs.localPath!(entry.sha256);
       chmodSync(blob, 0o644);
       const bytes = readFileSync(blob);
       bytes[1_000_000] = bytes[1_000_000]! ^ 0xff;

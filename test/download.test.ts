@@ -233,7 +233,7 @@ describe.each(testBackends())('downloads on %s', (backend) => {
   it('a failing download removes its own partial files at once', async () => {
     const target = fresh('corrupt');
     const entry = (await large.entries()).find((item) => item.path === 'shards/two.bin')!;
-    const blob = store.backend.blobs.pathOf(entry.sha256);
+    const blob = store.backend.blobs.localPath!(entry.sha256);
     const original = readFileSync(blob);
     chmodSync(blob, 0o644);
     const flipped = Buffer.from(original);
@@ -255,7 +255,7 @@ describe.each(testBackends())('downloads on %s', (backend) => {
   it('a corrupt small blob is caught before anything is written for it', async () => {
     const target = fresh('corrupt-small');
     const entry = (await small.entries()).find((item) => item.path === 'weights/a.bin')!;
-    const blob = store.backend.blobs.pathOf(entry.sha256);
+    const blob = store.backend.blobs.localPath!(entry.sha256);
     const original = readFileSync(blob);
     chmodSync(blob, 0o644);
     const flipped = Buffer.from(original);
@@ -277,7 +277,7 @@ describe.each(testBackends())('downloads on %s', (backend) => {
   it('a blob that cannot be read is blamed on the store, not the target', async () => {
     const target = fresh('unreadable');
     const entry = (await small.entries()).find((item) => item.path === 'weights/b.bin')!;
-    const blob = store.backend.blobs.pathOf(entry.sha256);
+    const blob = store.backend.blobs.localPath!(entry.sha256);
     const original = readFileSync(blob);
     unlinkSync(blob);
     symlinkSync(blob, blob); // opening it fails with ELOOP

@@ -171,7 +171,7 @@ export async function measureDownload(scratch: string, storeDir: string): Promis
     const version = await client.artifact(`${PROJECT}/${BIG_ARTIFACT}`);
     const [entry] = await version.entries();
     if (!entry) throw new Error(`${version.ref} has no entries`);
-    const blob = store.backend.blobs.pathOf(entry.sha256);
+    const blob = store.backend.blobs.localPath!(entry.sha256);
     const target = join(scratch, 'download');
     const downloadedSizes: number[] = [];
     const samples = await alternate(ROUNDS, {

@@ -12,6 +12,7 @@ import {
 import pg from 'pg';
 import { isJsonRoundTrip, jsonRoundTrip } from './json-backend.js';
 import { startTestServer, type TestServer } from './remote-server.js';
+import { createBucket, deleteBucket, s3StoreEnv, testS3 } from './s3.js';
 
 /** Creates a user on a test server (as its first admin) and returns a new API key of it. */
 export async function createUserWithKey(
@@ -36,7 +37,7 @@ export async function createUserWithKey(
  * The store backends the suites run against (like Kysely's dialect matrix). `json` is SQLite
  * behind {@link jsonRoundTrip}: every backend call crosses JSON as it would over HTTP.
  */
-export type BackendName = EmbeddedBackendName | 'json' | 'remote';
+export type BackendName = EmbeddedBackendName | 'json' | 'remote' | 'remote+s3';
 /** The embedded backends, whose stores white-box suites reach into (`store.backend.connection`). */
 export type EmbeddedBackendName = 'sqlite' | 'postgres';
 
@@ -45,7 +46,15 @@ const EMBEDDED: EmbeddedBackendName[] = ['sqlite', 'postgres'];
  * Every backend the conformance suites, which use only the SDK, run against. `remote` is a real
  * `quiver server start` process over PostgreSQL, reached over HTTP as a user `tester`.
  */
-const CONFORMANCE: BackendName[] = [...EMBEDDED, 'json', 'remote'];
+const CONFORMANCE: BackendName[] = [...EMBEDDED, 'json', 'remote', ...withS3()];
+
+/**
+ * `remote+s3`: the same server with its blobs in a bucket of the test command's Ceph RGW — when
+ * one runs (always under CI: {@link testS3} fails there without one).
+ */
+function withS3(): BackendName[] {
+  return testS3() ? ['remote+s3'] : [];
+}
 
 /** Narrow with QUIVER_TEST_BACKENDS=sqlite (or postgres, json; comma-separated); default: all. */
 function narrowed<Name extends BackendName>(backends: Name[]): Name[] {
@@ -63,7 +72,7 @@ export function testBackends(): EmbeddedBackendName[] {
  * and the plugins (the CLI's, the plugins', the examples'), through every way a user stores.
  */
 export function sdkBackends(): BackendName[] {
-  return narrowed([...EMBEDDED, 'remote']);
+  return narrowed([...EMBEDDED, 'remote', ...withS3()]);
 }
 
 /** SQLite, PostgreSQL and JSON (SQLite with every call crossing JSON): the conformance matrix. */
@@ -103,7 +112,8 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
   const dir = mkdtempSync(join(tmpdir(), `quiver-${backend}-`));
   const env: Record<string, string> = { QUIVER_DIR: dir, QUIVER_ENTITY: 'tester' };
   let database: string | undefined;
-  if (backend === 'postgres' || backend === 'remote') {
+  const remoteServer = backend === 'remote' || backend === 'remote+s3';
+  if (backend === 'postgres' || remoteServer) {
     database = `quiver_test_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
     await admin.connect();
@@ -115,8 +125,19 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
   }
   let server: TestServer | undefined;
   let remote: { baseUrl: string; apiKey: string } | undefined;
-  if (backend === 'remote') {
-    server = await startTestServer({ dataDir: join(dir, 'server'), databaseUrl: env.QUIVER_DATABASE_URL! });
+  let bucket: string | undefined;
+  const s3 = backend === 'remote+s3' ? testS3() : undefined;
+  if (remoteServer) {
+    let serverEnv: Record<string, string> = {};
+    if (s3) {
+      bucket = await createBucket(s3);
+      serverEnv = { ...s3StoreEnv(s3, bucket), QUIVER_SECRET_KEY: randomBytes(32).toString('hex') };
+    }
+    server = await startTestServer({
+      dataDir: join(dir, 'server'),
+      databaseUrl: env.QUIVER_DATABASE_URL!,
+      env: serverEnv,
+    });
     const apiKey = await createUserWithKey(server, 'tester', { admin: true });
     remote = { baseUrl: server.url, apiKey };
     delete env.QUIVER_DATABASE_URL;
@@ -147,6 +168,7 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
   const cleanup = async (): Promise<void> => {
     await Promise.all(opened.map((store) => store.close()));
     await server?.stop();
+    if (s3 && bucket) await deleteBucket(s3, bucket);
     rmSync(dir, { recursive: true, force: true });
     if (database) {
       const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
@@ -158,7 +180,7 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
   return {
     backend,
     dir,
-    dataDir: backend === 'remote' ? join(dir, 'server') : dir,
+    dataDir: remoteServer ? join(dir, 'server') : dir,
     cacheDir: join(env.QUIVER_DIR!, 'cache'),
     env,
     open,

@@ -205,7 +205,7 @@ export async function commitArtifact(
       }
     }
   } finally {
-    pin.release();
+    await pin.release();
   }
 }
 
@@ -235,7 +235,7 @@ async function stageEntries(
     const materialized = await mapLimited(entries, 4, stage);
     // From here gc leaves these blobs alone. Stored content that was reused (not copied) may
     // have been collected before the pin was written: stage those entries again.
-    pin.add(
+    await pin.add(
       materialized.filter((item) => item.manifest.ref === undefined).map((item) => item.manifest.sha256),
     );
     const reused = materialized

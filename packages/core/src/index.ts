@@ -34,7 +34,7 @@ export {
   type RemoteIdentity,
   type RemoteParams,
 } from './backends/remote/index.js';
-export { SIZE_HEADER } from './backends/remote/remote-blob-store.js';
+export { DIRECT_HEADER, SIZE_HEADER } from './backends/remote/remote-blob-store.js';
 export { ENTITY_HEADER, IDEMPOTENCY_HEADER } from './backends/remote/transport.js';
 export { hashChunks } from './blobs/copy-and-hash.js';
 export { openClient, QuiverClient, type RunDetails, withClient } from './client.js';

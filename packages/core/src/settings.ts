@@ -5,6 +5,7 @@ import envPaths from 'env-paths';
 import { redactUrl } from './backends/embedded/index.js';
 import { QuiverError } from './contract/errors.js';
 import { assertName } from './names.js';
+import { type S3Location, s3LocationFromEnv } from './s3/s3-client.js';
 
 /** Where a store keeps its data. */
 export interface StoreSettings {
@@ -12,6 +13,11 @@ export interface StoreSettings {
   dir: string;
   /** When set, metadata goes to this PostgreSQL database instead of SQLite. */
   databaseUrl?: string;
+  /**
+   * When set, blobs go to this S3 (or S3-compatible) bucket instead of `<dir>/blobs`
+   * (`QUIVER_S3_BUCKET`, `QUIVER_S3_ENDPOINT`, `QUIVER_S3_REGION`, `QUIVER_S3_PREFIX`).
+   */
+  s3?: S3Location;
   /** The default entity (team or user) for refs without one. */
   entity: string;
   /** Who is acting, recorded in the registry's audit history (`QUIVER_ACTOR`, else the user name). */
@@ -192,9 +198,11 @@ export function resolveStoreSettings(
   }
   const entity = options.entity ?? envName(env, 'QUIVER_ENTITY', 'entity') ?? defaultEntity();
   const actor = options.actor ?? readEnv(env, 'QUIVER_ACTOR') ?? userName();
+  const s3 = remote ? undefined : (options.s3 ?? s3LocationFromEnv(env as NodeJS.ProcessEnv));
   return {
     dir,
     ...(databaseUrl && !remote ? { databaseUrl } : {}),
+    ...(s3 ? { s3 } : {}),
     entity: assertName(entity, 'entity'),
     actor,
     ...(remote ? { remote } : {}),

@@ -80,6 +80,7 @@ function openEmbedded(settings: StoreSettings, secretKey?: Uint8Array): Promise<
   return openEmbeddedBackend({
     dir: settings.dir,
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
+    ...(settings.s3 ? { s3: settings.s3 } : {}),
     ...(secretKey ? { secretKey } : {}),
     principal: { actor: settings.actor, entity: settings.entity },
   });

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import {
   API_PREFIX,
+  DIRECT_HEADER,
   type EmbeddedBackend,
   ENTITY_HEADER,
   httpStatusOf,
@@ -46,6 +47,12 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** The largest blob one upload may hold (default 1 TiB). */
   maxBlobBytes?: number;
+  /**
+   * When the blob store can presign (S3), a download that asks for it (`x-quiver-direct: 1`) is
+   * answered with a redirect to a URL of the bucket valid this long, so bytes skip the server.
+   * 0 streams every download through the server. Default 900 s.
+   */
+  directDownloadSeconds?: number;
   /**
    * Webhook delivery: where webhooks may go (`allow`: addresses or CIDR ranges reachable despite
    * being private or loopback) and how the relay retries; `false` runs no relay in this process
@@ -145,6 +152,7 @@ function bearer(request: FastifyRequest): string | undefined {
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { backend } = options;
   const maxBlobBytes = options.maxBlobBytes ?? 2 ** 40;
+  const directSeconds = options.directDownloadSeconds ?? 900;
   const app = Fastify({
     logger:
       options.logger === false
@@ -496,7 +504,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
           `A blob may hold at most ${maxBlobBytes} bytes; this one says ${declared}.`,
         );
       const body = request.body as IncomingMessage;
-      const staged = await backend.blobs.stage({ stream: counted(body, declared), sizeHint: declared });
+      const staged = await backend.blobs.stage({
+        stream: counted(body, declared),
+        sizeHint: declared,
+        expectedSha256: sha256,
+      });
       if (staged.sha256 !== sha256 || staged.size !== declared) {
         await backend.blobs.discard([staged]);
         throw new QuiverError(
@@ -534,6 +546,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       reply.header('content-length', String(end - start));
       if (range) reply.status(206).header('content-range', `bytes ${start}-${end - 1}/${info.size}`);
       if (request.method === 'HEAD') return reply.send();
+      if (directSeconds > 0 && backend.blobs.presignedUrl && request.headers[DIRECT_HEADER] === '1') {
+        // Checked above: the caller may read this entity and the blob is stored (and sealed).
+        const location = await backend.blobs.presignedUrl(sha256, {
+          method: 'GET',
+          expiresInSeconds: directSeconds,
+        });
+        reply.header('content-length', '0').header('cache-control', 'no-store');
+        return reply.status(307).header('location', location).send();
+      }
       const stream = await backend.blobs.open(sha256, range ?? undefined);
       return reply.send(stream instanceof Readable ? stream : Readable.from(stream));
     },

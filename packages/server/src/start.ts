@@ -85,10 +85,26 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     actor: 'server',
   });
   const backend = store.backend;
+  if (store.settings.s3 && !secretKey) {
+    await store.close();
+    throw new QuiverError(
+      'E_INVALID_ENV',
+      "A server with blobs in S3 needs QUIVER_SECRET_KEY, the same on every replica (it seals verified blobs and encrypts stored secrets); make one with 'openssl rand -hex 32'.",
+    );
+  }
   let adminKey: string | undefined;
   if (await backend.accounts.empty()) {
-    await backend.accounts.createUser('admin', { admin: true });
-    adminKey = (await backend.accounts.createKey('admin', 'first start')).key;
+    try {
+      await backend.accounts.createUser('admin', { admin: true });
+      adminKey = (await backend.accounts.createKey('admin', 'first start')).key;
+    } catch (error) {
+      // Another replica started on the same empty database at the same moment and made the admin.
+      const madeElsewhere = adminKey === undefined && !(await backend.accounts.empty().catch(() => true));
+      if (!madeElsewhere) {
+        await store.close();
+        throw error;
+      }
+    }
   }
   const app = await buildServer({
     backend,

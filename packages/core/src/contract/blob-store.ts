@@ -9,7 +9,15 @@ export type BlobSource =
       sizeHint?: number;
     }
   | { bytes: Uint8Array }
-  | { stream: AsyncIterable<Uint8Array>; sizeHint?: number };
+  | {
+      stream: AsyncIterable<Uint8Array>;
+      sizeHint?: number;
+      /**
+       * The digest the bytes should have (a server's upload route knows it): object storage then
+       * streams them straight to their key and completes the upload only when they match.
+       */
+      expectedSha256?: string;
+    };
 
 /** A blob hashed and staged, waiting to be made durable and visible by `publish`. */
 export interface StagedBlob {
@@ -38,8 +46,9 @@ export interface BlobRemoval {
 
 /** The blobs a commit in flight relies on, left alone by gc until released. */
 export interface BlobPin {
-  add(digests: Iterable<string>): void;
-  release(): void;
+  /** Pins more digests; once it settles, a gc sees them. */
+  add(digests: Iterable<string>): void | Promise<void>;
+  release(): void | Promise<void>;
 }
 
 /** A byte range of a blob: `start` inclusive, `end` exclusive. */

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type {
   ArtifactsApiV1,
+  BlobStore,
   EventsApiV1,
   EventTopic,
   MaintenanceApiV1,
@@ -11,11 +12,13 @@ import type {
   RunsApiV1,
 } from '../../contract/index.js';
 import { assertName } from '../../names.js';
+import { createS3Client, type S3Location } from '../../s3/s3-client.js';
 import { Accounts } from './accounts.js';
 import { deleteVersion, removeAlias, setAlias, tagVersion } from './artifact-mutations.js';
 import { entriesByUid, listArtifacts, listVersions } from './artifact-records.js';
 import { Automations } from './automations.js';
 import { LocalBlobStore } from './blobs/local-blob-store.js';
+import { S3BlobStore } from './blobs/s3-blob-store.js';
 import { artifactType, commitVersion } from './commit.js';
 import type { EmbeddedContext } from './context.js';
 import { type DatabaseConnection, type DatabaseLocation, openDatabase } from './database/connection.js';
@@ -71,6 +74,7 @@ export { parseSecretKey } from './secret-box.js';
 /** How long a server keeps the answer to a write sent with an idempotency key (24 h). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 export type { LocalBlobStore } from './blobs/local-blob-store.js';
+export type { S3BlobStore } from './blobs/s3-blob-store.js';
 export type { DatabaseConnection } from './database/connection.js';
 export { redactUrl } from './database/postgres/connection-errors.js';
 export { DigestCache, type FileIdentity } from './digest-cache.js';
@@ -83,6 +87,8 @@ export interface EmbeddedBackendOptions {
   dir: string;
   /** A PostgreSQL URL for the metadata instead of the SQLite file. */
   databaseUrl?: string;
+  /** An S3 (or S3-compatible) bucket for the blobs instead of `<dir>/blobs`. */
+  s3?: S3Location;
   /** The key that encrypts stored secrets (webhook secrets, bearer tokens); default: `<dir>/secret.key`, made on first use. */
   secretKey?: Uint8Array;
   principal: Principal;
@@ -110,8 +116,8 @@ export class EmbeddedBackend implements QuiverBackendV1 {
   constructor(
     /** White-box access for tests and benchmarks; nothing in the SDK or a plugin uses it. */
     readonly connection: DatabaseConnection,
-    /** The local blob store (white-box access, as `connection`). */
-    readonly blobs: LocalBlobStore,
+    /** The blob store, local or S3 (white-box access, as `connection`). */
+    readonly blobs: BlobStore,
     readonly principal: Principal,
     private readonly secrets: SecretBox,
   ) {
@@ -335,10 +341,16 @@ export async function openEmbeddedBackend(options: EmbeddedBackendOptions): Prom
   const secrets = new SecretBox(
     options.secretKey ? { key: Buffer.from(options.secretKey) } : { file: join(options.dir, 'secret.key') },
   );
-  return new EmbeddedBackend(
-    connection,
-    new LocalBlobStore(join(options.dir, 'blobs')),
-    options.principal,
-    secrets,
-  );
+  let blobs: BlobStore;
+  try {
+    blobs = options.s3
+      ? new S3BlobStore(await createS3Client(options.s3), options.s3, {
+          seal: (sha256, size) => secrets.mac('blob-seal', `${sha256}:${size}`),
+        })
+      : new LocalBlobStore(join(options.dir, 'blobs'));
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+  return new EmbeddedBackend(connection, blobs, options.principal, secrets);
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { QuiverError } from '../../contract/errors.js';
@@ -84,5 +84,14 @@ export class SecretBox {
         "A stored secret does not decrypt with this server's key: every replica needs the same QUIVER_SECRET_KEY (or secret.key file).",
       );
     }
+  }
+
+  /**
+   * An HMAC-SHA256 of `text` under a key derived from this box's key for `purpose`, as hex: a
+   * mark only holders of the key can make (the seal on verified blobs in object storage).
+   */
+  mac(purpose: string, text: string): string {
+    const derived = createHmac('sha256', this.keyOf()).update(`quiver:${purpose}`).digest();
+    return createHmac('sha256', derived).update(text).digest('hex');
   }
 }

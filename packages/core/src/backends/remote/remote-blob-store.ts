@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { request as undiciRequest } from 'undici';
 import { hashChunks, hashHandle, sha256Hex } from '../../blobs/copy-and-hash.js';
 import { QuiverError } from '../../contract/errors.js';
 import type {
@@ -38,6 +39,12 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 /** The size an upload declares (the server counts the bytes against it). */
 export const SIZE_HEADER = 'x-quiver-size';
+
+/**
+ * Sent with a download: the client can fetch the bytes straight from object storage, so a server
+ * over S3 may answer with a redirect to a presigned URL instead of streaming them itself.
+ */
+export const DIRECT_HEADER = 'x-quiver-direct';
 
 function serverSide(what: string): QuiverError {
   return new QuiverError(
@@ -236,20 +243,50 @@ export class RemoteBlobStore implements BlobStore {
     })();
   }
 
-  /** One GET of a blob from `start` (to `end`, exclusive, when given); a range that is not honoured is an error. */
+  /**
+   * One GET of a blob from `start` (to `end`, exclusive, when given); a range that is not honoured
+   * is an error. A server over object storage may redirect to a presigned URL of the bucket: the
+   * bytes then come from there (no Quiver key is sent to it). When the bucket cannot be reached
+   * from here, or refuses, the download goes through the server instead.
+   */
   private async request(sha256: string, start: number, end: number | undefined) {
-    const url = this.transport.url('/blobs/:sha256', { params: { sha256 } });
     const ranged = start > 0 || end !== undefined;
-    const headers: Record<string, string> = ranged
+    const range: Record<string, string> = ranged
       ? { range: `bytes=${start}-${end === undefined ? '' : end - 1}` }
       : {};
-    let response: Awaited<ReturnType<RemoteTransport['transfer']>>;
+    let response = await this.fromServer(sha256, range, this.direct);
+    if (response.statusCode === 307) {
+      const location = response.headers.location;
+      await response.body.dump();
+      const direct = typeof location === 'string' ? await this.fromBucket(location, range) : undefined;
+      if (direct) response = direct;
+      else {
+        this.direct = false;
+        response = await this.fromServer(sha256, range, false);
+      }
+    }
+    if (ranged && response.statusCode !== 206) {
+      await response.body.dump();
+      throw new QuiverError('E_INTERNAL', `The server ignored the byte range asked for blob ${sha256}.`);
+    }
+    return response;
+  }
+
+  /** Downloads may be redirected to object storage until one such redirect fails. */
+  private direct = true;
+
+  private async fromServer(sha256: string, range: Record<string, string>, direct: boolean) {
+    const url = this.transport.url('/blobs/:sha256', { params: { sha256 } });
     try {
-      response = await this.transport.transfer(
+      return await this.transport.transfer(
         url,
         () => ({
           method: 'GET',
-          headers: this.transport.headers({ ...headers, accept: 'application/octet-stream' }),
+          headers: this.transport.headers({
+            ...range,
+            accept: 'application/octet-stream',
+            ...(direct ? { [DIRECT_HEADER]: '1' } : {}),
+          }),
         }),
         true,
       );
@@ -260,11 +297,25 @@ export class RemoteBlobStore implements BlobStore {
         });
       throw error;
     }
-    if (ranged && response.statusCode !== 206) {
-      await response.body.dump();
-      throw new QuiverError('E_INTERNAL', `The server ignored the byte range asked for blob ${sha256}.`);
+  }
+
+  /** A presigned GET of the bucket; undefined when it cannot be used (the caller asks the server). */
+  private async fromBucket(location: string, range: Record<string, string>) {
+    let url: URL;
+    try {
+      url = new URL(location);
+    } catch {
+      return undefined;
     }
-    return response;
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+    try {
+      const response = await undiciRequest(url, { method: 'GET', headers: range });
+      if (response.statusCode === 200 || response.statusCode === 206) return response;
+      await response.body.dump();
+      return undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async read(sha256: string, size: number, options: { entryPath?: string } = {}): Promise<Uint8Array> {
