@@ -12,7 +12,7 @@ import {
 import pg from 'pg';
 import { isJsonRoundTrip, jsonRoundTrip } from './json-backend.js';
 import { startTestServer, type TestServer } from './remote-server.js';
-import { createBucket, deleteBucket, s3StoreEnv, testS3 } from './s3.js';
+import { createBucket, deleteBucket, s3StoreEnv, type TestS3, testS3 } from './s3.js';
 
 /** Creates a user on a test server (as its first admin) and returns a new API key of it. */
 export async function createUserWithKey(
@@ -99,6 +99,10 @@ export interface TestStore<Backend extends QuiverBackendV1 = QuiverBackendV1> ex
   cacheDir: string;
   /** Environment that points a child process or the CLI at this store. */
   env: Record<string, string>;
+  /** For `remote+s3`: the test S3 server and the bucket the server keeps its blobs in. */
+  s3?: { server: TestS3; bucket: string; url: string };
+  /** For `remote` and `remote+s3`: the server process and its first admin's key. */
+  server?: TestServer;
   open(): Promise<Store<Backend>>;
   /** A client on its own connection (closed by cleanup). */
   client(): Promise<QuiverClient>;
@@ -189,5 +193,7 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
     },
     cleanup,
     [Symbol.asyncDispose]: cleanup,
+    ...(s3 && bucket ? { s3: { server: s3, bucket, url: server!.url } } : {}),
+    ...(server ? { server } : {}),
   };
 }

@@ -122,3 +122,26 @@ export async function deleteBucket(s3: TestS3, bucket: string): Promise<void> {
     client.destroy();
   }
 }
+
+/** Makes `bucket` refuse (or accept again) every PutObject, by a bucket policy. */
+export async function setWritesDenied(s3: TestS3, bucket: string, denied: boolean): Promise<void> {
+  const { DeleteBucketPolicyCommand, PutBucketPolicyCommand } = await import('@aws-sdk/client-s3');
+  const client = s3Client(s3);
+  try {
+    if (!denied) await client.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
+    else
+      await client.send(
+        new PutBucketPolicyCommand({
+          Bucket: bucket,
+          Policy: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Deny', Principal: '*', Action: ['s3:PutObject'], Resource: [`arn:aws:s3:::${bucket}/*`] },
+            ],
+          }),
+        }),
+      );
+  } finally {
+    client.destroy();
+  }
+}

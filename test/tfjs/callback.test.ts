@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestStore, sdkBackends, type TestStore } from '../support/backends.js';
 import { dataset, ScriptedMetrics, smallClassifier, useWasm } from './support.js';
+import { setWritesDenied } from '../support/s3.js';
 
 const labels = (versions: Array<{ aliases: string[] }>): string[][] =>
   versions.map((version) => version.aliases.filter((alias) => alias !== 'latest'));
@@ -240,7 +241,12 @@ describe.each(sdkBackends())('tfjs checkpoint callback on %s', (backend) => {
     });
 
     it("onError 'warn': a store failing mid-training warns and training completes; 'throw': fit rejects", async () => {
-      const breakStore = (broken: boolean): void => {
+      const breakStore = async (broken: boolean): Promise<void> => {
+        if (testStore.s3) {
+          // The bucket refuses writes (a policy, as an admin might set by mistake).
+          await setWritesDenied(testStore.s3.server, testStore.s3.bucket, broken);
+          return;
+        }
         const tmp = join(testStore.dataDir, 'blobs', 'tmp');
         if (broken) {
           renameSync(tmp, `${tmp}.away`);
@@ -252,7 +258,7 @@ describe.each(sdkBackends())('tfjs checkpoint callback on %s', (backend) => {
       };
       const breaker = new tf.CustomCallback({
         onEpochEnd: async (epoch) => {
-          if (epoch === 0) breakStore(true);
+          if (epoch === 0) await breakStore(true);
         },
       });
       const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
@@ -260,19 +266,21 @@ describe.each(sdkBackends())('tfjs checkpoint callback on %s', (backend) => {
         const warned = await train({ logModel: 'all' }, { epochs: 3, after: [breaker] });
         expect(warned.history.history.loss).toHaveLength(3);
         expect(warn).toHaveBeenCalledWith(expect.stringContaining('a checkpoint could not be stored'));
-        breakStore(false);
+        await breakStore(false);
         await expect(
           train({ logModel: 'all', onError: 'throw' }, { epochs: 3, after: [breaker] }),
         ).rejects.toThrow(
           // A server keeps its file system to itself: the client hears that the server failed.
           backend === 'remote'
             ? /The server failed on this request/
-            : /ENOTDIR|not a directory|a file stands where a folder is needed/,
+            : backend === 'remote+s3'
+              ? /refused the credentials \(AccessDenied\)/
+              : /ENOTDIR|not a directory|a file stands where a folder is needed/,
         );
       } finally {
         warn.mockRestore();
         try {
-          breakStore(false);
+          await breakStore(false);
         } catch {
           // already restored
         }
