@@ -28,8 +28,12 @@ describe.skipIf(!s3)('gc on remote+s3 (Ceph RGW)', () => {
     const onlyOld = randomBytes(30 * 1024 * 1024); // a multipart upload
     const onlyNew = randomBytes(70_000);
     const run = await init({ project: 'gc', store: await store.open() });
-    await run.logArtifact(new Artifact('net', 'model').addBytes('shared.bin', shared).addBytes('old.bin', onlyOld));
-    await run.logArtifact(new Artifact('net', 'model').addBytes('shared.bin', shared).addBytes('new.bin', onlyNew));
+    await run.logArtifact(
+      new Artifact('net', 'model').addBytes('shared.bin', shared).addBytes('old.bin', onlyOld),
+    );
+    await run.logArtifact(
+      new Artifact('net', 'model').addBytes('shared.bin', shared).addBytes('new.bin', onlyNew),
+    );
     await run.finish();
     const bucket = store.s3!.bucket;
     const keys = async (prefix = '') => (await listBucket(s3!, bucket, prefix)).map((item) => item.key);
@@ -51,7 +55,11 @@ describe.skipIf(!s3)('gc on remote+s3 (Ceph RGW)', () => {
       }),
     );
     await raw.send(
-      new PutObjectCommand({ Bucket: bucket, Key: 'tmp/1-999999-deadbeef-000000000000', Body: randomBytes(1000) }),
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'tmp/1-999999-deadbeef-000000000000',
+        Body: randomBytes(1000),
+      }),
     );
 
     await client.deleteVersion('tester/gc/net:v0', { force: true });

@@ -74,23 +74,28 @@ describe.skipIf(!s3)('integrity on remote+s3 (Ceph RGW)', () => {
   it.each([
     ['small (one PUT)', 64 * 1024],
     ['large (multipart)', 40 * 1024 * 1024],
-  ])('a client that uploads bytes not matching the declared sha256 (%s) gets nothing stored under it', async (_, size) => {
-    const honest = randomBytes(size);
-    const lie = randomBytes(size);
-    const answer = await upload(mallory, sha256(honest), lie, 'red');
-    expect(answer.status).toBe(422);
-    expect(((await answer.json()) as { code: string }).code).toBe('E_CHECKSUM_MISMATCH');
-    // Nothing under the digest's key, no multipart upload left open.
-    expect((await listBucket(s3!, bucket, 'sha256/')).map((item) => item.key)).not.toContain(keyOf(sha256(honest)));
-    const client = s3Client(s3!);
-    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-    client.destroy();
-    expect(uploads.Uploads ?? []).toEqual([]);
-    expect((await head(mallory, sha256(honest), 'red')).status).toBe(404);
-    // The bytes under their own digest do go in.
-    expect((await upload(mallory, sha256(lie), lie, 'red')).status).toBe(204);
-    expect((await head(mallory, sha256(lie), 'red')).status).toBe(200);
-  });
+  ])(
+    'a client that uploads bytes not matching the declared sha256 (%s) gets nothing stored under it',
+    async (_, size) => {
+      const honest = randomBytes(size);
+      const lie = randomBytes(size);
+      const answer = await upload(mallory, sha256(honest), lie, 'red');
+      expect(answer.status).toBe(422);
+      expect(((await answer.json()) as { code: string }).code).toBe('E_CHECKSUM_MISMATCH');
+      // Nothing under the digest's key, no multipart upload left open.
+      expect((await listBucket(s3!, bucket, 'sha256/')).map((item) => item.key)).not.toContain(
+        keyOf(sha256(honest)),
+      );
+      const client = s3Client(s3!);
+      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      client.destroy();
+      expect(uploads.Uploads ?? []).toEqual([]);
+      expect((await head(mallory, sha256(honest), 'red')).status).toBe(404);
+      // The bytes under their own digest do go in.
+      expect((await upload(mallory, sha256(lie), lie, 'red')).status).toBe(204);
+      expect((await head(mallory, sha256(lie), 'red')).status).toBe(200);
+    },
+  );
 
   it('bytes planted in the bucket under a digest are not served; an honest commit by another team replaces them', async () => {
     const truth = randomBytes(300_000);
@@ -110,7 +115,11 @@ describe.skipIf(!s3)('integrity on remote+s3 (Ceph RGW)', () => {
     // A commit that relies on the planted object (no upload of its own) is refused.
     const refused = await fetch(`${store.s3!.url}/api/v1/artifacts/commit`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${mallory}`, 'content-type': 'application/json', 'x-quiver-entity': 'red' },
+      headers: {
+        authorization: `Bearer ${mallory}`,
+        'content-type': 'application/json',
+        'x-quiver-entity': 'red',
+      },
       body: JSON.stringify({
         entity: 'red',
         project: 'heist',
@@ -162,7 +171,12 @@ describe.skipIf(!s3)('integrity on remote+s3 (Ceph RGW)', () => {
     const corrupt = Buffer.from(bytes);
     corrupt[1000] = corrupt[1000]! ^ 0xff;
     await client.send(
-      new PutObjectCommand({ Bucket: bucket, Key: keyOf(digest), Body: corrupt, Metadata: original.Metadata ?? {} }),
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: keyOf(digest),
+        Body: corrupt,
+        Metadata: original.Metadata ?? {},
+      }),
     );
     client.destroy();
 

@@ -136,7 +136,12 @@ export async function setWritesDenied(s3: TestS3, bucket: string, denied: boolea
           Policy: JSON.stringify({
             Version: '2012-10-17',
             Statement: [
-              { Effect: 'Deny', Principal: '*', Action: ['s3:PutObject'], Resource: [`arn:aws:s3:::${bucket}/*`] },
+              {
+                Effect: 'Deny',
+                Principal: '*',
+                Action: ['s3:PutObject'],
+                Resource: [`arn:aws:s3:::${bucket}/*`],
+              },
             ],
           }),
         }),

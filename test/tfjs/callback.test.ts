@@ -5,8 +5,8 @@ import { checkpointCallback, loadModel } from '@quiver/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestStore, sdkBackends, type TestStore } from '../support/backends.js';
-import { dataset, ScriptedMetrics, smallClassifier, useWasm } from './support.js';
 import { setWritesDenied } from '../support/s3.js';
+import { dataset, ScriptedMetrics, smallClassifier, useWasm } from './support.js';
 
 const labels = (versions: Array<{ aliases: string[] }>): string[][] =>
   versions.map((version) => version.aliases.filter((alias) => alias !== 'latest'));

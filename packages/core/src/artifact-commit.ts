@@ -1,12 +1,13 @@
 import type { Artifact, DraftEntry } from './artifact.js';
 import { isQuiverError, QuiverError } from './contract/errors.js';
 import type { BlobPin, CommitResult, JsonObject, ManifestEntry, StagedBlob } from './contract/index.js';
+import { assertEntryPath } from './entry-path.js';
 import { CACHED_DIGEST_MIN_BYTES, cachedDigest, fileIdentity, rememberDigest } from './file-digest-cache.js';
 import { fileSystemError } from './fs-errors.js';
 import { mapLimited } from './map-limited.js';
 import { serializeJsonObject } from './metadata.js';
 import { assertAlias, assertName, assertTag } from './names.js';
-import { referenceHandlerFor } from './references/index.js';
+import { DEFAULT_MAX_OBJECTS, type ReferenceDescription, referenceHandlerFor } from './references/index.js';
 import type { Store } from './store.js';
 
 /** Progress of a commit, reported as bytes are hashed and stored. */
@@ -139,12 +140,13 @@ async function materializeEntry(
     }
     case 'reference': {
       const { url, handler } = referenceHandlerFor(entry.uri);
-      const described =
+      const described: ReferenceDescription =
         entry.sha256 !== undefined && entry.size !== undefined
           ? { sha256: entry.sha256, size: entry.size }
-          : await handler.describe(url);
+          : await handler.describe(url, entry.checksum !== undefined ? { checksum: entry.checksum } : {});
+      const ref = described.uri === undefined ? url.href : referenceHandlerFor(described.uri).url.href;
       return {
-        manifest: { path: entry.path, sha256: described.sha256, size: described.size, ref: url.href },
+        manifest: { path: entry.path, sha256: described.sha256, size: described.size, ref },
       };
     }
   }
@@ -165,20 +167,20 @@ export async function commitArtifact(
   const aliases = [...new Set((options.aliases ?? []).map((alias) => assertAlias(alias)))];
   const tags = [...new Set((options.tags ?? []).map((tag) => assertTag(tag)))];
   const metadata = serializeJsonObject(artifact.metadata, 'metadata');
-  const entries = artifact.entries;
-  if (entries.length === 0) {
+  if (artifact.entries.length === 0) {
     throw new QuiverError(
       'E_EMPTY_ARTIFACT',
       `The artifact '${artifact.name}' has no entries; add files with addFile, addDir, addBytes or addReference.`,
     );
   }
 
-  for (const entry of entries) if (entry.kind === 'reference') referenceHandlerFor(entry.uri);
+  for (const entry of artifact.entries) if (entry.kind === 'reference') referenceHandlerFor(entry.uri);
   // Fails before any byte is stored when the artifact exists with another type (checked again at commit).
   const existingType = await store.backend.artifacts.typeOf({ entity, project, name: artifact.name });
   if (existingType !== null && existingType !== artifact.type)
     throw typeMismatch(project, artifact.name, existingType, artifact.type);
 
+  const entries = await expandReferences(artifact.entries);
   const bytesTotal = entries.reduce((sum, entry) => sum + draftEntrySize(entry), 0);
   const pin = store.backend.blobs.pin();
   try {
@@ -207,6 +209,53 @@ export async function commitArtifact(
   } finally {
     await pin.release();
   }
+}
+
+/**
+ * References that name many objects (an `s3://` prefix) as one entry per object, under the
+ * reference's name; two entries landing on one path are refused as in a draft.
+ */
+async function expandReferences(entries: readonly DraftEntry[]): Promise<DraftEntry[]> {
+  const expanded: DraftEntry[] = [];
+  for (const entry of entries) {
+    if (entry.kind !== 'reference' || entry.sha256 !== undefined) {
+      expanded.push(entry);
+      continue;
+    }
+    const { url, handler } = referenceHandlerFor(entry.uri);
+    const objects = await handler.expand?.(url, {
+      maxObjects: entry.maxObjects ?? DEFAULT_MAX_OBJECTS,
+      ...(entry.checksum !== undefined ? { checksum: entry.checksum } : {}),
+    });
+    if (!objects) {
+      expanded.push(entry);
+      continue;
+    }
+    for (const object of objects) {
+      const path = `${entry.path}/${object.path}`;
+      assertEntryPath(path);
+      expanded.push({
+        kind: 'reference',
+        path,
+        uri: object.uri ?? entry.uri,
+        sha256: object.sha256,
+        size: object.size,
+      });
+    }
+  }
+  const seen = new Set<string>();
+  for (const entry of expanded) {
+    if (seen.has(entry.path))
+      throw new QuiverError(
+        'E_DUPLICATE_ENTRY',
+        `Two entries of the artifact land on '${entry.path}'; rename one.`,
+        {
+          details: { path: entry.path },
+        },
+      );
+    seen.add(entry.path);
+  }
+  return expanded;
 }
 
 /** How often a commit stages again after a concurrent gc removed what it had staged. */

@@ -13,7 +13,17 @@ export type DraftEntry =
   | { kind: 'file'; path: string; source: string; size: number }
   | { kind: 'bytes'; path: string; bytes: Uint8Array }
   | { kind: 'stored'; path: string; sha256: string; size: number }
-  | { kind: 'reference'; path: string; uri: string; sha256?: string; size?: number };
+  | {
+      kind: 'reference';
+      path: string;
+      uri: string;
+      sha256?: string;
+      size?: number;
+      /** Read the object(s) for their sha256 where the scheme records less without it (`s3://`). */
+      checksum?: boolean;
+      /** For a URI naming many objects (an `s3://` prefix): the most it may hold. */
+      maxObjects?: number;
+    };
 
 /** Options of {@link Artifact}. */
 export interface ArtifactOptions {
@@ -170,12 +180,38 @@ export class Artifact {
 
   /**
    * Records an object by URI with its size and sha256, without copying it (`file://`,
-   * `http(s)://`, `hf://`, and any scheme registered with `registerReferenceHandler`). When both
-   * are already known (e.g. the sha256 LFS oid of a Hub file), pass them and the object is not read.
+   * `http(s)://`, `hf://`, `s3://`, `gs://`, and any scheme registered with
+   * `registerReferenceHandler`). When both are already known (e.g. the sha256 LFS oid of a Hub
+   * file), pass them and the object is not read.
+   *
+   * `s3://bucket/key` records size, ETag and version id (sha256 too with `checksum: true`, which
+   * reads the object once); `s3://bucket/prefix/` records every object under the prefix as
+   * `<name>/<key after the prefix>` — more than `maxObjects` (default 10,000) is refused.
    */
-  addReference(uri: string, options: { name?: string; sha256?: string; size?: number } = {}): this {
+  addReference(
+    uri: string,
+    options: { name?: string; sha256?: string; size?: number; checksum?: boolean; maxObjects?: number } = {},
+  ): this {
     const { url } = referenceHandlerFor(uri);
+    if (
+      options.maxObjects !== undefined &&
+      !(Number.isSafeInteger(options.maxObjects) && options.maxObjects >= 1)
+    )
+      throw new QuiverError(
+        'E_INVALID_OPTION',
+        `addReference('${uri}'): maxObjects is a whole number of at least 1.`,
+        {
+          details: { uri },
+        },
+      );
     let name = options.name;
+    if (name === undefined && url.pathname.endsWith('/')) {
+      try {
+        name = decodeURIComponent(basename(url.pathname.replace(/\/+$/, ''))) || url.hostname;
+      } catch {
+        name = '';
+      }
+    }
     if (name === undefined) {
       try {
         name = decodeURIComponent(basename(url.pathname));
@@ -198,9 +234,13 @@ export class Artifact {
         `addReference('${uri}'): give both sha256 (64 lowercase hex digits) and size (a byte count), or neither to read the object once.`,
         { details: { uri } },
       );
+    const extra = {
+      ...(options.checksum !== undefined ? { checksum: options.checksum } : {}),
+      ...(options.maxObjects !== undefined ? { maxObjects: options.maxObjects } : {}),
+    };
     return this.add(
       options.sha256 === undefined
-        ? { kind: 'reference', path: name, uri: url.href }
+        ? { kind: 'reference', path: name, uri: url.href, ...extra }
         : {
             kind: 'reference',
             path: name,

@@ -31,7 +31,7 @@ import type { BlobStore, ManifestEntry } from './contract/index.js';
 import { ensureFolder } from './folders.js';
 import { assertStoredEntry } from './manifest-validation.js';
 import { mapLimited } from './map-limited.js';
-import { referenceHandlerFor } from './references/index.js';
+import { redactUri, referenceHandlerFor } from './references/index.js';
 import type { Store } from './store.js';
 
 /** Progress of a download. */
@@ -102,6 +102,13 @@ function smallDigestOf(path: string): { sha256: string; size: number } | undefin
 }
 
 /** True when the regular file at `path` already holds the entry's bytes. */
+/** False for a reference whose recorded sha256 stands for an ETag (an `s3://` object logged without checksum). */
+function hasContentDigest(entry: ManifestEntry): boolean {
+  if (!entry.ref) return true;
+  const { url, handler } = referenceHandlerFor(entry.ref);
+  return handler.contentDigest?.(url) !== false;
+}
+
 async function holdsEntry(path: string, entry: ManifestEntry): Promise<boolean> {
   let size: number;
   try {
@@ -110,6 +117,8 @@ async function holdsEntry(path: string, entry: ManifestEntry): Promise<boolean> 
     return false;
   }
   if (size !== entry.size) return false;
+  // A reference recorded by ETag cannot be checked against a local file: fetch it again.
+  if (!hasContentDigest(entry)) return false;
   if (size <= SMALL_COPY_BYTES) return smallDigestOf(path)?.sha256 === entry.sha256;
   const present = await digestOf(path, size);
   return present?.sha256 === entry.sha256 && present.size === entry.size;
@@ -309,13 +318,27 @@ async function downloadReference(entry: ManifestEntry, target: string, outcome: 
     try {
       await handler.download(url, temporary);
     } catch (error) {
+      if (error instanceof QuiverError && error.code === 'E_CHECKSUM_MISMATCH')
+        throw new QuiverError(
+          'E_CHECKSUM_MISMATCH',
+          `Checksum mismatch for '${entry.path}': ${error.message}`,
+          {
+            details: { path: entry.path, ...error.details },
+          },
+        );
       throw targetFileError(error, temporary, outcome);
     }
-    const actual = await digestOf(temporary, entry.size);
+    // Where the recorded digest stands for an ETag, the handler checked it; the size is checked here.
+    const actual =
+      handler.contentDigest?.(url) === false
+        ? { sha256: entry.sha256, size: statSync(temporary).size }
+        : await digestOf(temporary, entry.size);
     if (!actual || actual.sha256 !== entry.sha256 || actual.size !== entry.size) {
       throw new QuiverError(
         'E_CHECKSUM_MISMATCH',
-        `Checksum mismatch for '${entry.path}': the referenced object ${entry.ref} changed since it was logged (expected sha256 ${entry.sha256}, got ${actual?.sha256}).`,
+        actual && actual.sha256 === entry.sha256
+          ? `Size mismatch for '${entry.path}': the referenced object ${redactUri(entry.ref!)} changed since it was logged (${entry.size} bytes recorded, ${actual.size} read).`
+          : `Checksum mismatch for '${entry.path}': the referenced object ${redactUri(entry.ref!)} changed since it was logged (expected sha256 ${entry.sha256}, got ${actual?.sha256}).`,
         { details: { path: entry.path, expected: entry.sha256, actual: actual?.sha256 } },
       );
     }
@@ -450,6 +473,8 @@ export async function verifyEntries(
       });
       return;
     }
+    // A reference recorded by ETag has no content digest to compare: its size was checked.
+    if (!hasContentDigest(entry)) return;
     const actual = entry.size <= SMALL_COPY_BYTES ? smallDigestOf(path) : await digestOf(path, entry.size);
     if (actual?.sha256 !== entry.sha256)
       problems.push({

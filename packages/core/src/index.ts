@@ -65,6 +65,9 @@ export {
   parseRef,
 } from './ref.js';
 export {
+  DEFAULT_MAX_OBJECTS,
+  type DescribeOptions,
+  type ExpandedReference,
   formatHfUri,
   type HfLocation,
   hubConnection,

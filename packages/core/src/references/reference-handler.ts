@@ -4,6 +4,19 @@ import { QuiverError } from '../contract/errors.js';
 export interface ReferenceDescription {
   sha256: string;
   size: number;
+  /** The URI to record instead of the one given, pinning what was seen (`s3://b/k?versionId=…&etag=…`). */
+  uri?: string;
+}
+
+/** One object of a reference that names many (an `s3://bucket/prefix/`), as its own entry. */
+export interface ExpandedReference extends ReferenceDescription {
+  /** The entry's path below the reference's name (the key after the prefix). */
+  path: string;
+}
+
+/** How a reference is described: `checksum` reads the object for its sha256 where that is optional. */
+export interface DescribeOptions {
+  checksum?: boolean;
 }
 
 /**
@@ -19,8 +32,21 @@ export interface ReferenceHandler {
    * refused whatever this says.
    */
   readonly userPartIsNotCredential?: boolean;
-  /** Reads the object once to record its size and sha256. */
-  describe(uri: URL): Promise<ReferenceDescription>;
+  /** Reads the object once to record its size and sha256 (or, where the scheme allows, its ETag). */
+  describe(uri: URL, options?: DescribeOptions): Promise<ReferenceDescription>;
+  /**
+   * For a URI that names many objects (a prefix): every object, each its own entry; undefined when
+   * the URI names one object. More than `maxObjects` is an error, never a truncated list.
+   */
+  expand?(
+    uri: URL,
+    options: DescribeOptions & { maxObjects: number },
+  ): Promise<ExpandedReference[] | undefined>;
+  /**
+   * False when the sha256 recorded for this URI stands for something else than the content (an
+   * ETag): `download` then checks what was recorded itself and the reader checks only the size.
+   */
+  contentDigest?(uri: URL): boolean;
   /** Writes the object's bytes to `target` (the caller verifies the digest). */
   download(uri: URL, target: string): Promise<void>;
 }
