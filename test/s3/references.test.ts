@@ -13,7 +13,12 @@ const OBJECTS = 1000;
 const name = (index: number) => `data/${String(index).padStart(4, '0')}.bin`;
 
 // The consumer's own credentials reach the referenced bucket; the server never sees it.
-const CONSUMER_ENV = ['AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_EC2_METADATA_DISABLED'];
+const CONSUMER_ENV = [
+  'AWS_ENDPOINT_URL_S3',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_EC2_METADATA_DISABLED',
+];
 
 describe.skipIf(!s3)('s3:// references on remote+s3 (Ceph RGW)', () => {
   let store: TestStore;
@@ -66,8 +71,12 @@ describe.skipIf(!s3)('s3:// references on remote+s3 (Ceph RGW)', () => {
     await run.finish();
     const entries = await version.entries();
     expect(entries).toHaveLength(OBJECTS);
-    expect(entries.every((entry) => entry.ref?.startsWith(`s3://${refs}/data/`) && entry.ref.includes('etag='))).toBe(true);
-    expect(entries.find((entry) => entry.path === 'data/0007.bin')?.size).toBe(contents.get('data/0007.bin')!.length);
+    expect(
+      entries.every((entry) => entry.ref?.startsWith(`s3://${refs}/data/`) && entry.ref.includes('etag=')),
+    ).toBe(true);
+    expect(entries.find((entry) => entry.path === 'data/0007.bin')?.size).toBe(
+      contents.get('data/0007.bin')!.length,
+    );
     // Nothing was copied: neither the server's bucket nor the referenced one changed in size.
     expect(await bytesOf(store.s3!.bucket)).toBe(storeBytes);
     expect(await bytesOf(refs)).toBe(refBytes);
@@ -103,8 +112,13 @@ describe.skipIf(!s3)('s3:// references on remote+s3 (Ceph RGW)', () => {
     raw.destroy();
     const run = await init({ project: 'limits', store: sdkStore });
     await expect(
-      run.logArtifact(new Artifact('corpus', 'dataset').addReference(`s3://${refs}/data/`, { maxObjects: OBJECTS })),
-    ).rejects.toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringContaining(`more than ${OBJECTS} objects`) });
+      run.logArtifact(
+        new Artifact('corpus', 'dataset').addReference(`s3://${refs}/data/`, { maxObjects: OBJECTS }),
+      ),
+    ).rejects.toMatchObject({
+      code: 'E_TOO_LARGE',
+      message: expect.stringContaining(`more than ${OBJECTS} objects`),
+    });
     await run.finish();
     await expect(client.artifact('tester/limits/corpus')).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
   });
