@@ -109,6 +109,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const app = await buildServer({
     backend,
     webhooks,
+    // Clients that cannot reach the bucket's endpoint: every download streams through a replica.
+    ...(process.env.QUIVER_S3_DIRECT_DOWNLOADS === 'off' ? { directDownloadSeconds: 0 } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });

@@ -21,9 +21,9 @@ import { describeS3, isS3NotFound, type S3Location, s3Error } from '../../../s3/
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 /** Metadata key of the seal (`x-amz-meta-quiver-seal`). */
 const SEAL = 'quiver-seal';
-/** Multipart part size: 4 in flight keep at most 64 MiB of one upload in memory. */
-const PART_BYTES = 16 * 1024 * 1024;
-const PARTS_IN_FLIGHT = 4;
+/** Multipart part size: 4 in flight keep at most 32 MiB of one upload in memory. */
+export const PART_BYTES = 8 * 1024 * 1024;
+export const PARTS_IN_FLIGHT = 4;
 /** S3 allows at most this many parts. */
 const MAX_PARTS = 10_000;
 /** CopyObject copies at most 5 GiB; larger objects are copied part by part. */
