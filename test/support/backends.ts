@@ -37,7 +37,7 @@ export async function createUserWithKey(
  * The store backends the suites run against (like Kysely's dialect matrix). `json` is SQLite
  * behind {@link jsonRoundTrip}: every backend call crosses JSON as it would over HTTP.
  */
-export type BackendName = EmbeddedBackendName | 'json' | 'remote' | 'remote+s3';
+export type BackendName = EmbeddedBackendName | 'json' | 'remote' | 'remote+s3' | 'sqlite+s3';
 /** The embedded backends, whose stores white-box suites reach into (`store.backend.connection`). */
 export type EmbeddedBackendName = 'sqlite' | 'postgres';
 
@@ -46,12 +46,25 @@ const EMBEDDED: EmbeddedBackendName[] = ['sqlite', 'postgres'];
  * Every backend the conformance suites, which use only the SDK, run against. `remote` is a real
  * `quiver server start` process over PostgreSQL, reached over HTTP as a user `tester`.
  */
-const CONFORMANCE: BackendName[] = [...EMBEDDED, 'json', 'remote', ...withS3()];
+const CONFORMANCE: BackendName[] = [
+  ...EMBEDDED,
+  'json',
+  'remote',
+  ...withS3(),
+  ...(testS3() ? (['sqlite+s3'] as const) : []),
+];
 
 /**
  * `remote+s3`: the same server with its blobs in a bucket of the test command's Ceph RGW — when
  * one runs (always under CI: {@link testS3} fails there without one).
  */
+// The test process reads and writes the test S3 server as its owner (the AWS chain of the SDK).
+const testS3Server = testS3();
+if (testS3Server) {
+  process.env.AWS_ACCESS_KEY_ID ??= testS3Server.accessKey;
+  process.env.AWS_SECRET_ACCESS_KEY ??= testS3Server.secretKey;
+}
+
 function withS3(): BackendName[] {
   return testS3() ? ['remote+s3'] : [];
 }
@@ -130,7 +143,12 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
   let server: TestServer | undefined;
   let remote: { baseUrl: string; apiKey: string } | undefined;
   let bucket: string | undefined;
-  const s3 = backend === 'remote+s3' ? testS3() : undefined;
+  const s3 = backend === 'remote+s3' || backend === 'sqlite+s3' ? testS3() : undefined;
+  if (backend === 'sqlite+s3' && s3) {
+    // The embedded store (SQLite) with its blobs in a bucket: the SDK writes S3 itself.
+    bucket = await createBucket(s3);
+    Object.assign(env, s3StoreEnv(s3, bucket));
+  }
   if (remoteServer) {
     let serverEnv: Record<string, string> = {};
     if (s3) {
@@ -160,6 +178,9 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
       dir: env.QUIVER_DIR!,
       entity: 'tester',
       ...(env.QUIVER_DATABASE_URL ? { databaseUrl: env.QUIVER_DATABASE_URL } : {}),
+      ...(backend === 'sqlite+s3'
+        ? { s3: { bucket: bucket!, endpoint: s3!.endpoint, region: 'us-east-1' } }
+        : {}),
       ...(remote ?? { remote: null }),
       ...wrap,
     });
@@ -193,7 +214,7 @@ export async function createTestStore(backend: BackendName): Promise<TestStore> 
     },
     cleanup,
     [Symbol.asyncDispose]: cleanup,
-    ...(s3 && bucket ? { s3: { server: s3, bucket, url: server!.url } } : {}),
+    ...(s3 && bucket && server ? { s3: { server: s3, bucket, url: server.url } } : {}),
     ...(server ? { server } : {}),
   };
 }
