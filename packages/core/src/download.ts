@@ -101,7 +101,6 @@ function smallDigestOf(path: string): { sha256: string; size: number } | undefin
   }
 }
 
-/** True when the regular file at `path` already holds the entry's bytes. */
 /** False for a reference whose recorded sha256 stands for an ETag (an `s3://` object logged without checksum). */
 function hasContentDigest(entry: ManifestEntry): boolean {
   if (!entry.ref) return true;
@@ -109,6 +108,7 @@ function hasContentDigest(entry: ManifestEntry): boolean {
   return handler.contentDigest?.(url) !== false;
 }
 
+/** True when the regular file at `path` already holds the entry's bytes. */
 async function holdsEntry(path: string, entry: ManifestEntry): Promise<boolean> {
   let size: number;
   try {
