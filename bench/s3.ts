@@ -12,17 +12,9 @@
  * 4. the server's peak RSS over all of that, and over a 1 GiB download streamed through it.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes, randomFillSync } from 'node:crypto';
-import {
-  closeSync,
-  createReadStream,
-  createWriteStream,
-  openSync,
-  readFileSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -30,34 +22,17 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { Artifact, init, openStore, QuiverClient, type Store } from '@quiver/core';
+import { openStore } from '@quiver/core';
 import type { Measurement } from './support/figures.js';
 import { GiB, MiB, removeTree, writeRandomFile } from './support/files.js';
 import { alternate, median, progress, timeAfterSync } from './support/measure.js';
 import { startServer } from './support/server-process.js';
+import { freshen, processFacts, timeGet, timeLog } from './support/transfers.js';
 
 const ROUNDS = 3;
 const MB = 1e6;
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const run$ = promisify(execFile);
-
-/** A process's peak resident set (VmHWM), current one (VmRSS) and bytes read (rchar, sockets too). */
-function processFacts(pid: number): { peak: number; now: number; read: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) =>
-    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
-  return { peak: field('VmHWM'), now: field('VmRSS'), read: Number(/rchar: (\d+)/.exec(io)?.[1] ?? 0) };
-}
-
-/** Makes the file's content new (its first MiB), so that no trial finds it stored already. */
-function freshen(file: string): void {
-  const head = Buffer.alloc(MiB);
-  randomFillSync(head);
-  const fd = openSync(file, 'r+');
-  writeSync(fd, head, 0, head.length, 0);
-  closeSync(fd);
-}
 
 /**
  * A fresh Ceph RGW in the scratch folder (stopped by `stop`): every run measures a cluster in the
@@ -125,28 +100,6 @@ async function emptyBucket(client: S3Client, bucket: string): Promise<void> {
   await client.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
 
-async function timeLog(store: Store, file: string): Promise<{ seconds: number; ref: string }> {
-  const run = await init({ project: 'bench-s3', store });
-  try {
-    const { seconds, result } = await timeAfterSync(() =>
-      run.logArtifact(new Artifact('big', 'model').addFile(file, { name: 'weights.bin' })),
-    );
-    return { seconds, ref: result.ref };
-  } finally {
-    await run.finish();
-  }
-}
-
-async function timeGet(store: Store, ref: string, target: string): Promise<number> {
-  const version = await new QuiverClient(store).artifact(ref);
-  await mkdir(target, { recursive: true });
-  const { seconds } = await timeAfterSync(() => version.download(target));
-  const size = statSync(join(target, 'weights.bin')).size;
-  if (size !== GiB) throw new Error(`the download wrote ${size} bytes`);
-  await removeTree(target);
-  return seconds;
-}
-
 export async function run(): Promise<Measurement[]> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const scratch = await mkdtemp(join(tmpdir(), 'quiver-bench-s3-'));
@@ -202,7 +155,7 @@ export async function run(): Promise<Measurement[]> {
       matched: () => plainUpload({ queueSize: 4, partSize: 8 * MiB }),
       quiver: async () => {
         freshen(file);
-        const logged = await timeLog(remote, file);
+        const logged = await timeLog(remote, file, 'bench-s3');
         ref = logged.ref;
         return logged.seconds;
       },
@@ -257,7 +210,7 @@ export async function run(): Promise<Measurement[]> {
     progress('figure 3: re-logging the unchanged 1 GiB file');
     const storedBefore = await bucketBytes(s3, bucket, 'quiver/sha256/');
     const readBefore = processFacts(server.process.pid!).read;
-    const again = await timeLog(remote, file);
+    const again = await timeLog(remote, file, 'bench-s3');
     const readAfter = processFacts(server.process.pid!).read;
     const storedAfter = await bucketBytes(s3, bucket, 'quiver/sha256/');
     figures.push({
@@ -293,7 +246,7 @@ export async function run(): Promise<Measurement[]> {
       apiKey: streaming.key,
       dir: join(scratch, 'client-streaming'),
     });
-    const { ref: streamedRef } = await timeLog(streamingStore, file);
+    const { ref: streamedRef } = await timeLog(streamingStore, file, 'bench-s3');
     const streamedSeconds = await timeGet(streamingStore, streamedRef, join(scratch, 'get-streamed'));
     await streamingStore.close();
     const streamedPeak = processFacts(streaming.process.pid!);

@@ -5,59 +5,20 @@
  * concurrent clients (autocannon).
  */
 import { randomFillSync } from 'node:crypto';
-import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { mkdir, mkdtemp, truncate } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdtemp, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Artifact, init, openEmbeddedStore, openStore, QuiverClient, type Store } from '@quiver/core';
+import { init, openEmbeddedStore, openStore, type Store } from '@quiver/core';
 import autocannon from 'autocannon';
 import type { Measurement } from './support/figures.js';
 import { GiB, MiB, removeTree, writeRandomFile } from './support/files.js';
 import { alternate, median, progress, timeAfterSync } from './support/measure.js';
 import { startServer } from './support/server-process.js';
+import { freshen, processFacts, timeGet, timeLog } from './support/transfers.js';
 
 const ROUNDS = 3;
 const MB = 1e6;
-/** A process's peak resident set (VmHWM) and current one (VmRSS), in bytes. */
-function memoryOf(pid: number): { peak: number; now: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) =>
-    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-  return { peak: field('VmHWM'), now: field('VmRSS') };
-}
-
-/** Makes the file's content new (its first MiB), so that no trial finds it stored already. */
-function freshen(file: string): void {
-  const head = Buffer.alloc(MiB);
-  randomFillSync(head);
-  const fd = openSync(file, 'r+');
-  writeSync(fd, head, 0, head.length, 0);
-  closeSync(fd);
-}
-
-async function timeLog(store: Store, file: string): Promise<{ seconds: number; ref: string }> {
-  const run = await init({ project: 'bench-server', store });
-  try {
-    const { seconds, result } = await timeAfterSync(() =>
-      run.logArtifact(new Artifact('big', 'model').addFile(file, { name: 'weights.bin' })),
-    );
-    return { seconds, ref: result.ref };
-  } finally {
-    await run.finish();
-  }
-}
-
-async function timeGet(store: Store, ref: string, target: string): Promise<number> {
-  const client = new QuiverClient(store);
-  const version = await client.artifact(ref);
-  await mkdir(target, { recursive: true });
-  const { seconds } = await timeAfterSync(() => version.download(target));
-  const size = statSync(join(target, 'weights.bin')).size;
-  if (size !== GiB) throw new Error(`the download wrote ${size} bytes`);
-  await removeTree(target);
-  return seconds;
-}
-
 export async function run(): Promise<Measurement[]> {
   const scratch = await mkdtemp(join(tmpdir(), 'quiver-bench-server-'));
   const server = await startServer(join(scratch, 'server'));
@@ -74,13 +35,13 @@ export async function run(): Promise<Measurement[]> {
     const put = await alternate(ROUNDS, {
       embedded: async () => {
         freshen(file);
-        const { seconds, ref } = await timeLog(embedded, file);
+        const { seconds, ref } = await timeLog(embedded, file, 'bench-server');
         refs.embedded = ref;
         return seconds;
       },
       remote: async () => {
         freshen(file);
-        const { seconds, ref } = await timeLog(remote, file);
+        const { seconds, ref } = await timeLog(remote, file, 'bench-server');
         refs.remote = ref;
         return seconds;
       },
@@ -112,7 +73,7 @@ export async function run(): Promise<Measurement[]> {
     });
 
     progress('figure 3: the server’s peak RSS while it takes a 4 GiB upload');
-    const before = memoryOf(server.process.pid!);
+    const before = processFacts(server.process.pid!);
     const four = join(scratch, 'four.bin');
     await truncate(file, GiB); // keep the 1 GiB file; the 4 GiB one is sparse but read in full
     const fd = openSync(four, 'w');
@@ -121,8 +82,8 @@ export async function run(): Promise<Measurement[]> {
     writeSync(fd, head, 0, head.length, 0);
     closeSync(fd);
     await truncate(four, 4 * GiB);
-    await timeLog(remote, four);
-    const after = memoryOf(server.process.pid!);
+    await timeLog(remote, four, 'bench-server');
+    const after = processFacts(server.process.pid!);
     await removeTree(four);
     figures.push({
       id: '3',

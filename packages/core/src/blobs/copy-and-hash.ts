@@ -149,6 +149,26 @@ export async function hashChunks(
   return { sha256: hash.digest('hex'), size };
 }
 
+/**
+ * The bytes of a stream read into memory when they are exactly `size` bytes with digest `sha256`
+ * (reading stops past `size`), else undefined.
+ */
+export async function collectVerified(
+  chunks: AsyncIterable<Uint8Array>,
+  sha256: string,
+  size: number,
+): Promise<Buffer | undefined> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of chunks) {
+    total += chunk.length;
+    if (total > size) return undefined;
+    parts.push(chunk);
+  }
+  const bytes = Buffer.concat(parts);
+  return bytes.length === size && sha256Hex(bytes) === sha256 ? bytes : undefined;
+}
+
 /** One-shot `crypto.hash` (Node ≥ 20.12): a third cheaper than a Hash object for small inputs. */
 const oneShotHash = (
   crypto as { hash?: (algorithm: string, data: Uint8Array | string, encoding: 'hex') => string }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request as undiciRequest } from 'undici';
-import { hashChunks, hashHandle, sha256Hex } from '../../blobs/copy-and-hash.js';
+import { collectVerified, hashChunks, hashHandle, sha256Hex } from '../../blobs/copy-and-hash.js';
 import { QuiverError } from '../../contract/errors.js';
 import type {
   BlobPin,
@@ -319,15 +319,8 @@ export class RemoteBlobStore implements BlobStore {
   }
 
   async read(sha256: string, size: number, options: { entryPath?: string } = {}): Promise<Uint8Array> {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of await this.open(sha256)) {
-      total += chunk.length;
-      if (total > size) break;
-      chunks.push(chunk);
-    }
-    const bytes = Buffer.concat(chunks);
-    if (bytes.length !== size || sha256Hex(bytes) !== sha256)
+    const bytes = await collectVerified(await this.open(sha256), sha256, size);
+    if (!bytes)
       throw new QuiverError(
         'E_CHECKSUM_MISMATCH',
         `The server sent bytes for ${options.entryPath ?? sha256} that do not match its digest; nothing was used.`,

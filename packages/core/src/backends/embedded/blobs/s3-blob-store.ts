@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
-import { hashChunks, hashHandle, sha256Hex } from '../../../blobs/copy-and-hash.js';
+import { collectVerified, hashChunks, hashHandle, sha256Hex } from '../../../blobs/copy-and-hash.js';
 import { HOST_TAG, ownerState } from '../../../blobs/process-owner.js';
 import { QuiverError } from '../../../contract/errors.js';
 import type {
@@ -456,15 +456,8 @@ export class S3BlobStore implements BlobStore {
   }
 
   async read(sha256: string, size: number, options: { entryPath?: string } = {}): Promise<Uint8Array> {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of await this.open(sha256)) {
-      total += chunk.length;
-      if (total > size) break;
-      chunks.push(chunk);
-    }
-    const bytes = Buffer.concat(chunks);
-    if (bytes.length !== size || sha256Hex(bytes) !== sha256)
+    const bytes = await collectVerified(await this.open(sha256), sha256, size);
+    if (!bytes)
       throw new QuiverError(
         'E_CHECKSUM_MISMATCH',
         `The stored content of ${options.entryPath ?? sha256} in ${this.location} does not match its digest; run 'quiver verify'.`,
