@@ -5,6 +5,7 @@ import { PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3
 import { Artifact, init, type QuiverClient, type Store } from '@quiver/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStore, type TestStore } from '../support/backends.js';
+import { runCli } from '../support/processes.js';
 import { createBucket, deleteBucket, listBucket, s3Client, testS3 } from '../support/s3.js';
 
 const s3 = testS3();
@@ -120,6 +121,27 @@ describe.skipIf(!s3)('s3:// references on remote+s3 (Ceph RGW)', () => {
       message: expect.stringContaining(`more than ${OBJECTS} objects`),
     });
     await run.finish();
+    await expect(client.artifact('tester/limits/corpus')).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+    // The CLI says the same, and logs nothing either.
+    const cli = await runCli(
+      [
+        'artifact',
+        'put',
+        'tester/limits/corpus',
+        `s3://${refs}/data/`,
+        '--max-objects',
+        String(OBJECTS),
+        '--json',
+      ],
+      {
+        ...store.env,
+        AWS_ENDPOINT_URL_S3: s3!.endpoint,
+        AWS_ACCESS_KEY_ID: s3!.accessKey,
+        AWS_SECRET_ACCESS_KEY: s3!.secretKey,
+      },
+    );
+    expect(cli.code).toBe(1);
+    expect(JSON.parse(cli.stdout).error.code).toBe('E_TOO_LARGE');
     await expect(client.artifact('tester/limits/corpus')).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
   });
 

@@ -9,10 +9,11 @@ import {
   QuiverError,
   removeCreated,
 } from '@quiver/core';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { type CommonOptions, runWithClient, withCommonOptions } from '../context.js';
 import { formatBytes, table } from '../output.js';
 import { byteProgress } from '../progress.js';
+import { wholeNumber } from '../usage.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -125,6 +126,8 @@ interface PutOptions extends CommonOptions {
   tag?: string[];
   description?: string;
   metadata?: string;
+  checksum?: boolean;
+  maxObjects?: number;
 }
 
 /** `quiver get <ref> [dir]`: a verified download (also `quiver artifact get`). */
@@ -172,6 +175,16 @@ export function artifactCommand(): Command {
     .option('--tag <tag>', 'tag for the new version (repeatable)', collect)
     .option('--description <markdown>', 'description of the version')
     .option('--metadata <json>', 'JSON metadata of the version')
+    .option(
+      '--checksum',
+      'read s3:// and gs:// references once for their sha256 (else size, ETag and version id)',
+    )
+    .addOption(
+      new Option(
+        '--max-objects <n>',
+        'the most objects an s3:// or gs:// prefix may hold (default 10000)',
+      ).argParser(wholeNumber('--max-objects', 1, 10_000_000)),
+    )
     .action(async (target: string, paths: string[], options: PutOptions) =>
       runWithClient(options, async (client, output) => {
         const parsed = parseArtifactRef(target);
@@ -187,7 +200,11 @@ export function artifactCommand(): Command {
         });
         for (const path of paths) {
           if (URL_LIKE.test(path)) {
-            draft.addReference(path); // refuses credentials in the URL, never quoting them
+            // Refuses credentials in the URL, never quoting them.
+            draft.addReference(path, {
+              ...(options.checksum ? { checksum: true } : {}),
+              ...(options.maxObjects !== undefined ? { maxObjects: options.maxObjects } : {}),
+            });
             continue;
           }
           let isDirectory = false;
