@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   API_PREFIX,
+  DIRECT_HEADER,
   type EmbeddedBackend,
   openEmbeddedStore,
   openStore,
@@ -172,4 +174,76 @@ describe('a hostile server', () => {
       await proxy.close();
     }
   });
+});
+
+describe('a server that redirects downloads to object storage', () => {
+  /** A stand-in bucket on loopback: records what each request carried, answers with `body(path)`. */
+  async function bucketServer(body: (original: Buffer) => Buffer) {
+    const seen: Array<{ url: string; headers: Record<string, unknown> }> = [];
+    const { createServer } = await import('node:http');
+    const server = createServer((request, response) => {
+      seen.push({ url: request.url ?? '', headers: { ...request.headers } });
+      const digest = /([0-9a-f]{64})/.exec(request.url ?? '')?.[1];
+      const original = Object.values(files).find(
+        (bytes) => digest === createHash('sha256').update(bytes).digest('hex'),
+      );
+      if (!original) return response.writeHead(404).end();
+      response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body(original));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      seen,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  /** Answers every blob GET that accepts a redirect with a 307 to `bucket`, as a server over S3 does. */
+  const redirecting = (bucket: string) =>
+    startProxy((app.server.address() as AddressInfo).port, async (incoming, answer, outgoing) => {
+      const path = (incoming.url ?? '').split('?')[0]!;
+      if (incoming.method !== 'GET' || !path.startsWith(`${API_PREFIX}/blobs/`)) return false;
+      expect(incoming.headers[DIRECT_HEADER]).toBe('1');
+      answer.resume();
+      outgoing.writeHead(307, {
+        location: `${bucket}/presigned${path}?X-Amz-Signature=abc`,
+        'content-length': '0',
+      });
+      outgoing.end();
+      return true;
+    });
+
+  it.each([
+    ['the true bytes', (bytes: Buffer) => bytes, undefined],
+    ['other bytes', (bytes: Buffer) => Buffer.from(bytes.toString().toUpperCase()), 'E_CHECKSUM_MISMATCH'],
+  ])(
+    'the bucket, sent %s, never sees the Quiver key, and is believed only when the bytes match',
+    async (_name, body, code) => {
+      const bucket = await bucketServer(body);
+      const proxy = await redirecting(bucket.url);
+      const home = mkdtempSync(join(dir, 'redirected-'));
+      const client = await openStore({ baseUrl: proxy.url, apiKey: key, dir: join(home, 'cache') });
+      try {
+        const outcome = await new QuiverClient(client)
+          .artifact('ana/p/model:v0')
+          .then((version) => version.download(join(home, 'target')))
+          .then(
+            () => undefined,
+            (error: { code?: string }) => error.code,
+          );
+        expect(outcome).toBe(code);
+        expect(bucket.seen.length).toBeGreaterThan(0);
+        for (const request of bucket.seen) {
+          expect(request.headers.authorization).toBeUndefined();
+          expect(JSON.stringify(request)).not.toContain(key);
+        }
+        if (!code) expect(tree(join(home, 'target'))).toEqual(['config.json', 'weights.bin']);
+        else expect(tree(join(home, 'target'))).not.toContain('config.json');
+      } finally {
+        await client.close();
+        await proxy.close();
+        await bucket.close();
+      }
+    },
+  );
 });

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { type EmbeddedBackend, openEmbeddedBackend } from './backends/embedded/index.js';
+import { type EmbeddedBackend, openEmbeddedBackend, parseSecretKey } from './backends/embedded/index.js';
 import { openRemoteBackend } from './backends/remote/index.js';
 import type { QuiverBackendV1 } from './contract/index.js';
 import { CLIENT_DATABASE, DigestCache } from './file-digest-cache.js';
@@ -76,12 +76,19 @@ export async function openEmbeddedStore(
   return storeOver(await openEmbedded(settings, secretKey), settings);
 }
 
+/**
+ * The embedded backend of `settings`. The secret key (stored secrets, seals of verified blobs in a
+ * bucket) is `secretKey`, else `QUIVER_SECRET_KEY`, else `<dir>/secret.key` — machines that share
+ * a bucket need the same one, or each re-uploads what another stored.
+ */
 function openEmbedded(settings: StoreSettings, secretKey?: Uint8Array): Promise<EmbeddedBackend> {
+  const fromEnv = process.env.QUIVER_SECRET_KEY?.trim();
+  const key = secretKey ?? (fromEnv ? parseSecretKey(fromEnv, 'QUIVER_SECRET_KEY') : undefined);
   return openEmbeddedBackend({
     dir: settings.dir,
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
     ...(settings.s3 ? { s3: settings.s3 } : {}),
-    ...(secretKey ? { secretKey } : {}),
+    ...(key ? { secretKey: key } : {}),
     principal: { actor: settings.actor, entity: settings.entity },
   });
 }
