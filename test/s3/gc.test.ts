@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
   CreateMultipartUploadCommand,
   ListMultipartUploadsCommand,
@@ -83,8 +84,9 @@ describe.skipIf(!s3)('gc on remote+s3 (Ceph RGW)', () => {
 
     // The live version still downloads, verified, and the store verifies clean.
     const live = await client.artifact('tester/gc/net:v1');
-    const files = await live.download(`${store.dir}/download`);
-    expect(files).toBeTruthy();
+    await live.download(`${store.dir}/download`);
+    expect(readFileSync(`${store.dir}/download/shared.bin`).equals(shared)).toBe(true);
+    expect(readFileSync(`${store.dir}/download/new.bin`).equals(onlyNew)).toBe(true);
     expect((await client.verify()).ok).toBe(true);
   });
 });

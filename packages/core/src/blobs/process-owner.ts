@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 
@@ -47,4 +47,23 @@ export function processIsAlive(pid: number): boolean {
 export function ownerState(pid: number, hostTag: string | undefined): 'alive' | 'dead' | 'unknown' {
   if (hostTag !== HOST_TAG) return 'unknown';
   return processIsAlive(pid) ? 'alive' : 'dead';
+}
+
+/**
+ * A name for something a process owns while it works (a staging file or object, a pin, a gc
+ * trash folder): `<ms>-<pid>-<host tag>-<random>`, so a later gc can tell a live owner's from an
+ * abandoned one with {@link ownerOfName}.
+ */
+export function ownedName(): string {
+  return `${Date.now()}-${process.pid}-${HOST_TAG}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Whose a name made by {@link ownedName} is: a running process of this machine, one that has
+ * ended, or unknown (another machine, or a name without an owner).
+ */
+export function ownerOfName(name: string): 'alive' | 'dead' | 'unknown' {
+  const [, pid, host] = name.split('-');
+  if (!pid || !/^[0-9]+$/.test(pid)) return 'unknown';
+  return ownerState(Number(pid), host);
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   appendFileSync,
   chmodSync,
@@ -27,7 +27,7 @@ import {
   sha256Hex,
 } from '../../../blobs/copy-and-hash.js';
 import { blobReadError } from '../../../blobs/download-files.js';
-import { HOST_TAG, ownerState } from '../../../blobs/process-owner.js';
+import { ownedName, ownerOfName } from '../../../blobs/process-owner.js';
 import { QuiverError } from '../../../contract/errors.js';
 import type {
   BlobPin,
@@ -54,21 +54,6 @@ export interface LocalStagedBlob extends StagedBlob {
   temporary?: string;
   /** True when the temporary file was already fsynced. */
   synced?: boolean;
-}
-
-function ownedName(): string {
-  return `${Date.now()}-${process.pid}-${HOST_TAG}-${randomBytes(6).toString('hex')}`;
-}
-
-/**
- * Who wrote a temporary file: a process of this machine that is still running (its file is in
- * flight), one that has ended (the file is abandoned), or unknown (another machine, or an older
- * name without an owner).
- */
-function temporaryOwner(name: string): 'alive' | 'dead' | 'unknown' {
-  const [, pid, host] = name.split('-');
-  if (!pid || !/^[0-9]+$/.test(pid)) return 'unknown';
-  return ownerState(Number(pid), host);
 }
 
 /**
@@ -135,7 +120,7 @@ export class LocalBlobStore implements BlobStore {
     const cutoff = Date.now() - Math.max(graceMs, PIN_MAX_AGE_MS);
     for (const name of await readdir(this.pinDir).catch(() => [] as string[])) {
       const path = join(this.pinDir, name);
-      const owner = temporaryOwner(name);
+      const owner = ownerOfName(name);
       if (owner === 'dead') {
         unlinkIfPresent(path);
         continue;
@@ -466,7 +451,7 @@ export class LocalBlobStore implements BlobStore {
     const base = join(this.root, 'trash');
     let restored = 0;
     for (const name of await readdir(base).catch(() => [] as string[])) {
-      const owner = temporaryOwner(name);
+      const owner = ownerOfName(name);
       const stats = await stat(join(base, name)).catch(() => undefined);
       if (!stats || owner === 'alive') continue;
       if (owner === 'unknown' && stats.mtimeMs > Date.now() - PIN_MAX_AGE_MS) continue;
@@ -506,7 +491,7 @@ export class LocalBlobStore implements BlobStore {
       if (!stats) continue;
       // A running writer's file is in flight whatever its age (it removes it itself if it fails);
       // an ended writer's file is abandoned whatever its age; others wait out the grace period.
-      const owner = temporaryOwner(name);
+      const owner = ownerOfName(name);
       if (owner === 'alive' || (owner === 'unknown' && stats.mtimeMs > cutoff)) continue;
       await unlink(path).catch(() => undefined);
       files++;

@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { collectVerified, hashChunks, hashHandle, sha256Hex } from '../../../blobs/copy-and-hash.js';
-import { HOST_TAG, ownerState } from '../../../blobs/process-owner.js';
+import { ownedName, ownerOfName } from '../../../blobs/process-owner.js';
 import { QuiverError } from '../../../contract/errors.js';
 import type {
   BlobPin,
@@ -35,16 +35,6 @@ const FOREIGN_MAX_AGE_MS = 60 * 60 * 1000;
 const CHECKS_IN_FLIGHT = 16;
 /** A touch within this long of the last one by this process is skipped (the grace period is an hour). */
 const TOUCH_SKIP_MS = 60 * 1000;
-
-function ownedName(): string {
-  return `${Date.now()}-${process.pid}-${HOST_TAG}-${randomBytes(6).toString('hex')}`;
-}
-
-function ownerOf(name: string): 'alive' | 'dead' | 'unknown' {
-  const [, pid, host] = name.split('-');
-  if (!pid || !/^[0-9]+$/.test(pid)) return 'unknown';
-  return ownerState(Number(pid), host);
-}
 
 /** A check of blobs' seals: the store's key signs `sha256:size` of every blob whose bytes it verified. */
 export interface BlobSealer {
@@ -568,7 +558,7 @@ export class S3BlobStore implements BlobStore {
     const cutoff = Date.now() - Math.max(graceMs, FOREIGN_MAX_AGE_MS);
     const stale: string[] = [];
     for await (const item of this.listKeys(`${this.prefix}pins/`)) {
-      const owner = ownerOf(item.key.slice(item.key.lastIndexOf('/') + 1));
+      const owner = ownerOfName(item.key.slice(item.key.lastIndexOf('/') + 1));
       if (owner === 'dead') {
         stale.push(item.key);
         continue;
@@ -649,7 +639,7 @@ export class S3BlobStore implements BlobStore {
     for await (const item of this.listKeys(`${this.prefix}trash/`)) {
       const [removal, sha256] = item.key.slice(`${this.prefix}trash/`.length).split('/');
       if (!removal || !sha256 || !SHA256_PATTERN.test(sha256)) continue;
-      const owner = ownerOf(removal);
+      const owner = ownerOfName(removal);
       if (owner === 'alive' || (owner === 'unknown' && item.modifiedAt.getTime() > cutoff)) continue;
       await this.putBack(item.key, sha256, item.size);
       restored++;
@@ -667,7 +657,7 @@ export class S3BlobStore implements BlobStore {
     for await (const item of this.listKeys(`${this.prefix}tmp/`)) {
       if (
         item.modifiedAt.getTime() >= cutoff &&
-        ownerOf(item.key.slice(item.key.lastIndexOf('/') + 1)) !== 'dead'
+        ownerOfName(item.key.slice(item.key.lastIndexOf('/') + 1)) !== 'dead'
       )
         continue;
       stale.push(item.key);
