@@ -54,7 +54,7 @@ export { assertEntryPath } from './entry-path.js';
 export { ensureFolder, removeCreated } from './folders.js';
 export { type FileErrorContext, type FileSide, fileSystemError } from './fs-errors.js';
 export { DisabledRun, type InitOptions, init } from './init.js';
-export { LATEST_ALIAS } from './names.js';
+export { assertName, LATEST_ALIAS } from './names.js';
 export { Paged } from './paged.js';
 export {
   DEFAULT_REGISTRY,

@@ -28,6 +28,9 @@ import { z } from 'zod';
 import { registerAdminRoutes } from './admin-routes.js';
 import { FORCE_BY_ROLE, needsOf, notFound, requireRole, roleIn } from './authorize.js';
 import { registerAutomationRoutes } from './automation-routes.js';
+import { counted, parseRange } from './http-bodies.js';
+import { isHubPath } from './hub/hub-http.js';
+import { type HubRouteOptions, registerHubRoutes } from './hub/hub-routes.js';
 import { openApiDocument } from './openapi.js';
 import { EgressPolicy, type Resolver } from './webhooks/egress.js';
 import { type RelayOptions, WebhookRelay } from './webhooks/relay.js';
@@ -59,6 +62,8 @@ export interface ServerOptions {
    * (the outbox waits for one that does). Default: a relay with the defaults of {@link RelayOptions}.
    */
   webhooks?: false | (RelayOptions & { allow?: readonly string[]; resolve?: Resolver });
+  /** The Hub-compatible routes' transfer settings (multipart threshold and part size). */
+  hub?: Pick<HubRouteOptions, 'multipartThreshold' | 'partSize' | 'maxFormBytes'>;
 }
 
 declare module 'fastify' {
@@ -118,9 +123,12 @@ function fromFastify(error: FastifyError): QuiverError {
   }
 }
 
-/** A URL as logged: keys (`qvr_…`) and the values of key-, token- or secret-like parameters masked. */
+/** A URL as logged: keys (`qvr_…`), signed upload tickets and the values of key-, token- or secret-like parameters masked. */
 export function scrubUrl(url: string): string {
-  const masked = url.replace(/qvr_[A-Za-z0-9_-]+/g, 'qvr_***');
+  const masked = url
+    .replace(/qvr_[A-Za-z0-9_-]+/g, 'qvr_***')
+    // The signed upload URLs of the Hub routes.
+    .replace(/(\/lfs\/)[^/?]+/g, '$1***');
   return masked.replace(/([?&][^=&]*(?:key|token|secret|password|auth)[^=&]*=)[^&]*/gi, '$1***');
 }
 
@@ -212,7 +220,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // Authentication, for everything under the API prefix.
   app.addHook('onRequest', async (request) => {
     // Everything needs a key but these (matched exactly, so no spelling of a path slips past).
-    if (PUBLIC_PATHS.has(request.url.split('?')[0]!)) return;
+    const pathname = request.url.split('?')[0]!;
+    if (PUBLIC_PATHS.has(pathname)) return;
+    // The Hub-compatible routes authenticate themselves (Hub tokens, signed upload URLs).
+    if (isHubPath(pathname)) return;
     const key = bearer(request);
     if (key === undefined)
       throw new QuiverError(
@@ -376,6 +387,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }
 
   registerAdminRoutes(app, backend);
+  await registerHubRoutes(app, backend, { maxBlobBytes, ...options.hub });
 
   const webhooks = options.webhooks === false ? undefined : (options.webhooks ?? {});
   const egress = new EgressPolicy({
@@ -582,48 +594,6 @@ function visibleLineage(graph: LineageGraph, identity: Identity): LineageGraph {
     nodes,
     edges: graph.edges.filter((edge) => kept.has(edge.from) && kept.has(edge.to)),
   };
-}
-
-/** A body that fails when it holds more or fewer bytes than declared (the declared size is counted, not trusted). */
-async function* counted(body: AsyncIterable<Uint8Array>, declared: number): AsyncIterable<Uint8Array> {
-  let received = 0;
-  for await (const chunk of body) {
-    received += chunk.length;
-    if (received > declared)
-      throw new QuiverError(
-        'E_INVALID_REQUEST',
-        `The upload sent more bytes than its Content-Length (${declared}).`,
-      );
-    yield chunk;
-  }
-  if (received !== declared)
-    throw new QuiverError(
-      'E_INVALID_REQUEST',
-      `The upload ended after ${received} of the ${declared} bytes its Content-Length declared; nothing was stored.`,
-    );
-}
-
-/** One `bytes=a-b` range (or `a-`, `-n`) within `size`; undefined without a header. */
-function parseRange(
-  header: string | undefined,
-  size: number,
-): { start: number; end: number } | undefined | 'invalid' {
-  if (header === undefined) return undefined;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match || (match[1] === '' && match[2] === '')) return 'invalid';
-  let start: number;
-  let end: number;
-  if (match[1] === '') {
-    const suffix = Number(match[2]);
-    start = Math.max(0, size - suffix);
-    end = size;
-  } else {
-    start = Number(match[1]);
-    end = match[2] === '' ? size : Math.min(size, Number(match[2]) + 1);
-  }
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start >= size || end <= start)
-    return 'invalid';
-  return { start, end };
 }
 
 export type { FastifyInstance, FastifyReply };

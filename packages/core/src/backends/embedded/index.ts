@@ -112,6 +112,14 @@ export class EmbeddedBackend implements QuiverBackendV1 {
   readonly automations: Automations;
   private readonly context: EmbeddedContext;
 
+  /**
+   * An HMAC of `text` under the store's secret key, for `purpose` (a server signs the short-lived
+   * URLs it hands out with it, so every replica sharing the key accepts them). Hex.
+   */
+  sign(purpose: string, text: string): string {
+    return this.secrets.mac(purpose, text);
+  }
+
   /** @internal Use {@link openEmbeddedBackend}. */
   constructor(
     /** White-box access for tests and benchmarks; nothing in the SDK or a plugin uses it. */
