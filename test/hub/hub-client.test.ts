@@ -78,7 +78,8 @@ const hub = (user: string, scope = '/hf') => ({
   fetch: countingFetch,
 });
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-const blob = (content: Uint8Array | string) => new Blob([typeof content === 'string' ? Buffer.from(content) : content]);
+const blob = (content: Uint8Array | string) =>
+  new Blob([typeof content === 'string' ? Buffer.from(content) : content]);
 const statusOf = async (promise: Promise<unknown>): Promise<number> => {
   try {
     await promise;
@@ -124,9 +125,9 @@ describe('the Hub routes with @huggingface/hub', () => {
     ]);
     firstCommit = output!.commit.oid;
     expect(firstCommit).toMatch(/^[0-9a-f]{40}$/);
-    expect((await modelInfo({ ...hub('vic'), name: 'vision/classifier', additionalFields: ['sha'] })).sha).toBe(
-      firstCommit,
-    );
+    expect(
+      (await modelInfo({ ...hub('vic'), name: 'vision/classifier', additionalFields: ['sha'] })).sha,
+    ).toBe(firstCommit);
   });
 
   it('lists, downloads and probes files as Quiver stores them', async () => {
@@ -190,7 +191,11 @@ describe('the Hub routes with @huggingface/hub', () => {
     expect(output!.commit.oid).toBe(firstCommit);
     const model = await store.backend.registry.model({ entity: 'vision', model: 'classifier' });
     expect(model.versionCount).toBe(1);
-    const versions = await store.backend.artifacts.versions({ entity: 'vision', project: 'hub', name: 'classifier' });
+    const versions = await store.backend.artifacts.versions({
+      entity: 'vision',
+      project: 'hub',
+      name: 'classifier',
+    });
     expect(versions.items.map((version) => version.version)).toEqual([0]);
     const history = await store.backend.registry.history({ entity: 'vision', model: 'classifier' });
     expect(history.map((event) => [event.action, event.actor])).toEqual([
@@ -222,9 +227,13 @@ describe('the Hub routes with @huggingface/hub', () => {
     // An admin moves production to v0 with Quiver's own API.
     await store.backend
       .withPrincipal({ actor: 'ada', entity: 'vision' })
-      .registry.setAlias({ entity: 'vision', registry: 'model', model: 'classifier', version: 0 }, 'production', {
-        force: true,
-      });
+      .registry.setAlias(
+        { entity: 'vision', registry: 'model', model: 'classifier', version: 0 },
+        'production',
+        {
+          force: true,
+        },
+      );
     const read = async (revision: string) =>
       Buffer.from(
         await (await downloadFile({ ...hub('vic'), repo, path: 'onnx/model.onnx', revision }))!.arrayBuffer(),
@@ -248,7 +257,10 @@ describe('the Hub routes with @huggingface/hub', () => {
     const version = (await store.backend.artifacts.resolve('vision/demo/mlp:latest')).version;
     expect(version.ref).toBe('vision/demo/mlp:v0');
     const listed: string[] = [];
-    for await (const entry of listFiles({ ...hub('vic', scope), repo: { type: 'model', name: 'vision/mlp' } }))
+    for await (const entry of listFiles({
+      ...hub('vic', scope),
+      repo: { type: 'model', name: 'vision/mlp' },
+    }))
       listed.push(`${entry.path}:${entry.lfs?.oid}`);
     expect(listed).toEqual([`weights.bin:${sha256(CONFIG)}`]);
     expect(output!.commit.oid).toMatch(/^[0-9a-f]{40}$/);
@@ -258,10 +270,12 @@ describe('the Hub routes with @huggingface/hub', () => {
 describe('who may do what through the Hub routes', () => {
   it('lets a viewer read but not write, and changes nothing when it tries', async () => {
     const before = await store.backend.registry.model({ entity: 'vision', model: 'classifier' });
-    expect(await statusOf(uploadFiles({ ...hub('vic'), repo, files: [{ path: 'x.txt', content: blob('x') }] }))).toBe(
+    expect(
+      await statusOf(uploadFiles({ ...hub('vic'), repo, files: [{ path: 'x.txt', content: blob('x') }] })),
+    ).toBe(403);
+    expect(await statusOf(createRepo({ ...hub('vic'), repo: { type: 'model', name: 'vision/other' } }))).toBe(
       403,
     );
-    expect(await statusOf(createRepo({ ...hub('vic'), repo: { type: 'model', name: 'vision/other' } }))).toBe(403);
     const after = await store.backend.registry.model({ entity: 'vision', model: 'classifier' });
     expect(after.versionCount).toBe(before.versionCount);
     expect((await whoAmI({ ...hub('vic') })).name).toBe('vic');
@@ -275,7 +289,9 @@ describe('who may do what through the Hub routes', () => {
       for await (const _ of listFiles({ ...outsider, repo })) return;
     };
     expect(await statusOf(listing())).toBe(404);
-    expect(await statusOf(uploadFiles({ ...outsider, repo, files: [{ path: 'x', content: blob('x') }] }))).toBe(404);
+    expect(
+      await statusOf(uploadFiles({ ...outsider, repo, files: [{ path: 'x', content: blob('x') }] })),
+    ).toBe(404);
     const raw = await fetch(`${base}/hf/vision/classifier/resolve/main/config.json`, {
       headers: { authorization: `Bearer ${tokens.otto}` },
     });
@@ -283,7 +299,11 @@ describe('who may do what through the Hub routes', () => {
       headers: { authorization: `Bearer ${tokens.otto}` },
     });
     expect([raw.status, raw.headers.get('x-error-code')]).toEqual([404, 'RepoNotFound']);
-    expect(await raw.json()).toEqual(await nowhere.json().then((body) => ({ error: String(body.error).replace('does-not-exist', 'classifier') })));
+    expect(await raw.json()).toEqual(
+      await nowhere
+        .json()
+        .then((body) => ({ error: String(body.error).replace('does-not-exist', 'classifier') })),
+    );
   });
 
   it('refuses an hf_ token that is not a Quiver key, and a request without one', async () => {
@@ -307,11 +327,15 @@ describe('who may do what through the Hub routes', () => {
           body: JSON.stringify({ operation: 'upload', transfers: ['basic'], objects: [{ oid, size: 1000 }] }),
         })
       ).json()) as { objects: Array<{ actions?: { upload: { href: string } } }> };
-    expect((await fetch(`${base}/hf/vision/classifier.git/info/lfs/objects/batch`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tokens.vic}`, 'content-type': 'application/vnd.git-lfs+json' },
-      body: JSON.stringify({ operation: 'upload', objects: [{ oid, size: 1000 }] }),
-    })).status).toBe(403);
+    expect(
+      (
+        await fetch(`${base}/hf/vision/classifier.git/info/lfs/objects/batch`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokens.vic}`, 'content-type': 'application/vnd.git-lfs+json' },
+          body: JSON.stringify({ operation: 'upload', objects: [{ oid, size: 1000 }] }),
+        })
+      ).status,
+    ).toBe(403);
     const href = (await batch(tokens.mia!)).objects[0]!.actions!.upload.href;
     const [ticket, mac] = href.split('/lfs/')[1]!.split('.');
     // The ticket's body says what may be stored; changing it (a bigger size) breaks its signature.

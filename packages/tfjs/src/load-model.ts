@@ -42,7 +42,10 @@ export async function readModelArtifacts(
   const json = JSON.parse((await readEntry(version, manifestPath)).toString('utf8')) as tf.io.ModelJSON;
   const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
   const buffers = await Promise.all(
-    json.weightsManifest.flatMap((group) => group.paths).map((path) => readEntry(version, path)),
+    json.weightsManifest
+      .flatMap((group) => group.paths)
+      // tf.io.http saves name them `./model.weights.bin`: relative to model.json, as here.
+      .map((path) => readEntry(version, path.replace(/^(\.\/)+/, ''))),
   );
   const joined = Buffer.concat(buffers);
   const weightData = joined.buffer.slice(

@@ -301,7 +301,11 @@ async function loadTfjsModel(
   ref: string,
 ): Promise<tf.LayersModel> {
   // Weight files are read only from the version's own entries (never a path outside it).
-  const stray = json.weightsManifest.flatMap((group) => group.paths).filter((path) => !entries.has(path));
+  // `./model.weights.bin` (as tf.io.http saves) is the entry `model.weights.bin`.
+  const weightPaths = json.weightsManifest
+    .flatMap((group) => group.paths)
+    .map((path) => path.replace(/^(\.\/)+/, ''));
+  const stray = weightPaths.filter((path) => !entries.has(path));
   if (stray.length > 0)
     throw invalidModel(
       ref,
@@ -311,9 +315,7 @@ async function loadTfjsModel(
       },
     );
   const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
-  const buffers = await Promise.all(
-    json.weightsManifest.flatMap((group) => group.paths).map((path) => readFile(join(dir, path))),
-  );
+  const buffers = await Promise.all(weightPaths.map((path) => readFile(join(dir, path))));
   const joined = Buffer.concat(buffers);
   const weightData = joined.buffer.slice(
     joined.byteOffset,
