@@ -299,11 +299,8 @@ describe('who may do what through the Hub routes', () => {
       headers: { authorization: `Bearer ${tokens.otto}` },
     });
     expect([raw.status, raw.headers.get('x-error-code')]).toEqual([404, 'RepoNotFound']);
-    expect(await raw.json()).toEqual(
-      await nowhere
-        .json()
-        .then((body) => ({ error: String(body.error).replace('does-not-exist', 'classifier') })),
-    );
+    const absent = (await nowhere.json()) as { error: string };
+    expect(await raw.json()).toEqual({ error: absent.error.replace('does-not-exist', 'classifier') });
   });
 
   it('refuses an hf_ token that is not a Quiver key, and a request without one', async () => {
@@ -348,5 +345,41 @@ describe('who may do what through the Hub routes', () => {
     expect(await store.backend.blobs.has(oid)).toBe(false);
     expect((await fetch(href, { method: 'PUT', body: content })).status).toBe(200);
     expect(await store.backend.blobs.has(oid, 1000)).toBe(true);
+  });
+
+  it('gives browsers a signed read URL: files of one repo, no token, until it expires', async () => {
+    const mint = async (token: string, body: object = {}) =>
+      fetch(`${base}/hf/api/models/vision/classifier/read-url`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await mint(tokens.otto!)).status).toBe(404);
+    const { remoteHost } = (await (await mint(tokens.vic!)).json()) as { remoteHost: string };
+    expect(remoteHost.startsWith(`${base}/hf/~read/`)).toBe(true);
+    // What transformers.js in a page asks for: no Authorization header.
+    const file = await fetch(`${remoteHost}vision/classifier/resolve/main/config.json`, {
+      headers: { origin: 'http://app.test' },
+    });
+    expect(file.status).toBe(200);
+    expect(Buffer.from(await file.arrayBuffer()).equals(CONFIG)).toBe(true);
+    expect(file.headers.get('access-control-allow-origin')).toBe('http://app.test');
+    // Only files of that one repo, and only reads.
+    expect((await fetch(`${remoteHost}vision/mlp/resolve/main/weights.bin`)).status).toBe(403);
+    expect((await fetch(`${remoteHost}api/models/vision/classifier/tree/main`)).status).toBe(403);
+    expect((await fetch(`${remoteHost}api/whoami-v2`)).status).toBe(403);
+    const token = remoteHost.split('/~read/')[1]!.replace(/\/$/, '');
+    const [grant, mac] = token.split('.');
+    const widened = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(grant!, 'base64url').toString()), name: 'mlp' }),
+    ).toString('base64url');
+    expect(
+      (await fetch(`${base}/hf/~read/${widened}.${mac}/vision/mlp/resolve/main/weights.bin`)).status,
+    ).toBe(403);
+    const short = (await (await mint(tokens.vic!, { expiresIn: 1 })).json()) as { remoteHost: string };
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const late = await fetch(`${short.remoteHost}vision/classifier/resolve/main/config.json`);
+    expect(late.status).toBe(403);
+    expect(((await late.json()) as { error: string }).error).toContain('expired');
   });
 });

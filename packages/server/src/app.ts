@@ -127,8 +127,8 @@ function fromFastify(error: FastifyError): QuiverError {
 export function scrubUrl(url: string): string {
   const masked = url
     .replace(/qvr_[A-Za-z0-9_-]+/g, 'qvr_***')
-    // The signed upload URLs of the Hub routes.
-    .replace(/(\/lfs\/)[^/?]+/g, '$1***');
+    // The signed upload and read URLs of the Hub routes.
+    .replace(/(\/(?:lfs|~read)\/)[^/?]+/g, '$1***');
   return masked.replace(/([?&][^=&]*(?:key|token|secret|password|auth)[^=&]*=)[^&]*/gi, '$1***');
 }
 

@@ -28,6 +28,7 @@ export type HubEndpoint =
   | 'lfs-upload'
   | 'lfs-part'
   | 'lfs-complete'
+  | 'read-url'
   | 'unknown';
 
 export interface HubRoute {
@@ -143,6 +144,7 @@ export function parseHubRoute(method: string, rest: string): HubRoute {
     if (first !== 'models' || !namespace || !name) return { endpoint: 'unknown' };
     const repo = { namespace, name };
     if (action === undefined && verb === 'GET') return { endpoint: 'repo-info', repo, revision: 'main' };
+    if (action === 'read-url' && verb === 'POST' && tail.length === 0) return { endpoint: 'read-url', repo };
     const endpoint = REVISION_ACTIONS[`${verb} ${action}`];
     if (!endpoint || tail.length === 0 || !tail[0]) return { endpoint: 'unknown', repo };
     return { endpoint, repo, revision: tail[0], path: tail.slice(1).join('/') };

@@ -32,27 +32,53 @@ interface Ticket {
   expires: number;
 }
 
-function sealTicket(backend: EmbeddedBackend, ticket: Ticket): string {
-  const body = Buffer.from(JSON.stringify(ticket)).toString('base64url');
-  return `${body}.${backend.sign(SIGN_PURPOSE, body)}`;
+/** A signed, expiring grant as a URL-safe token: `<base64url JSON>.<hmac>`. */
+function seal(backend: EmbeddedBackend, purpose: string, grant: { expires: number }): string {
+  const body = Buffer.from(JSON.stringify(grant)).toString('base64url');
+  return `${body}.${backend.sign(purpose, body)}`;
 }
 
-/** The ticket a URL carries, checked: signed by this store's key and not expired. */
-function openTicket(backend: EmbeddedBackend, token: string | undefined): Ticket {
+/** The grant a token carries, checked: signed by this store's key for `purpose`, and not expired. */
+function unseal<T extends { expires: number }>(
+  backend: EmbeddedBackend,
+  purpose: string,
+  token: string | undefined,
+  what: string,
+): T {
   const [body, mac, extra] = (token ?? '').split('.');
   const refused = new HubError(
     403,
-    'This upload URL is not valid (forged, or from another server); ask the LFS batch API for a new one.',
+    `This ${what} is not valid (forged, or from another server); ask for a new one.`,
   );
   if (!body || !mac || extra !== undefined) throw refused;
-  const expected = Buffer.from(backend.sign(SIGN_PURPOSE, body), 'utf8');
+  const expected = Buffer.from(backend.sign(purpose, body), 'utf8');
   const given = Buffer.from(mac, 'utf8');
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw refused;
-  const ticket = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Ticket;
-  if (ticket.expires * 1000 < Date.now())
-    throw new HubError(403, 'This upload URL has expired; ask the LFS batch API for a new one.');
-  return ticket;
+  const grant = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as T;
+  if (!Number.isFinite(grant.expires) || grant.expires * 1000 < Date.now())
+    throw new HubError(403, `This ${what} has expired; ask for a new one.`);
+  return grant;
 }
+
+const sealTicket = (backend: EmbeddedBackend, ticket: Ticket): string => seal(backend, SIGN_PURPOSE, ticket);
+const openTicket = (backend: EmbeddedBackend, token: string | undefined): Ticket =>
+  unseal<Ticket>(backend, SIGN_PURPOSE, token, 'upload URL');
+
+/** What a signed read URL lets a browser do: read one repo as `actor` until `expires`. */
+export interface ReadGrant {
+  actor: string;
+  entity: string;
+  name: string;
+  /** The scope's base path the grant is for (`/hf`, `/hf-project/<p>`, …). */
+  base: string;
+  expires: number;
+}
+
+const READ_PURPOSE = 'hub-read-grant';
+export const sealReadGrant = (backend: EmbeddedBackend, grant: ReadGrant): string =>
+  seal(backend, READ_PURPOSE, grant);
+export const openReadGrant = (backend: EmbeddedBackend, token: string | undefined): ReadGrant =>
+  unseal<ReadGrant>(backend, READ_PURPOSE, token, 'read URL');
 
 interface BatchObject {
   oid: string;

@@ -35,7 +35,7 @@ import {
   splitScope,
   toHubError,
 } from './hub-http.js';
-import { lfsBatch, lfsComplete, lfsPart, lfsUpload } from './hub-lfs.js';
+import { lfsBatch, lfsComplete, lfsPart, lfsUpload, openReadGrant, sealReadGrant } from './hub-lfs.js';
 import { commitToRepo, type HubChange, openRevision, type Revision, repoExists } from './hub-repos.js';
 
 export interface HubRouteOptions {
@@ -50,6 +50,9 @@ export interface HubRouteOptions {
   /** The part size of multipart transfers. Default 16 MiB. */
   partSize?: number;
 }
+
+/** The longest a signed read URL stays valid (its default too). */
+const READ_GRANT_SECONDS = 3600;
 
 /** Entries per page of the tree listing (pages chain through the `Link` header). */
 const TREE_PAGE = 1000;
@@ -71,6 +74,8 @@ const EXPOSED = [
 ].join(', ');
 
 interface Call {
+  /** Set when the URL carries a signed read grant (`<base>/~read/<token>/…`) instead of a token. */
+  grant?: Identity;
   request: FastifyRequest;
   reply: FastifyReply;
   route: HubRoute;
@@ -171,12 +176,34 @@ export async function registerHubRoutes(
       default:
         break;
     }
-    const identity = await requireIdentity(request);
+    if (call.grant && route.endpoint !== 'resolve')
+      throw new HubError(403, 'A signed read URL reads files (resolve) of its one repo, nothing else.');
+    const identity = call.grant ?? (await requireIdentity(request));
     if (route.endpoint === 'whoami') return whoami(identity);
     if (route.endpoint === 'create-repo') return createRepo(identity, call);
     const repo = readableRepo(identity, call);
     const acting = as(identity, repo.entity);
     switch (route.endpoint) {
+      case 'read-url': {
+        if (!(await repoExists(acting, repo))) throw repoNotFound(repo);
+        const body = await readJsonObject(request.body as IncomingMessage, maxJson).catch(
+          () => ({}) as Record<string, unknown>,
+        );
+        const asked = body.expiresIn === undefined ? READ_GRANT_SECONDS : Number(body.expiresIn);
+        if (!Number.isSafeInteger(asked) || asked < 1 || asked > READ_GRANT_SECONDS)
+          throw badRequest(`expiresIn is a whole number of seconds from 1 to ${READ_GRANT_SECONDS}.`);
+        const expires = Math.floor(Date.now() / 1000) + asked;
+        const base = new URL(call.baseUrl).pathname;
+        const token = sealReadGrant(backend, {
+          actor: identity.actor,
+          entity: repo.entity,
+          name: repo.name,
+          base,
+          expires,
+        });
+        const hubUrl = `${call.baseUrl}/~read/${token}`;
+        return { remoteHost: `${hubUrl}/`, hubUrl, expiresAt: new Date(expires * 1000).toISOString() };
+      }
       case 'repo-info':
         return repoInfo(acting, repo, route.revision!);
       case 'tree':
@@ -421,13 +448,31 @@ export async function registerHubRoutes(
         .send();
     const split = splitScope(url.pathname);
     if (!split) throw new HubError(404, 'Not a Hub route.');
+    let rest = split.rest;
+    let grant: Identity | undefined;
+    const signed = /^\/~read\/([^/]+)(\/.*)$/.exec(rest);
+    if (signed) {
+      // A signed read URL: one repo, reads only, as the user who asked for it, until it expires.
+      const read = openReadGrant(backend, signed[1]);
+      rest = signed[2]!;
+      const route = parseHubRoute(request.method, rest);
+      if (read.base !== split.base || route.repo?.namespace !== read.entity || route.repo.name !== read.name)
+        throw new HubError(403, 'This signed read URL is for another repo.');
+      grant = {
+        actor: read.actor,
+        entity: read.entity,
+        admin: false,
+        memberships: [{ entity: read.entity, role: 'viewer' }],
+      };
+    }
     const call: Call = {
       request,
       reply,
       url,
       scope: split.scope,
       baseUrl: `${url.origin}${split.base}`,
-      route: parseHubRoute(request.method, split.rest),
+      route: parseHubRoute(request.method, rest),
+      ...(grant ? { grant } : {}),
     };
     return handle(call);
   };

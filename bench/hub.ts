@@ -1,0 +1,197 @@
+/**
+ * The Hub suite: the team server's Hub-compatible routes against the Hub stand-in of
+ * `@quiver/transformers/testing`, with the unmodified clients, alternating, in one run.
+ *
+ * 1. `@huggingface/hub` `uploadFiles` of 200 MB (one 200 MB weights file, multipart LFS on both,
+ *    plus a config) to a Quiver server process (embedded SQLite store) vs to the stand-in. Each
+ *    trial writes fresh random bytes, so nothing is skipped as already stored.
+ * 2. A transformers.js `pipeline('text-classification', …)` of a 20 MB model loaded from the Quiver
+ *    server (`env.remoteHost`, an empty cache each time) vs from a local folder.
+ */
+import { randomFillSync } from 'node:crypto';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createRepo, uploadFiles, whoAmI } from '@huggingface/hub';
+import { env, pipeline } from '@huggingface/transformers';
+import { Artifact, openClient } from '@quiver/core';
+import { buildTokenizer, exportForTransformersJs } from '@quiver/transformers';
+import { startHubServer } from '@quiver/transformers/testing';
+import * as tf from '@tensorflow/tfjs';
+import type { Measurement } from './support/figures.js';
+import { MiB, removeTree } from './support/files.js';
+import { median, progress } from './support/measure.js';
+import { startServer } from './support/server-process.js';
+
+const ROUNDS = 7;
+const WEIGHTS_BYTES = 200 * 1000 * 1000;
+const LABELS = ['a', 'b', 'c'];
+
+async function checkpoint(folder: string, buffer: Buffer): Promise<string> {
+  await mkdir(folder, { recursive: true });
+  randomFillSync(buffer);
+  await writeFile(join(folder, 'weights.bin'), buffer);
+  await writeFile(join(folder, 'config.json'), JSON.stringify({ hidden: 1024, layers: 12 }));
+  return folder;
+}
+
+/** A text classifier for transformers.js of about 20 MB: 5,000 words × 1,024 dimensions. */
+async function exportedModel(scratch: string): Promise<string> {
+  const words = Array.from({ length: 5000 }, (_, i) => `w${i.toString(36)}x`);
+  const tokenizer = buildTokenizer([words.join(' ')], { maxLength: 32, maxVocabulary: 6000 });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.embedding({ inputDim: tokenizer.vocabularySize, outputDim: 1024, inputShape: [null] }),
+      tf.layers.globalAveragePooling1d(),
+      tf.layers.dense({ units: LABELS.length }),
+    ],
+  });
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const client = await openClient({ dir: join(scratch, 'store') });
+  try {
+    const draft = new Artifact('classifier', 'model');
+    draft.addBytes(
+      'model.json',
+      JSON.stringify({
+        modelTopology: saved!.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: saved!.weightSpecs }],
+      }),
+    );
+    draft.addBytes('weights.bin', new Uint8Array(saved!.weightData as ArrayBuffer));
+    const version = await client.commit(draft, { project: 'bench-hub' });
+    const out = join(scratch, 'exported');
+    await exportForTransformersJs(version.ref, out, { store: client.store, tokenizer, labels: LABELS });
+    return out;
+  } finally {
+    await client.close();
+  }
+}
+
+export async function run(): Promise<Measurement[]> {
+  const scratch = await mkdtemp(join(tmpdir(), 'quiver-bench-hub-'));
+  const standIn = await startHubServer();
+  const standInToken = standIn.createToken({ user: 'bench' });
+  const quiver = await startServer(join(scratch, 'server'));
+  const token = `hf_${quiver.key}`;
+  const hubUrl = `${quiver.url}/hf`;
+  const buffer = Buffer.alloc(WEIGHTS_BYTES);
+  const upload = { standIn: [] as number[], quiver: [] as number[] };
+  const load = { local: [] as number[], quiver: [] as number[] };
+  const saved = { ...env };
+  try {
+    const me = (await whoAmI({ accessToken: token, hubUrl })).name;
+    const trial = async (variant: 'standIn' | 'quiver', round: number): Promise<number> => {
+      const name = `${variant === 'quiver' ? me : 'bench'}/upload-${round < 0 ? `warmup${-round}` : round + 1}`;
+      const target =
+        variant === 'quiver'
+          ? { accessToken: token, hubUrl }
+          : { accessToken: standInToken, hubUrl: standIn.url };
+      if (variant === 'quiver') await createRepo({ ...target, repo: { type: 'model', name } });
+      else standIn.createRepo({ repo: name });
+      const folder = await checkpoint(join(scratch, `${variant}-${round}`), buffer);
+      const started = performance.now();
+      await uploadFiles({
+        ...target,
+        repo: { type: 'model', name },
+        files: ['weights.bin', 'config.json'].map((path) => ({
+          path,
+          content: pathToFileURL(join(folder, path)),
+        })),
+      });
+      const seconds = (performance.now() - started) / 1000;
+      await removeTree(folder);
+      return seconds;
+    };
+    await trial('standIn', -1); // warm-up: connections, JIT
+    await trial('quiver', -1);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? (['standIn', 'quiver'] as const) : (['quiver', 'standIn'] as const);
+      for (const variant of order) {
+        const seconds = await trial(variant, round);
+        progress(`upload round ${round + 1}: ${variant} ${seconds.toFixed(2)} s`);
+        upload[variant].push(seconds);
+      }
+    }
+
+    const folder = await exportedModel(scratch);
+    await createRepo({ accessToken: token, hubUrl, repo: { type: 'model', name: `${me}/classifier` } });
+    await uploadFiles({
+      accessToken: token,
+      hubUrl,
+      repo: { type: 'model', name: `${me}/classifier` },
+      files: ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx'].map((path) => ({
+        path,
+        content: pathToFileURL(join(folder, path)),
+      })),
+    });
+    const plainFetch = saved.fetch;
+    const loadOnce = async (variant: 'local' | 'quiver', round: number): Promise<number> => {
+      Object.assign(env, saved);
+      if (variant === 'quiver') {
+        env.allowLocalModels = false;
+        env.allowRemoteModels = true;
+        env.remoteHost = `${quiver.url}/hf/`;
+        // An empty cache each time: every file comes from the server.
+        env.cacheDir = join(scratch, `cache-${round}`);
+        env.fetch = (input: string | URL, init?: { headers?: Record<string, string> }) =>
+          plainFetch(input, { ...init, headers: { ...init?.headers, Authorization: `Bearer ${token}` } });
+      } else {
+        env.allowLocalModels = true;
+        env.allowRemoteModels = false;
+      }
+      const started = performance.now();
+      const classify = await pipeline('text-classification', variant === 'quiver' ? `${me}/classifier` : folder);
+      const seconds = (performance.now() - started) / 1000;
+      await classify.dispose();
+      return seconds;
+    };
+    await loadOnce('local', -1);
+    await loadOnce('quiver', -1);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? (['local', 'quiver'] as const) : (['quiver', 'local'] as const);
+      for (const variant of order) {
+        const seconds = await loadOnce(variant, round);
+        progress(`pipeline round ${round + 1}: ${variant} ${seconds.toFixed(3)} s`);
+        load[variant].push(seconds);
+      }
+    }
+  } finally {
+    Object.assign(env, saved);
+    await quiver.stop();
+    await standIn.close();
+    await removeTree(scratch);
+  }
+  return [
+    {
+      id: '1',
+      name: 'uploadFiles of 200 MB to the Quiver server (Hub routes) vs to the Hub stand-in',
+      value: median(upload.quiver),
+      unit: 's',
+      baseline: { name: 'the same uploadFiles to the Hub stand-in of @quiver/transformers/testing', value: median(upload.standIn) },
+      target: { kind: 'ratio', max: 1.2 },
+      notes: [
+        `${(WEIGHTS_BYTES / MiB).toFixed(0)} MiB of fresh random weights (multipart LFS on both) + config.json; median of ${ROUNDS} alternating rounds; the Quiver server is its own process on an embedded SQLite store, the stand-in runs in this process`,
+      ],
+      samples: { candidate: upload.quiver, baseline: upload.standIn },
+    },
+    {
+      id: '2',
+      name: "transformers.js pipeline('text-classification') of a 20 MB model from the Quiver server vs from a local folder",
+      value: median(load.quiver),
+      unit: 's',
+      baseline: { name: 'the same pipeline from the exported folder on disk', value: median(load.local) },
+      target: { kind: 'ratio', max: 1.2 },
+      notes: [
+        `env.remoteHost on the server's /hf, an empty cache each round (config, tokenizer and onnx/model.onnx downloaded); median of ${ROUNDS} alternating rounds`,
+      ],
+      samples: { candidate: load.quiver, baseline: load.local },
+    },
+  ];
+}
