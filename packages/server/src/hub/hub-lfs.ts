@@ -12,9 +12,9 @@ import { counted } from '../http-bodies.js';
 import { badRequest, HubError } from './hub-http.js';
 
 /** Objects at least this big are offered the multipart transfer (by default). */
-export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
+export const MULTIPART_THRESHOLD = 1024 * 1024 * 1024;
 /** The part size of multipart transfers (by default). */
-export const PART_SIZE = 16 * 1024 * 1024;
+export const PART_SIZE = 64 * 1024 * 1024;
 /** How long an upload URL stays valid. */
 const TICKET_SECONDS = 3600;
 const SIGN_PURPOSE = 'hub-lfs-ticket';

@@ -45,9 +45,9 @@ export interface HubRouteOptions {
   maxJsonBytes?: number;
   /** The largest multipart form (a TF.js save, held in memory while it is stored). Default 2 GiB. */
   maxFormBytes?: number;
-  /** LFS objects at least this big are offered the multipart transfer. Default 64 MiB. */
+  /** LFS objects at least this big are offered the multipart transfer. Default 1 GiB. */
   multipartThreshold?: number;
-  /** The part size of multipart transfers. Default 16 MiB. */
+  /** The part size of multipart transfers. Default 64 MiB. */
   partSize?: number;
 }
 
