@@ -76,6 +76,8 @@ const EVERY_CODE = {
   E_RANGE_NOT_SATISFIABLE: true,
   E_IDEMPOTENCY_KEY_REUSED: true,
   E_TARGET_REFUSED: true,
+  E_INVALID_BUNDLE: true,
+  E_NOT_CACHED: true,
 } as const satisfies Record<QuiverErrorCode, true>;
 const CODES = Object.keys(EVERY_CODE) as QuiverErrorCode[];
 

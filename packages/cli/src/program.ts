@@ -5,6 +5,7 @@ import { registryCommand } from './commands/registry.js';
 import { runCommand } from './commands/run.js';
 import { loginCommand, serverCommand, whoamiCommand } from './commands/server.js';
 import { gcCommand, lineageCommand, verifyCommand } from './commands/store.js';
+import { syncCommand } from './commands/sync.js';
 import { setJsonOutput } from './context.js';
 import { reportError } from './output.js';
 import { UsageError, usageErrorOf } from './usage.js';
@@ -31,6 +32,7 @@ export function createProgram(options: { json?: boolean } = {}): Command {
   program.addCommand(lineageCommand());
   program.addCommand(verifyCommand());
   program.addCommand(gcCommand());
+  program.addCommand(syncCommand());
   program.addCommand(serverCommand());
   program.addCommand(automationCommand());
   program.addCommand(loginCommand());

@@ -16,6 +16,8 @@ import type {
   StoreVerifyReport,
 } from './contract/index.js';
 import { assertName } from './names.js';
+import { type SyncResult, syncOffline } from './offline/index.js';
+import type { SyncOptions } from './offline/sync.js';
 import { Paged } from './paged.js';
 import { parseRef } from './ref.js';
 import { RegistryClient } from './registry-client.js';
@@ -75,6 +77,18 @@ export class QuiverClient {
   /** Where this client caches downloaded models and files (`<QUIVER_DIR>/cache`). */
   get cacheDir(): string {
     return this.store.cacheDir;
+  }
+
+  /**
+   * Sends offline bundles to this client's store (a team server): each path is a bundle or a
+   * folder of them, default `<QUIVER_DIR>/offline`. Safe to repeat, and to run while a run is still
+   * writing its bundle: what the server holds already is not sent again.
+   *
+   * @example
+   * const { reports } = await client.sync();
+   */
+  sync(paths: readonly string[] = [], options: SyncOptions = {}): Promise<SyncResult> {
+    return syncOffline(this.store, paths, options);
   }
 
   /**

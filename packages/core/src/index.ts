@@ -55,6 +55,20 @@ export { ensureFolder, removeCreated } from './folders.js';
 export { type FileErrorContext, type FileSide, fileSystemError } from './fs-errors.js';
 export { DisabledRun, type InitOptions, init } from './init.js';
 export { assertName, LATEST_ALIAS } from './names.js';
+export {
+  BUNDLE_FILE,
+  type BundleInfo,
+  findBundles,
+  offlineFolder,
+  readBundleInfo,
+  type SyncOptions,
+  type SyncOutcome,
+  type SyncProgress,
+  type SyncRecord,
+  type SyncReport,
+  type SyncResult,
+  syncOffline,
+} from './offline/index.js';
 export { Paged } from './paged.js';
 export {
   DEFAULT_REGISTRY,

@@ -4,9 +4,10 @@ import { QuiverError } from './contract/errors.js';
 import type { JsonObject } from './contract/index.js';
 import { serializeJsonObject } from './metadata.js';
 import { assertName, assertTag } from './names.js';
+import { createBundleStore } from './offline/bundle.js';
 import { Run } from './run.js';
 import { newRunId } from './run-names.js';
-import { envName, type QuiverMode, readEnv, resolveMode } from './settings.js';
+import { envName, type QuiverMode, readEnv, resolveMode, resolveStoreSettings } from './settings.js';
 import { openStore, type Store } from './store.js';
 
 /** Options of {@link init}. Each has an environment variable; an explicit option wins. */
@@ -28,7 +29,11 @@ export interface InitOptions {
   notes?: string;
   /** `QUIVER_DIR`: the store directory; default a per-user data directory. */
   dir?: string;
-  /** `QUIVER_MODE`: `local` (default) or `disabled` (nothing is stored). */
+  /**
+   * `QUIVER_MODE`: `local` (default: the store the settings name, embedded or a server),
+   * `offline` (the run is recorded into a bundle under `<QUIVER_DIR>/offline/` for `quiver sync`;
+   * no server is contacted) or `disabled` (nothing is stored).
+   */
   mode?: QuiverMode;
   /** An already open store to use instead of opening one (it is not closed by `finish`). */
   store?: Store;
@@ -45,7 +50,7 @@ const optionsSchema = z
     group: z.string().optional(),
     notes: z.string().optional(),
     dir: z.string().optional(),
-    mode: z.enum(['local', 'disabled']).optional(),
+    mode: z.enum(['local', 'offline', 'disabled']).optional(),
     store: z.unknown().optional(),
   })
   .strict();
@@ -97,7 +102,8 @@ export async function init(options?: InitOptions): Promise<Run>;
 export async function init(options: InitOptions = {}): Promise<Run | DisabledRun> {
   parseOptions(options);
   const env = process.env;
-  if (resolveMode(options.mode, env) === 'disabled') return new DisabledRun() as unknown as Run;
+  const mode = resolveMode(options.mode, env);
+  if (mode === 'disabled') return new DisabledRun() as unknown as Run;
   const project =
     options.project !== undefined
       ? assertName(options.project, 'project')
@@ -143,13 +149,29 @@ export async function init(options: InitOptions = {}): Promise<Run | DisabledRun
   const config = serializeJsonObject(options.config ?? {}, 'config');
   const explicitEntity = options.entity !== undefined ? assertName(options.entity, 'entity') : undefined;
   const ownsStore = options.store === undefined;
+  const runId = newRunId();
   const store =
     options.store ??
-    (await openStore({
-      ...(options.mode !== undefined ? { mode: options.mode } : {}),
-      ...(options.dir !== undefined ? { dir: options.dir } : {}),
-      ...(explicitEntity ? { entity: explicitEntity } : {}),
-    }));
+    (mode === 'offline'
+      ? await createBundleStore(
+          resolveStoreSettings({
+            ...(options.dir !== undefined ? { dir: options.dir } : {}),
+            ...(explicitEntity ? { entity: explicitEntity } : {}),
+            mode,
+            remote: null,
+          }),
+          {
+            runId,
+            project,
+            entity: explicitEntity ?? envName(env, 'QUIVER_ENTITY', 'entity'),
+            origin: 'offline',
+          },
+        )
+      : await openStore({
+          mode,
+          ...(options.dir !== undefined ? { dir: options.dir } : {}),
+          ...(explicitEntity ? { entity: explicitEntity } : {}),
+        }));
   try {
     const entity = explicitEntity ?? store.backend.principal.entity;
     const identity = {
@@ -162,7 +184,7 @@ export async function init(options: InitOptions = {}): Promise<Run | DisabledRun
       config: JSON.parse(config) as JsonObject,
     };
     const info = await store.backend.runs.create({
-      id: newRunId(),
+      id: runId,
       ...identity,
       tags: [...identity.tags],
       ...(name !== undefined ? { name } : {}),

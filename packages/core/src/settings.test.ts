@@ -15,7 +15,7 @@ const errorOf = (action: () => unknown): QuiverError => {
 describe('resolveStoreSettings: QUIVER_MODE', () => {
   const base = { QUIVER_DIR: '/tmp/quiver-settings-test', QUIVER_ENTITY: 'tester' };
 
-  it.each(['bogus', 'LOCAL', 'Disabled', 'online', 'offline'])(
+  it.each(['bogus', 'LOCAL', 'Disabled', 'online', 'Offline'])(
     'refuses QUIVER_MODE=%s, naming the variable and the accepted values',
     (mode) => {
       const error = errorOf(() => resolveStoreSettings({}, { ...base, QUIVER_MODE: mode }));
@@ -26,7 +26,7 @@ describe('resolveStoreSettings: QUIVER_MODE', () => {
     },
   );
 
-  it.each([undefined, '', 'local', 'disabled'])(
+  it.each([undefined, '', 'local', 'offline', 'disabled'])(
     'accepts QUIVER_MODE=%s (disabled only affects runs)',
     (mode) => {
       const env = mode === undefined ? base : { ...base, QUIVER_MODE: mode };

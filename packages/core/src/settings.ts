@@ -101,9 +101,13 @@ export function serverKeyOf(baseUrl: string): string {
   }
 }
 
-export type QuiverMode = 'local' | 'disabled';
-const MODES = ['local', 'disabled'] as const;
-const FUTURE_MODES = ['online', 'offline'];
+/**
+ * `local`: runs are stored where the store settings say (embedded store or team server);
+ * `offline`: each run is recorded into a self-contained bundle folder for `quiver sync`;
+ * `disabled`: nothing is stored.
+ */
+export type QuiverMode = 'local' | 'offline' | 'disabled';
+const MODES = ['local', 'offline', 'disabled'] as const;
 
 type Environment = Record<string, string | undefined>;
 
@@ -139,7 +143,7 @@ export function envName(
   }
 }
 
-/** `QUIVER_MODE`: `local` (default) or `disabled`. */
+/** `QUIVER_MODE`: `local` (default), `offline` or `disabled`. */
 export function resolveMode(explicit: QuiverMode | undefined, env: Environment = process.env): QuiverMode {
   if (explicit !== undefined) {
     if (!MODES.includes(explicit)) {
@@ -152,11 +156,11 @@ export function resolveMode(explicit: QuiverMode | undefined, env: Environment =
   }
   const value = readEnv(env, 'QUIVER_MODE');
   if (value === undefined) return 'local';
-  if (FUTURE_MODES.includes(value))
+  if (value === 'online')
     invalidEnv(
       'QUIVER_MODE',
       value,
-      `'${value}' needs the Quiver server, which this version does not include; use local or disabled`,
+      `a server is chosen by QUIVER_BASE_URL (or 'quiver login'), not by the mode; use local, offline or disabled`,
     );
   if (!(MODES as readonly string[]).includes(value))
     invalidEnv('QUIVER_MODE', value, `use one of ${MODES.join(', ')}`);

@@ -89,8 +89,12 @@ export interface RunsApiV1 {
   create(input: CreateRunInput): Promise<RunInfo>;
   heartbeat(runId: string): Promise<void>;
   appendHistory(runId: string, input: AppendHistoryInput): Promise<void>;
-  /** Marks the run `finished` (exit code 0) or `failed`, once; afterwards returns it as it is. */
-  finish(runId: string, options: { exitCode: number }): Promise<RunInfo>;
+  /**
+   * Marks the run `finished` (exit code 0) or `failed`, once; afterwards returns it as it is.
+   * `crashed: true` records instead that it ended without finishing (`quiver sync` of a bundle
+   * whose process died), and `exitCode` is ignored.
+   */
+  finish(runId: string, options: { exitCode: number; crashed?: boolean }): Promise<RunInfo>;
   /** Resolves a ref (artifact or registry) and records that the run used it. */
   recordUse(runId: string, ref: string): Promise<ResolvedRef>;
   get(runId: string): Promise<RunInfo>;

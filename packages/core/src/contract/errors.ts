@@ -67,6 +67,10 @@ const HTTP_STATUS_OF_CODE = {
   E_IDEMPOTENCY_KEY_REUSED: 422,
   /** A webhook target the server's egress policy refuses (a private, loopback or link-local address). */
   E_TARGET_REFUSED: 400,
+  /** A folder given to `quiver sync` that is not a readable offline bundle. */
+  E_INVALID_BUNDLE: 400,
+  /** A read in offline mode of something this machine has not fetched before. */
+  E_NOT_CACHED: 404,
 } as const satisfies Record<string, number>;
 
 /** Stable error codes (see {@link httpStatusOf} for the status each crosses a wire as). */

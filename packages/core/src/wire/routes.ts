@@ -168,7 +168,7 @@ const runs: ApiTable<RunsApiV1> = {
     path: '/runs/:runId/finish',
     idempotent: true,
     role: 'member',
-    input: z.strictObject({ exitCode: z.number().int() }),
+    input: z.strictObject({ exitCode: z.number().int(), crashed: z.boolean().optional() }),
     encode: (runId, options) => ({ params: { runId }, body: options }),
     decode: (request) => [request.params.runId!, b(request)],
   },

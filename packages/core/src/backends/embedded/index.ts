@@ -92,6 +92,8 @@ export interface EmbeddedBackendOptions {
   /** The key that encrypts stored secrets (webhook secrets, bearer tokens); default: `<dir>/secret.key`, made on first use. */
   secretKey?: Uint8Array;
   principal: Principal;
+  /** A machine-wide blob folder that equal local blobs are hard-linked with (offline bundles). */
+  shareBlobsWith?: string;
 }
 
 /**
@@ -137,7 +139,7 @@ export class EmbeddedBackend implements QuiverBackendV1 {
       create: (input) => createRun(context, input),
       heartbeat: (runId) => heartbeat(context, runId),
       appendHistory: (runId, input) => appendHistory(context, runId, input),
-      finish: (runId, options) => finishRun(context, runId, options.exitCode),
+      finish: (runId, options) => finishRun(context, runId, options.exitCode, options.crashed === true),
       recordUse: (runId, ref) => recordUse(context, runId, ref),
       get: (runId) => getRun(context, runId),
       list: (options) => listRuns(context, options),
@@ -355,7 +357,10 @@ export async function openEmbeddedBackend(options: EmbeddedBackendOptions): Prom
       ? new S3BlobStore(await createS3Client(options.s3), options.s3, {
           seal: (sha256, size) => secrets.mac('blob-seal', `${sha256}:${size}`),
         })
-      : new LocalBlobStore(join(options.dir, 'blobs'));
+      : new LocalBlobStore(
+          join(options.dir, 'blobs'),
+          options.shareBlobsWith ? { shareWith: options.shareBlobsWith } : {},
+        );
   } catch (error) {
     await connection.close();
     throw error;

@@ -284,28 +284,41 @@ export async function appendHistory(store: Store, runId: string, input: AppendHi
   });
 }
 
-/** Marks a running run `finished` (exit code 0) or `failed` and logs it; a finished run stays as it is. */
-export async function finishRun(store: Store, runId: string, exitCode: number): Promise<RunInfo> {
+/**
+ * Marks a running run `finished` (exit code 0) or `failed` and logs it; a finished run stays as it
+ * is. `crashed` records a run that ended without finishing (a synced bundle whose process died):
+ * `crashed`, with no exit code, logged as `run.crash` once.
+ */
+export async function finishRun(
+  store: Store,
+  runId: string,
+  exitCode: number,
+  crashed = false,
+): Promise<RunInfo> {
   if (!Number.isSafeInteger(exitCode))
     throw new QuiverError('E_INVALID_OPTION', `exitCode must be a whole number, got ${String(exitCode)}.`);
   await eventTransaction(store, async (trx, append) => {
     const finishedAt = new Date().toISOString();
-    const state = exitCode === 0 ? 'finished' : 'failed';
+    const state = crashed ? 'crashed' : exitCode === 0 ? 'finished' : 'failed';
     const updated = await trx
       .updateTable('runs')
-      .set({ state, exit_code: exitCode, finished_at: finishedAt, heartbeat_at: finishedAt })
+      .set(
+        crashed
+          ? { state }
+          : { state, exit_code: exitCode, finished_at: finishedAt, heartbeat_at: finishedAt },
+      )
       .where('id', '=', runId)
-      .where('state', 'in', ['running', 'crashed'])
+      .where('state', 'in', crashed ? ['running'] : ['running', 'crashed'])
       .returning(['entity', 'project', 'id'])
       .executeTakeFirst();
     if (updated)
       await append({
         topic: 'runs',
-        action: exitCode === 0 ? 'run.finish' : 'run.fail',
+        action: crashed ? 'run.crash' : exitCode === 0 ? 'run.finish' : 'run.fail',
         entity: updated.entity,
         subject: `${updated.entity}/${updated.project}/${updated.id}`,
         before: { state: 'running' },
-        after: { state, exitCode },
+        after: crashed ? { state } : { state, exitCode },
       });
   });
   return getRun(store, runId);

@@ -6,6 +6,7 @@ import {
   closeSync,
   existsSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -70,9 +71,12 @@ export class LocalBlobStore implements BlobStore {
   private readonly knownDirs = new Set<string>();
 
   private readonly pinDir: string;
+  /** A machine-wide blob folder that equal blobs are hard-linked with (offline bundles). */
+  private readonly sharedRoot: string | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, options: { shareWith?: string } = {}) {
     this.root = root;
+    this.sharedRoot = options.shareWith;
     this.temporaryDir = join(root, 'tmp');
     this.pinDir = join(root, 'pins');
     mkdirSync(this.temporaryDir, { recursive: true });
@@ -312,9 +316,38 @@ export class LocalBlobStore implements BlobStore {
         );
       }
       touchedDirs.add(directory);
+      if (this.sharedRoot) this.share(blob.sha256, target);
     }
     if (touchedDirs.size > FSYNC_EACH_LIMIT) await this.syncFileSystem([...touchedDirs]);
     else for (const directory of touchedDirs) fsyncPath(directory);
+  }
+
+  /**
+   * Deduplicates a published blob with the machine-wide folder by hard links: the first store to
+   * hold a content lends it its file; a later one replaces its copy by a link to that file (same
+   * size, atomically by rename). Each folder keeps a whole file of its own, so deleting the shared
+   * folder (or copying a bundle elsewhere) loses nothing. Where links are impossible (another file
+   * system), the copy stays.
+   */
+  private share(sha256: string, target: string): void {
+    const shared = join(this.sharedRoot!, 'sha256', sha256.slice(0, 2), sha256);
+    try {
+      mkdirSync(dirname(shared), { recursive: true });
+      linkSync(target, shared);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return;
+    }
+    try {
+      const mine = statSync(target);
+      const theirs = statSync(shared);
+      if (mine.ino === theirs.ino || mine.size !== theirs.size || !theirs.isFile()) return;
+      const temporary = this.temporaryPath();
+      linkSync(shared, temporary);
+      renameSync(temporary, target);
+    } catch {
+      // Keeping the copy is always correct.
+    }
   }
 
   async discard(staged: readonly StagedBlob[]): Promise<void> {

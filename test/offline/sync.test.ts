@@ -1,0 +1,154 @@
+import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { init, QuiverClient, type SyncReport } from '@quiver/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/processes.js';
+import {
+  type SyncServer,
+  serverView,
+  startSyncServer,
+  temporaryRoot,
+  trainWithCallback,
+  VAL_LOSS,
+} from './support.js';
+
+const tmp = temporaryRoot('quiver-offline-');
+let srv: SyncServer;
+
+beforeAll(async () => {
+  srv = await startSyncServer(tmp.root);
+}, 120_000);
+
+afterAll(async () => {
+  await srv?.stop();
+  tmp.dispose();
+});
+
+/** `quiver sync --json` as a user would run it, against the test server as `key`'s user. */
+async function cliSync(dir: string, args: string[] = [], key = srv.memberKey) {
+  const result = await runCli(['sync', '--json', ...args], {
+    QUIVER_DIR: dir,
+    QUIVER_BASE_URL: srv.url,
+    QUIVER_API_KEY: key,
+    QUIVER_MODE: '',
+  });
+  if (result.code !== 0)
+    throw new Error(`quiver sync exited ${result.code}: ${result.stderr}${result.stdout}`);
+  return JSON.parse(result.stdout) as { reports: SyncReport[]; failures: unknown[] };
+}
+
+async function serverEvents(): Promise<number> {
+  const store = await srv.store(srv.adminKey, join(tmp.root, 'admin-client'));
+  try {
+    let count = 0;
+    for (let after = 0; ; ) {
+      const batch = await store.backend.events.read({ after, limit: 1000 });
+      if (batch.length === 0) return count;
+      count += batch.length;
+      after = batch[batch.length - 1]!.position;
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+describe('offline mode and quiver sync', () => {
+  it('a TF.js run recorded offline (no server) and synced equals the same run made online, field by field; syncing twice more changes nothing', async () => {
+    const laptop = join(tmp.root, 'laptop');
+    // Offline: no server is named anywhere, and none is contacted.
+    const run = await init({
+      mode: 'offline',
+      dir: laptop,
+      project: 'digits',
+      entity: 'vision',
+      jobType: 'train',
+      config: { lr: 0.01 },
+      tags: ['wasm'],
+      name: 'digits-train',
+    });
+    await trainWithCallback(run, { model: 'digits-offline' });
+    await run.finish();
+    const bundles = readdirSync(join(laptop, 'offline')).filter((name) => name.startsWith('run-'));
+    expect(bundles).toEqual([`run-${run.id}`]);
+
+    const onlineStore = await srv.store(srv.memberKey, join(tmp.root, 'online-client'));
+    const online = await init({
+      store: onlineStore,
+      project: 'digits',
+      entity: 'vision',
+      jobType: 'train',
+      config: { lr: 0.01 },
+      tags: ['wasm'],
+      name: 'digits-train',
+    });
+    await trainWithCallback(online, { model: 'digits-online' });
+    await online.finish();
+
+    const first = await cliSync(laptop);
+    expect(first.failures).toEqual([]);
+    expect(first.reports).toHaveLength(1);
+    const report = first.reports[0]!;
+    expect(report.complete).toBe(true);
+    expect(report.versions).toBe(VAL_LOSS.length);
+    expect(report.conflicts + report.refused).toBe(0);
+    expect(report.bytesUploaded).toBeGreaterThan(0);
+
+    const client = new QuiverClient(onlineStore);
+    const synced = await serverView(client, run.id, 'digits-offline');
+    const made = await serverView(client, online.id, 'digits-online');
+    expect(synced).toEqual(made);
+    expect(synced.versions.find((v) => v.aliases.includes('best'))?.metadata).toMatchObject({
+      epoch: 4,
+      score: 0.5,
+    });
+    expect(synced.history.length).toBeGreaterThanOrEqual(VAL_LOSS.length);
+    expect(synced.run.state).toBe('finished');
+
+    // Twice more: the same server state, nothing uploaded, no new event.
+    const events = await serverEvents();
+    for (let round = 0; round < 2; round++) {
+      const again = (await cliSync(laptop)).reports[0]!;
+      expect(again).toMatchObject({ versions: 0, bytesUploaded: 0, blobsUploaded: 0, complete: true });
+      expect(await serverView(client, run.id, 'digits-offline')).toEqual(synced);
+      expect(await serverEvents()).toBe(events);
+    }
+    await onlineStore.close();
+  });
+
+  it('a bundle copied to another machine (the original folder deleted) syncs completely', async () => {
+    const node = join(tmp.root, 'cluster-node');
+    const run = await init({ mode: 'offline', dir: node, project: 'digits', entity: 'vision' });
+    await trainWithCallback(run, { model: 'digits-copied', epochs: 3 });
+    await run.finish();
+    const elsewhere = join(tmp.root, 'usb-stick', `run-${run.id}`);
+    cpSync(join(node, 'offline', `run-${run.id}`), elsewhere, { recursive: true });
+    rmSync(node, { recursive: true, force: true });
+    expect(existsSync(node)).toBe(false);
+
+    const result = await cliSync(join(tmp.root, 'other-machine'), [elsewhere]);
+    expect(result.failures).toEqual([]);
+    expect(result.reports[0]).toMatchObject({ complete: true, versions: 3, conflicts: 0, refused: 0 });
+    const store = await srv.store();
+    try {
+      const versions = (
+        await store.backend.artifacts.versions({
+          entity: 'vision',
+          project: 'digits',
+          name: `model-${run.id}`,
+        })
+      ).items;
+      expect(versions.map((version) => version.version).sort()).toEqual([0, 1, 2]);
+      for (const version of versions) {
+        // Every file is there and verifies.
+        const entries = await store.backend.artifacts.entries(version.id);
+        for (const entry of entries)
+          expect(await store.backend.blobs.has(entry.sha256, entry.size)).toBe(true);
+      }
+      expect((await store.backend.runs.get(run.id)).state).toBe('finished');
+      const registered = await store.backend.registry.model({ entity: 'vision', model: 'digits-copied' });
+      expect(registered.versions).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
