@@ -82,7 +82,7 @@ export async function startSyncServer(root: string): Promise<SyncServer> {
 /** Trains the small classifier with the callback (`logModel: 'all'`), linking the best into `model`. */
 export async function trainWithCallback(
   run: Run,
-  options: { model: string; epochs?: number; onEpoch?: (epoch: number) => Promise<void> | void },
+  options: { model: string; epochs?: number; extraCallbacks?: tf.CustomCallback[] },
 ): Promise<void> {
   await useWasm();
   const model = namedClassifier();
@@ -90,6 +90,7 @@ export async function trainWithCallback(
   const callbacks = [
     new ScriptedMetrics({ val_loss: VAL_LOSS }),
     checkpointCallback(run, model, { logModel: 'all', registryModel: options.model }),
+    ...(options.extraCallbacks ?? []),
   ];
   await model.fit(xs, ys, {
     epochs: options.epochs ?? VAL_LOSS.length,

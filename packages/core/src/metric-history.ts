@@ -101,7 +101,7 @@ export class MetricHistory {
       this.timer = undefined;
       // A failed background flush keeps its rows (see flush); the next flush or finish retries.
       void this.flush().catch(() => undefined);
-    }, FLUSH_INTERVAL_MS);
+    }, this.store.metricsFlushMs ?? FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
 

@@ -20,6 +20,11 @@ export interface Store<Backend extends QuiverBackendV1 = QuiverBackendV1> {
   readonly host: string;
   /** This machine's file-digest cache (`<dir>/client.db`), not part of the shared metadata. */
   readonly digests: DigestCache;
+  /**
+   * How long logged metrics may wait in memory before they are written (default 2 s). An offline
+   * bundle writes to a local file, so it keeps them for less: a killed run loses less.
+   */
+  readonly metricsFlushMs?: number;
   /** True once `close()` was called; objects that outlive the store reopen one when needed. */
   readonly closed: boolean;
   close(): Promise<void>;
@@ -97,6 +102,7 @@ function openEmbedded(settings: StoreSettings, secretKey?: Uint8Array): Promise<
 export function storeOver<Backend extends QuiverBackendV1>(
   backend: Backend,
   settings: StoreSettings,
+  options: { metricsFlushMs?: number } = {},
 ): Store<Backend> {
   const digests = new DigestCache(join(settings.dir, CLIENT_DATABASE));
   let closed = false;
@@ -106,6 +112,7 @@ export function storeOver<Backend extends QuiverBackendV1>(
     cacheDir: join(settings.dir, 'cache'),
     host: hostname(),
     digests,
+    ...(options.metricsFlushMs !== undefined ? { metricsFlushMs: options.metricsFlushMs } : {}),
     get closed() {
       return closed;
     },

@@ -34,6 +34,9 @@ function sharedBlobs(dir: string): string {
   return join(offlineFolder(dir), '.blobs');
 }
 
+/** How long a run in offline mode keeps logged metrics in memory before writing them to its bundle. */
+const BUNDLE_FLUSH_MS = 200;
+
 /** What `bundle.json` says: the run the bundle holds and who recorded it. */
 export interface BundleInfo {
   format: 'quiver-offline-bundle';
@@ -209,7 +212,7 @@ export async function openBundleStore(
     principal: { actor: settings.actor, entity: info.localEntity },
     shareBlobsWith: sharedBlobs(settings.dir),
   });
-  return storeOver(backend, { ...settings, entity: info.localEntity });
+  return storeOver(backend, { ...settings, entity: info.localEntity }, { metricsFlushMs: BUNDLE_FLUSH_MS });
 }
 
 /** `readBundleInfo`, except that a bundle created this moment may not have its database yet. */

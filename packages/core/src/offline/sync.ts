@@ -738,7 +738,13 @@ class BundleSync {
     try {
       const parsed = parseRef(target);
       if (parsed.kind !== 'registry') throw new QuiverError('E_INTERNAL', `Not a registry ref: ${target}.`);
-      await this.server.registry.setAlias(parsed, after.alias, { force: true });
+      // Without force first: a protected alias on the server is then refused as such, and forced
+      // only when this user may (the server decides by role).
+      await this.server.registry.setAlias(parsed, after.alias, {}).catch((error: unknown) => {
+        if (isQuiverError(error) && error.code === 'E_ALIAS_PROTECTED')
+          return this.server.registry.setAlias(parsed, after.alias, { force: true });
+        throw error;
+      });
       this.record({ kind: 'alias', subject, outcome: 'sent' });
     } catch (error) {
       if (!isQuiverError(error) || !['E_FORBIDDEN', 'E_ALIAS_PROTECTED'].includes(error.code)) throw error;
@@ -776,8 +782,11 @@ class BundleSync {
   private async syncState(): Promise<boolean> {
     const run = await this.bundle.runs.get(this.info.runId);
     if (run.state === 'running') return false;
-    const onServer = await this.server.runs.get(run.id);
-    if (onServer.state === run.state) {
+    const onServer = await this.server.runs.get(run.id).catch((error: unknown) => {
+      if (this.dryRun && notFound(error)) return undefined;
+      throw error;
+    });
+    if (onServer?.state === run.state) {
       this.record({ kind: 'state', subject: this.report.run, outcome: 'present', detail: run.state });
     } else if (this.dryRun) {
       this.record({ kind: 'state', subject: this.report.run, outcome: 'would-send', detail: run.state });
