@@ -53,6 +53,17 @@ await model.fit(xs, ys, {
 });
 const summary = await run.finish();
 const artifact = `${run.project}/model-${run.id}`;
+if (process.env.QUIVER_MODE === 'offline') {
+  // Recorded into a bundle, not into a store: it goes to the team server with quiver sync.
+  console.log(`
+finished offline: ${summary.state}; best ${callback.best?.ref} (val_loss ${(callback.best?.metadata.score as number | undefined)?.toFixed(4)})
+recorded in the bundle offline/run-${run.id} of QUIVER_DIR, with its registry link
+
+Next, with QUIVER_BASE_URL and QUIVER_API_KEY set (or after quiver login):
+  pnpm quiver sync --dry-run
+  pnpm quiver sync`);
+  process.exit(0);
+}
 console.log(`
 finished: ${summary.state}; best ${callback.best?.ref} (val_loss ${(callback.best?.metadata.score as number | undefined)?.toFixed(4)})
 linked into the registry as registry/${registeredModel} with alias staging

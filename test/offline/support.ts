@@ -44,6 +44,7 @@ export const VAL_LOSS = [0.9, 0.7, 0.8, 0.5, 0.6];
 /** A real server process on its own data folder, with a member and an admin key. */
 export interface SyncServer {
   server: TestServer;
+  /** Replaced when a test restarts the server. */
   url: string;
   memberKey: string;
   adminKey: string;
@@ -68,15 +69,16 @@ export async function startSyncServer(root: string): Promise<SyncServer> {
   await call('/teams', { name: 'vision' });
   await call('/teams/vision/members/mia', { role: 'member' }, 'PUT');
   await call('/teams/vision/members/ada', { role: 'admin' }, 'PUT');
-  return {
+  const handle: SyncServer = {
     server,
     url: server.url,
     memberKey,
     adminKey,
     store: (key = memberKey, dir = join(root, 'checker')) =>
       openStore({ baseUrl: server.url, apiKey: key, entity: 'vision', dir }),
-    stop: () => server.stop(),
+    stop: () => handle.server.stop(),
   };
+  return handle;
 }
 
 /** Trains the small classifier with the callback (`logModel: 'all'`), linking the best into `model`. */

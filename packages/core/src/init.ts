@@ -1,13 +1,21 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { QuiverError } from './contract/errors.js';
+import { isQuiverError, QuiverError } from './contract/errors.js';
 import type { JsonObject } from './contract/index.js';
 import { serializeJsonObject } from './metadata.js';
 import { assertName, assertTag } from './names.js';
-import { createBundleStore } from './offline/bundle.js';
+import { bundlePathOf, createBundleStore } from './offline/bundle.js';
+import { SpoolingBackend } from './offline/spooling-backend.js';
 import { Run } from './run.js';
 import { newRunId } from './run-names.js';
-import { envName, type QuiverMode, readEnv, resolveMode, resolveStoreSettings } from './settings.js';
+import {
+  envName,
+  invalidEnv,
+  type QuiverMode,
+  readEnv,
+  resolveMode,
+  resolveStoreSettings,
+} from './settings.js';
 import { openStore, type Store } from './store.js';
 
 /** Options of {@link init}. Each has an environment variable; an explicit option wins. */
@@ -54,6 +62,54 @@ const optionsSchema = z
     store: z.unknown().optional(),
   })
   .strict();
+
+/** `QUIVER_SPOOL`: `on` (default) spools a run whose server is unreachable; `off` lets it fail. */
+function spoolingAllowed(env: NodeJS.ProcessEnv): boolean {
+  const value = readEnv(env, 'QUIVER_SPOOL');
+  if (value === undefined || value === 'on') return true;
+  if (value === 'off') return false;
+  return invalidEnv('QUIVER_SPOOL', value, 'use on or off');
+}
+
+function warnSpooled(runId: string, path: string, reason: string): void {
+  process.stderr.write(
+    `quiver: ${reason.replace(/ Check that it runs.*$/, '')} Run ${runId} goes on offline, recorded in ${path}; 'quiver sync' sends it once the server is back.\n`,
+  );
+}
+
+/**
+ * The store of an online run: the one the settings name; on a server, with spooling — when the
+ * server cannot be reached (now, or later in the run), the run is recorded into a bundle instead.
+ */
+async function openOnline(options: {
+  runId: string;
+  project: string;
+  mode: QuiverMode;
+  dir?: string;
+  entity?: string;
+}): Promise<Store> {
+  const { runId, project, ...open } = options;
+  const settings = resolveStoreSettings(open);
+  if (!settings.remote || !spoolingAllowed(process.env)) return openStore(open);
+  const { remote: _remote, ...local } = settings;
+  try {
+    return await openStore({
+      ...open,
+      wrapBackend: (backend) =>
+        new SpoolingBackend(backend, local, (path, reason) => warnSpooled(runId, path, reason)),
+    });
+  } catch (error) {
+    if (!isQuiverError(error) || error.code !== 'E_UNAVAILABLE') throw error;
+    // The server is down as the job starts: record the run offline from its first step.
+    warnSpooled(runId, bundlePathOf(settings.dir, runId), error.message);
+    return createBundleStore(local, {
+      runId,
+      project,
+      entity: options.entity ?? envName(process.env, 'QUIVER_ENTITY', 'entity'),
+      origin: 'spool',
+    });
+  }
+}
 
 /** The run of `QUIVER_MODE=disabled`: logging does nothing and nothing is stored. */
 export class DisabledRun {
@@ -167,7 +223,9 @@ export async function init(options: InitOptions = {}): Promise<Run | DisabledRun
             origin: 'offline',
           },
         )
-      : await openStore({
+      : await openOnline({
+          runId,
+          project,
           mode,
           ...(options.dir !== undefined ? { dir: options.dir } : {}),
           ...(explicitEntity ? { entity: explicitEntity } : {}),
@@ -183,14 +241,16 @@ export async function init(options: InitOptions = {}): Promise<Run | DisabledRun
       notes: options.notes ?? null,
       config: JSON.parse(config) as JsonObject,
     };
-    const info = await store.backend.runs.create({
+    const input = {
       id: runId,
       ...identity,
       tags: [...identity.tags],
       ...(name !== undefined ? { name } : {}),
       host: hostname(),
       pid: process.pid,
-    });
+    };
+    if (store.backend instanceof SpoolingBackend) store.backend.attach(input);
+    const info = await store.backend.runs.create(input);
     return new Run(store, { ...identity, id: info.id, name: info.name }, ownsStore);
   } catch (error) {
     if (ownsStore) await store.close();

@@ -14,6 +14,7 @@ import type {
 } from './contract/index.js';
 import type { DownloadProgress } from './download.js';
 import { MetricHistory } from './metric-history.js';
+import { SpoolingBackend } from './offline/spooling-backend.js';
 import { formatParsedRef, parseRef } from './ref.js';
 import type { Store } from './store.js';
 import { openStore } from './store.js';
@@ -205,6 +206,15 @@ export class Run implements RunIdentity {
     await this.history.flush({ closeStep: true });
     this.finished = true;
     const info = await this.store.backend.runs.finish(this.id, { exitCode });
+    const backend = this.store.backend;
+    if (backend instanceof SpoolingBackend && backend.spooled) {
+      // Spooled while the server was away: send it now if the server is back.
+      const report = await backend.sendSpool().catch(() => undefined);
+      if (!report?.complete)
+        process.stderr.write(
+          `quiver: run ${this.id} is kept offline in ${backend.spoolPath}; run 'quiver sync' when the server is back.\n`,
+        );
+    }
     if (this.ownsStore) await this.store.close();
     return info;
   }

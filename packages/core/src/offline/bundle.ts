@@ -29,6 +29,11 @@ export function offlineFolder(dir: string): string {
   return join(dir, 'offline');
 }
 
+/** The bundle folder of a run recorded under `dir`. */
+export function bundlePathOf(dir: string, runId: string): string {
+  return join(offlineFolder(dir), `run-${runId}`);
+}
+
 /** The machine-wide blob folder bundles of one `QUIVER_DIR` share content with (hard links). */
 function sharedBlobs(dir: string): string {
   return join(offlineFolder(dir), '.blobs');
@@ -183,7 +188,7 @@ export async function createBundleStore(
   options: CreateBundleOptions,
 ): Promise<Store<EmbeddedBackend>> {
   ensureFolder(settings.dir, { side: 'store' });
-  const path = join(offlineFolder(settings.dir), `run-${options.runId}`);
+  const path = bundlePathOf(settings.dir, options.runId);
   mkdirSync(path, { recursive: true });
   const localEntity = options.entity ?? settings.entity;
   const info: BundleInfo = {

@@ -9,6 +9,7 @@ import type {
   ManifestEntry,
   QuiverBackendV1,
   QuiverEvent,
+  RegistryRef,
   RunInfo,
   StagedBlob,
 } from '../contract/index.js';
@@ -110,7 +111,7 @@ type SyncState = z.infer<typeof stateSchema>;
 const HISTORY_BATCH = 10_000;
 
 /** The server target's key, naming its state file: where it is and who it is for. */
-function targetOf(target: Store): string {
+function targetOf(target: Pick<Store, 'settings' | 'backend'>): string {
   return target.settings.remote?.baseUrl ?? target.backend.blobs.location;
 }
 
@@ -165,7 +166,7 @@ function notFound(error: unknown): boolean {
  */
 export async function syncBundle(
   path: string,
-  target: Store,
+  target: Pick<Store, 'settings' | 'backend'>,
   options: SyncOptions = {},
 ): Promise<SyncReport> {
   const info = readBundleInfo(path);
@@ -526,9 +527,10 @@ class BundleSync {
       this.record({ kind: 'alias', subject, outcome: 'present' });
       return;
     }
-    // Where the bundle last saw the alias: its previous holder (as synced), or unset.
+    // Where the bundle last saw the alias: its previous holder (as synced), or unset. A holder
+    // this run produced (before it spooled) is its own move too.
     const expected = before ? this.serverRefOf(event.subject, before.version) : undefined;
-    if (held !== undefined && held.ref !== expected) {
+    if (held !== undefined && held.ref !== expected && held.producedBy !== this.info.runId) {
       this.record({
         kind: 'alias',
         subject,
@@ -697,6 +699,8 @@ class BundleSync {
   private async syncRegistryAlias(event: QuiverEvent): Promise<void> {
     const after = event.after as { alias: string; version: number };
     const before = event.before as { alias: string; version: number } | null;
+    // The server moves `latest` to each link itself.
+    if (after.alias === 'latest') return;
     const locator = this.locatorOf(event);
     const target = this.state.links[formatRegistryRef({ ...locator, version: after.version } as never)];
     const subject = `${target ?? formatRegistryRef(locator as never)}@${after.alias}`;
@@ -722,7 +726,10 @@ class BundleSync {
     const expected = before
       ? this.state.links[formatRegistryRef({ ...locator, version: before.version } as never)]
       : undefined;
-    if (held !== undefined && held !== expected) {
+    const ours =
+      held !== undefined &&
+      (await this.server.registry.version(parseRegistry(held))).source.producedBy === this.info.runId;
+    if (held !== undefined && held !== expected && !ours) {
       this.record({
         kind: 'alias',
         subject,
@@ -736,8 +743,7 @@ class BundleSync {
       return;
     }
     try {
-      const parsed = parseRef(target);
-      if (parsed.kind !== 'registry') throw new QuiverError('E_INTERNAL', `Not a registry ref: ${target}.`);
+      const parsed = parseRegistry(target);
       // Without force first: a protected alias on the server is then refused as such, and forced
       // only when this user may (the server decides by role).
       await this.server.registry.setAlias(parsed, after.alias, {}).catch((error: unknown) => {
@@ -801,6 +807,12 @@ class BundleSync {
     this.save();
     return true;
   }
+}
+
+function parseRegistry(ref: string): RegistryRef {
+  const parsed = parseRef(ref);
+  if (parsed.kind !== 'registry') throw new QuiverError('E_INTERNAL', `Not a registry ref: ${ref}.`);
+  return parsed;
 }
 
 /** The stored (not referenced) blobs of a manifest. */

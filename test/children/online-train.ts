@@ -1,0 +1,24 @@
+// Trains the small classifier online (the server named by QUIVER_BASE_URL) with the checkpoint
+// callback for EPOCHS epochs, a little slowly, printing `epoch <n> <run id>` after each one and
+// `done <run id>` at the end.
+import { init } from '@quiver/core';
+import * as tf from '@tensorflow/tfjs';
+import { trainWithCallback } from '../offline/support.js';
+
+const epochs = Number(process.env.EPOCHS ?? 20);
+const run = await init({ project: 'spooled' });
+class Announce extends tf.CustomCallback {
+  constructor() {
+    super({
+      onEpochEnd: async (epoch) => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await new Promise<void>((resolve) =>
+          process.stdout.write(`epoch ${epoch + 1} ${run.id}\n`, () => resolve()),
+        );
+      },
+    });
+  }
+}
+await trainWithCallback(run, { model: 'spooled', epochs, extraCallbacks: [new Announce()] });
+await run.finish();
+process.stdout.write(`done ${run.id}\n`);
