@@ -528,7 +528,7 @@ const CASES: CliCase[] = [
     env: () => ({ QUIVER_MODE: 'bogus' }),
     code: 'E_INVALID_ENV',
     exit: 1,
-    message: ['QUIVER_MODE', 'bogus', 'local, disabled'],
+    message: ['QUIVER_MODE', 'bogus', 'local, offline, disabled'],
     pg: true,
   },
   {

@@ -125,7 +125,7 @@ describe.each(conformanceBackends())('runs on %s', (backend) => {
       const error = await init({ store }).catch((caught: unknown) => caught);
       expect(isQuiverError(error, 'E_INVALID_ENV')).toBe(true);
       expect((error as Error).message).toContain('QUIVER_MODE');
-      expect((error as Error).message).toContain('local, disabled');
+      expect((error as Error).message).toContain('local, offline, disabled');
     } finally {
       process.env = saved;
     }

@@ -110,6 +110,22 @@ type SyncState = z.infer<typeof stateSchema>;
 
 const HISTORY_BATCH = 10_000;
 
+// Event bodies read back from a bundle are input too: a copied folder may hold anything.
+const aliasBody = z.object({ alias: z.string().min(1).max(128), version: z.number().int().min(0) });
+const tagsBody = z.object({ tags: z.array(z.string().max(256)).max(1000) });
+const linkBody = z.object({ version: z.number().int().min(0), source: z.string().min(1).max(1024) });
+
+function bodyOf<T>(schema: z.ZodType<T>, value: unknown, event: QuiverEvent): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success)
+    throw new QuiverError(
+      'E_INVALID_BUNDLE',
+      `Event ${event.position} (${event.action} ${event.subject}) of the bundle is malformed; the bundle is damaged. What came before it was sent.`,
+      { details: { position: event.position } },
+    );
+  return parsed.data;
+}
+
 /** The server target's key, naming its state file: where it is and who it is for. */
 function targetOf(target: Pick<Store, 'settings' | 'backend'>): string {
   return target.settings.remote?.baseUrl ?? target.backend.blobs.location;
@@ -514,8 +530,8 @@ class BundleSync {
   }
 
   private async syncAlias(event: QuiverEvent): Promise<void> {
-    const after = event.after as { alias: string; version: number };
-    const before = event.before as { alias: string; version: number } | null;
+    const after = bodyOf(aliasBody, event.after, event);
+    const before = event.before === null ? null : bodyOf(aliasBody, event.before, event);
     const target = this.serverRefOf(event.subject, after.version);
     const subject = `${target ?? event.subject}@${after.alias}`;
     if (!target) {
@@ -553,8 +569,8 @@ class BundleSync {
   }
 
   private async syncAliasRemoval(event: QuiverEvent): Promise<void> {
-    const before = event.before as { alias: string; version: number } | null;
-    if (!before) return;
+    if (event.before === null) return;
+    const before = bodyOf(aliasBody, event.before, event);
     const from = this.serverRefOf(event.subject, before.version);
     const subject = `${from ?? event.subject}@${before.alias}`;
     if (!from) {
@@ -586,8 +602,8 @@ class BundleSync {
       });
       return;
     }
-    const before = (event.before as { tags?: string[] } | null)?.tags ?? [];
-    const after = (event.after as { tags?: string[] } | null)?.tags ?? [];
+    const before = bodyOf(tagsBody, event.before, event).tags;
+    const after = bodyOf(tagsBody, event.after, event).tags;
     const serverVersion = (await this.server.artifacts.resolve(target)).version;
     const add = after.filter((tag) => !before.includes(tag) && !serverVersion.tags.includes(tag));
     const remove = before.filter((tag) => !after.includes(tag) && serverVersion.tags.includes(tag));
@@ -665,7 +681,7 @@ class BundleSync {
   }
 
   private async syncLink(event: QuiverEvent): Promise<void> {
-    const after = event.after as { version: number; source: string };
+    const after = bodyOf(linkBody, event.after, event);
     const locator = this.locatorOf(event);
     const bundleRef = formatRegistryRef({ ...locator, version: after.version } as never);
     const target = this.mapped(after.source);
@@ -697,8 +713,8 @@ class BundleSync {
   }
 
   private async syncRegistryAlias(event: QuiverEvent): Promise<void> {
-    const after = event.after as { alias: string; version: number };
-    const before = event.before as { alias: string; version: number } | null;
+    const after = bodyOf(aliasBody, event.after, event);
+    const before = event.before === null ? null : bodyOf(aliasBody, event.before, event);
     // The server moves `latest` to each link itself.
     if (after.alias === 'latest') return;
     const locator = this.locatorOf(event);
