@@ -3,7 +3,7 @@ import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/processes.js';
-import { startSyncServer, type SyncServer, temporaryRoot } from './support.js';
+import { type SyncServer, startSyncServer, temporaryRoot } from './support.js';
 
 // The README's "Offline" commands, run as written. The only changes: the server and the key are
 // in the environment (as `quiver login` would keep them), and /mnt/usb/offline is a copy of the

@@ -1,6 +1,6 @@
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { init, QuiverClient, type SyncReport } from '@quiver/core';
+import { Artifact, init, QuiverClient, type SyncReport } from '@quiver/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/processes.js';
 import {
@@ -147,6 +147,62 @@ describe('offline mode and quiver sync', () => {
       expect((await store.backend.runs.get(run.id)).state).toBe('finished');
       const registered = await store.backend.registry.model({ entity: 'vision', model: 'digits-copied' });
       expect(registered.versions).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('reads offline', () => {
+  it('a ref used online resolves offline from the cache, pinned to the version it was, with its files; a ref never fetched says so; the use syncs', async () => {
+    const laptop = join(tmp.root, 'reader');
+    const online = await srv.store(srv.memberKey, laptop);
+    const client = new QuiverClient(online);
+    try {
+      const weights = new TextEncoder().encode('pretrained weights v0');
+      const draft = new Artifact('encoder', 'model').addBytes('weights.bin', weights);
+      await client.commit(draft, { project: 'pretrained', entity: 'vision', aliases: ['best'] });
+      const fetching = await init({ store: online, project: 'reads', entity: 'vision' });
+      const used = await fetching.useModel('pretrained/encoder:best');
+      expect(used.version.ref).toBe('vision/pretrained/encoder:v0');
+      await fetching.finish();
+      // Meanwhile `best` moves on the server.
+      await client.commit(
+        new Artifact('encoder', 'model').addBytes('weights.bin', new TextEncoder().encode('v1')),
+        {
+          project: 'pretrained',
+          entity: 'vision',
+          aliases: ['best'],
+        },
+      );
+    } finally {
+      await client.close();
+    }
+
+    // Offline, on the same machine: no server is asked.
+    const run = await init({ mode: 'offline', dir: laptop, project: 'reads', entity: 'vision' });
+    const model = await run.useModel('pretrained/encoder:best');
+    expect(model.version.ref).toBe('vision/pretrained/encoder:v0');
+    expect(readFileSync(join(model.path, 'weights.bin'), 'utf8')).toBe('pretrained weights v0');
+    const artifact = await run.useArtifact('vision/pretrained/encoder:best');
+    expect(new TextDecoder().decode(await artifact.read('weights.bin'))).toBe('pretrained weights v0');
+    await expect(run.useArtifact('pretrained/never-fetched:latest')).rejects.toMatchObject({
+      code: 'E_NOT_CACHED',
+      message: expect.stringContaining('has not fetched it'),
+    });
+    run.log({ loss: 1 });
+    await run.finish();
+
+    const report = (await cliSync(laptop)).reports.find((entry) => entry.runId === run.id)!;
+    expect(report.records).toContainEqual({
+      kind: 'use',
+      subject: 'vision/pretrained/encoder:v0',
+      outcome: 'sent',
+    });
+    const store = await srv.store();
+    try {
+      const inputs = await store.backend.runs.inputs(run.id);
+      expect(inputs.map((version) => version.ref)).toEqual(['vision/pretrained/encoder:v0']);
     } finally {
       await store.close();
     }

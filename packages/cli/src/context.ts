@@ -1,4 +1,4 @@
-import { openClient, type QuiverClient } from '@quiver/core';
+import { type OpenStoreOptions, openClient, type QuiverClient } from '@quiver/core';
 import { type Command, Option } from 'commander';
 import { createOutput, type Output, reportError } from './output.js';
 
@@ -34,13 +34,14 @@ export function isJsonOutput(): boolean {
 export async function runWithClient(
   options: CommonOptions,
   body: (client: QuiverClient, output: Output) => Promise<number | undefined>,
+  open: OpenStoreOptions = {},
 ): Promise<void> {
   const output = createOutput(options.json === true || jsonOutput);
   let client: QuiverClient | undefined;
   try {
     // openStore checks QUIVER_MODE and creates the store folder one folder at a time (a folder
     // that cannot exist, under /proc, fails at once).
-    client = await openClient(options.dir ? { dir: options.dir } : {});
+    client = await openClient({ ...open, ...(options.dir ? { dir: options.dir } : {}) });
     process.exitCode = (await body(client, output)) ?? 0;
   } catch (error) {
     process.exitCode = reportError(error, output.json);

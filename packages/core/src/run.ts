@@ -14,6 +14,7 @@ import type {
 } from './contract/index.js';
 import type { DownloadProgress } from './download.js';
 import { MetricHistory } from './metric-history.js';
+import { normalizeRef, RefCache } from './offline/ref-cache.js';
 import { SpoolingBackend } from './offline/spooling-backend.js';
 import { formatParsedRef, parseRef } from './ref.js';
 import type { Store } from './store.js';
@@ -140,7 +141,9 @@ export class Run implements RunIdentity {
    * and records that this run used that version.
    */
   async useArtifact(ref: string): Promise<ArtifactVersion> {
-    return new ArtifactVersion(this.store, (await this.recordUse(ref)).version);
+    const { target, resolved } = await this.recordUse(ref);
+    await this.remember(target, resolved);
+    return new ArtifactVersion(this.store, resolved.version);
   }
 
   /**
@@ -154,12 +157,13 @@ export class Run implements RunIdentity {
     ref: string,
     options: { dir?: string; onProgress?: (progress: DownloadProgress) => void } = {},
   ): Promise<UsedModel> {
-    const resolved = await this.recordUse(ref);
+    const { target, resolved } = await this.recordUse(ref);
     const version = new ArtifactVersion(this.store, resolved.version);
     const path = await version.download(
       options.dir ?? join(this.store.cacheDir, 'models', resolved.version.digest),
       options,
     );
+    await this.remember(target, resolved, path);
     return {
       path,
       version,
@@ -168,13 +172,29 @@ export class Run implements RunIdentity {
     };
   }
 
-  private async recordUse(ref: string): Promise<ResolvedRef> {
+  private async recordUse(ref: string): Promise<{ target: string; resolved: ResolvedRef }> {
     this.assertActive();
     const parsed = parseRef(ref.split(':')[0]!.includes('/') ? ref : `${this.entity}/${this.project}/${ref}`);
     const target =
       parsed.kind === 'registry' && !parsed.entity ? `${this.entity}/${ref}` : formatParsedRef(parsed);
     const resolved = await this.store.backend.runs.recordUse(this.id, target);
-    return resolved;
+    return { target, resolved };
+  }
+
+  /**
+   * On a server, remembers what `target` resolved to (and where its files were downloaded), so
+   * that an offline run on this machine can use it later, pinned to this version.
+   */
+  private async remember(target: string, resolved: ResolvedRef, folder?: string): Promise<void> {
+    if (!this.store.settings.remote) return;
+    const entries = await this.store.backend.artifacts.entries(resolved.version.id).catch(() => undefined);
+    if (entries)
+      new RefCache(this.store.cacheDir).remember(
+        normalizeRef(target, this.store.backend.principal.entity),
+        resolved,
+        entries,
+        folder,
+      );
   }
 
   /** A client on this run's store (sharing its connection; closing the run closes it). */

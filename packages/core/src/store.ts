@@ -5,7 +5,8 @@ import { openRemoteBackend } from './backends/remote/index.js';
 import type { QuiverBackendV1 } from './contract/index.js';
 import { CLIENT_DATABASE, DigestCache } from './file-digest-cache.js';
 import { ensureFolder } from './folders.js';
-import { type QuiverMode, resolveStoreSettings, type StoreSettings } from './settings.js';
+import { withOfflineReads } from './offline/offline-reads.js';
+import { type QuiverMode, resolveMode, resolveStoreSettings, type StoreSettings } from './settings.js';
 
 /**
  * An open store as the SDK sees it: a backend (bound to who acts) and this client's own state —
@@ -40,11 +41,19 @@ export type OpenStoreOptions = Parameters<typeof resolveStoreSettings>[0] & {
 /**
  * Opens the store described by `options` and the environment: a Quiver server when
  * `QUIVER_BASE_URL` (or a `quiver login`) says so, else the embedded store (`QUIVER_DIR`,
- * `QUIVER_DATABASE_URL`), created on first use. `QUIVER_ENTITY` and `QUIVER_ACTOR` say who acts
+ * `QUIVER_DATABASE_URL`), created on first use. With `QUIVER_MODE=offline` no server is
+ * contacted: the embedded store, and for refs it lacks, the versions this machine fetched online. `QUIVER_ENTITY` and `QUIVER_ACTOR` say who acts
  * (on a server, the API key's user acts, in `QUIVER_ENTITY` when it is one of the user's teams).
  */
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const { wrapBackend, ...rest } = options;
+  if (resolveMode(rest.mode) === 'offline') {
+    // Offline: no server is contacted. The local store, and what this machine fetched online.
+    const settings = resolveStoreSettings({ ...rest, remote: null });
+    ensureFolder(settings.dir, { side: 'store' });
+    const local = withOfflineReads(await openEmbedded(settings), join(settings.dir, 'cache'), undefined);
+    return storeOver(wrapBackend ? wrapBackend(local) : local, settings);
+  }
   const settings = resolveStoreSettings(rest);
   ensureFolder(settings.dir, { side: 'store' });
   if (settings.remote) {

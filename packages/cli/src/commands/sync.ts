@@ -70,25 +70,30 @@ export function syncCommand(): Command {
     )
     .argument('[bundles...]', 'bundle folders, or folders that hold bundles')
     .option('--dry-run', 'list what would be sent; send nothing')
-    .action(async (paths: string[], options: CommonOptions & { dryRun?: boolean }) =>
-      runWithClient(options, async (client, output) => {
-        if (!client.store.settings.remote)
-          throw new QuiverError(
-            'E_USAGE',
-            "quiver sync sends bundles to a team server: set QUIVER_BASE_URL and QUIVER_API_KEY, or run 'quiver login' first.",
-          );
-        const bars = syncBars(!output.json);
-        let result: SyncResult;
-        try {
-          result = await client.sync(paths, {
-            dryRun: options.dryRun === true,
-            onProgress: (progress) => bars.update(progress),
-          });
-        } finally {
-          bars.stop();
-        }
-        output.result(result, describe);
-        return result.failures.length > 0 ? 1 : 0;
-      }),
+    .action(
+      async (paths: string[], options: CommonOptions & { dryRun?: boolean }) =>
+        runWithClient(
+          options,
+          async (client, output) => {
+            if (!client.store.settings.remote)
+              throw new QuiverError(
+                'E_USAGE',
+                "quiver sync sends bundles to a team server: set QUIVER_BASE_URL and QUIVER_API_KEY, or run 'quiver login' first.",
+              );
+            const bars = syncBars(!output.json);
+            let result: SyncResult;
+            try {
+              result = await client.sync(paths, {
+                dryRun: options.dryRun === true,
+                onProgress: (progress) => bars.update(progress),
+              });
+            } finally {
+              bars.stop();
+            }
+            output.result(result, describe);
+            return result.failures.length > 0 ? 1 : 0;
+          },
+          { mode: 'local' },
+        ), // sync talks to the server even where QUIVER_MODE=offline is set
     );
 }

@@ -20,6 +20,10 @@ import { ensureFolder } from '../folders.js';
 import { assertName } from '../names.js';
 import type { StoreSettings } from '../settings.js';
 import { type Store, storeOver } from '../store.js';
+import { withOfflineReads } from './offline-reads.js';
+
+/** Uses of versions read from this machine's cache (server versions), for `quiver sync`. */
+export const USES_FILE = 'uses.jsonl';
 
 /** The file that makes a folder an offline bundle. */
 export const BUNDLE_FILE = 'bundle.json';
@@ -186,7 +190,7 @@ export interface CreateBundleOptions {
 export async function createBundleStore(
   settings: StoreSettings,
   options: CreateBundleOptions,
-): Promise<Store<EmbeddedBackend>> {
+): Promise<Store> {
   ensureFolder(settings.dir, { side: 'store' });
   const path = bundlePathOf(settings.dir, options.runId);
   mkdirSync(path, { recursive: true });
@@ -203,7 +207,25 @@ export async function createBundleStore(
     origin: options.origin,
   };
   if (!isBundle(path)) writeFileAtomically(join(path, BUNDLE_FILE), `${JSON.stringify(info, null, 2)}\n`);
-  return openBundleStore(path, settings);
+  const backend = await openBundleBackend(path, settings, info);
+  // What the bundle lacks, a run reads from what this machine fetched online.
+  return storeOver(
+    withOfflineReads(backend, join(settings.dir, 'cache'), join(path, USES_FILE)),
+    { ...settings, entity: localEntity },
+    { metricsFlushMs: BUNDLE_FLUSH_MS },
+  );
+}
+
+function openBundleBackend(
+  path: string,
+  settings: StoreSettings,
+  info: BundleInfo,
+): Promise<EmbeddedBackend> {
+  return openEmbeddedBackend({
+    dir: path,
+    principal: { actor: settings.actor, entity: info.localEntity },
+    shareBlobsWith: sharedBlobs(settings.dir),
+  });
 }
 
 /** Opens an existing bundle as a store (to sync it, or to read what it holds). */
@@ -212,12 +234,7 @@ export async function openBundleStore(
   settings: StoreSettings,
 ): Promise<Store<EmbeddedBackend>> {
   const info = readBundleInfoOrNew(path);
-  const backend = await openEmbeddedBackend({
-    dir: path,
-    principal: { actor: settings.actor, entity: info.localEntity },
-    shareBlobsWith: sharedBlobs(settings.dir),
-  });
-  return storeOver(backend, { ...settings, entity: info.localEntity }, { metricsFlushMs: BUNDLE_FLUSH_MS });
+  return storeOver(await openBundleBackend(path, settings, info), { ...settings, entity: info.localEntity });
 }
 
 /** `readBundleInfo`, except that a bundle created this moment may not have its database yet. */

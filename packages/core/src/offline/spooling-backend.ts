@@ -1,4 +1,3 @@
-import type { EmbeddedBackend } from '../backends/embedded/index.js';
 import type { ArtifactsApiV1 } from '../contract/backend.js';
 import { isQuiverError } from '../contract/errors.js';
 import type {
@@ -46,8 +45,8 @@ export class SpoolingBackend implements QuiverBackendV1 {
   readonly maintenance: MaintenanceApiV1;
   readonly blobs: BlobStore;
   private run: CreateRunInput | undefined;
-  private spool: Store<EmbeddedBackend> | undefined;
-  private starting: Promise<Store<EmbeddedBackend>> | undefined;
+  private spool: Store | undefined;
+  private starting: Promise<Store> | undefined;
 
   constructor(
     readonly remote: QuiverBackendV1,
@@ -72,7 +71,7 @@ export class SpoolingBackend implements QuiverBackendV1 {
   }
 
   /** The bundle the run spooled to, once it did. */
-  get spooled(): Store<EmbeddedBackend> | undefined {
+  get spooled(): Store | undefined {
     return this.spool;
   }
 
@@ -116,7 +115,7 @@ export class SpoolingBackend implements QuiverBackendV1 {
   }
 
   /** Makes the run's bundle (once) and records the run in it. */
-  startSpooling(reason: Error): Promise<Store<EmbeddedBackend>> {
+  startSpooling(reason: Error): Promise<Store> {
     this.starting ??= (async () => {
       const run = this.run!;
       const store = await createBundleStore(this.settings, {

@@ -20,8 +20,10 @@ import {
   bundleName,
   openBundleStore,
   readBundleInfo,
+  USES_FILE,
   writeFileAtomically,
 } from './bundle.js';
+import { offlineUses } from './ref-cache.js';
 
 /** What happened to one record of a bundle. */
 export type SyncOutcome =
@@ -780,6 +782,15 @@ class BundleSync {
   }
 
   private async syncUses(): Promise<void> {
+    // Server versions the run used offline, read from this machine's cache: pinned refs already.
+    for (const ref of offlineUses(join(this.path, USES_FILE))) {
+      const key = `server:${ref}`;
+      if (this.state.uses.includes(key)) continue;
+      if (!this.dryRun) await this.server.runs.recordUse(this.info.runId, ref);
+      this.record({ kind: 'use', subject: ref, outcome: this.dryRun ? 'would-send' : 'sent' });
+      this.state.uses.push(key);
+      this.save();
+    }
     const inputs = await this.bundle.runs.inputs(this.info.runId);
     for (const input of inputs) {
       if (this.state.uses.includes(input.ref)) continue;
