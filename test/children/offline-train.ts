@@ -3,7 +3,7 @@
 // is killed.
 import { init } from '@quiver/core';
 import * as tf from '@tensorflow/tfjs';
-import { trainWithCallback } from '../offline/support.js';
+import { trainWithCallback } from '../offline/training.js';
 
 const run = await init({ project: 'crashing', entity: 'vision' });
 class Announce extends tf.CustomCallback {

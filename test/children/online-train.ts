@@ -3,7 +3,7 @@
 // `done <run id>` at the end.
 import { init } from '@quiver/core';
 import * as tf from '@tensorflow/tfjs';
-import { trainWithCallback } from '../offline/support.js';
+import { trainWithCallback } from '../offline/training.js';
 
 const epochs = Number(process.env.EPOCHS ?? 20);
 const run = await init({ project: 'spooled' });

@@ -1,31 +1,10 @@
 import { join } from 'node:path';
 import { Artifact, init, QuiverClient, type SyncRecord, type SyncReport } from '@quiver/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/processes.js';
-import { type SyncServer, startSyncServer, temporaryRoot } from './support.js';
+import { cliSync, syncServerFixture } from './support.js';
 
-const tmp = temporaryRoot('quiver-offline-conflicts-');
-let srv: SyncServer;
-
-beforeAll(async () => {
-  srv = await startSyncServer(tmp.root);
-}, 120_000);
-
-afterAll(async () => {
-  await srv?.stop();
-  tmp.dispose();
-});
-
-async function cliSync(dir: string, args: string[] = [], key = srv.memberKey) {
-  const result = await runCli(['sync', '--json', ...args], {
-    QUIVER_DIR: dir,
-    QUIVER_BASE_URL: srv.url,
-    QUIVER_API_KEY: key,
-    QUIVER_MODE: '',
-  });
-  expect(result.code, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as { reports: SyncReport[]; failures: unknown[] };
-}
+const fixture = syncServerFixture('quiver-offline-conflicts-');
 
 function draft(text: string): Artifact {
   const artifact = new Artifact('model', 'model', { metadata: { text } });
@@ -35,16 +14,18 @@ function draft(text: string): Artifact {
 
 describe('sync conflicts', () => {
   it('an alias moved on the server meanwhile and a protected alias set by a member are each reported per record, with the policy applied; the rest syncs', async () => {
-    const laptop = join(tmp.root, 'laptop');
-    const server = new QuiverClient(await srv.store());
-    const admin = new QuiverClient(await srv.store(srv.adminKey, join(tmp.root, 'admin-client')));
+    const laptop = join(fixture.root, 'laptop');
+    const server = new QuiverClient(await fixture.srv.store());
+    const admin = new QuiverClient(
+      await fixture.srv.store(fixture.srv.adminKey, join(fixture.root, 'admin-client')),
+    );
     try {
       // A run offline, synced once while it is still going.
       const run = await init({ mode: 'offline', dir: laptop, project: 'shared', entity: 'vision' });
       run.log({ loss: 0.9 });
       await run.logArtifact(draft('offline v0'), { aliases: ['best'] });
       await run.flush();
-      const live = (await cliSync(laptop)).reports[0]!;
+      const live = (await cliSync(fixture.srv, laptop)).reports[0]!;
       expect(live).toMatchObject({ complete: false, versions: 1, conflicts: 0 });
       const synced = (await server.artifact('vision/shared/model:best')).ref;
 
@@ -65,7 +46,7 @@ describe('sync conflicts', () => {
       await client.registry.setAlias('registry/shared:v0', 'production', { force: true });
       await run.finish();
 
-      const result = await cliSync(laptop);
+      const result = await cliSync(fixture.srv, laptop);
       expect(result.failures).toEqual([]);
       const report = result.reports[0]!;
       expect(report).toMatchObject({ complete: true, versions: 1, conflicts: 1, refused: 1 });
@@ -102,7 +83,7 @@ describe('sync conflicts', () => {
         { alias: 'staging', version: 0 },
       ]);
       // An admin syncing the same bundle later finds it sent; `production` is theirs to set by hand.
-      const again = (await cliSync(laptop, [], srv.adminKey)).reports[0]!;
+      const again = (await cliSync(fixture.srv, laptop, [], fixture.srv.adminKey)).reports[0]!;
       expect(again).toMatchObject({ versions: 0, bytesUploaded: 0 });
     } finally {
       await server.close();
@@ -111,7 +92,7 @@ describe('sync conflicts', () => {
   });
 
   it('quiver sync --dry-run lists what would be sent and sends nothing; a damaged bundle is reported and the others still go', async () => {
-    const laptop = join(tmp.root, 'dry');
+    const laptop = join(fixture.root, 'dry');
     const run = await init({ mode: 'offline', dir: laptop, project: 'dry', entity: 'vision' });
     run.log({ loss: 1 });
     await run.logArtifact(draft('dry'), { aliases: ['best'] });
@@ -123,8 +104,8 @@ describe('sync conflicts', () => {
 
     const dry = await runCli(['sync', '--dry-run', '--json'], {
       QUIVER_DIR: laptop,
-      QUIVER_BASE_URL: srv.url,
-      QUIVER_API_KEY: srv.memberKey,
+      QUIVER_BASE_URL: fixture.srv.url,
+      QUIVER_API_KEY: fixture.srv.memberKey,
     });
     expect(dry.code).toBe(1);
     const listed = JSON.parse(dry.stdout) as {
@@ -141,7 +122,7 @@ describe('sync conflicts', () => {
       ['alias', 'skipped'],
       ['state', 'would-send'],
     ]);
-    const store = await srv.store();
+    const store = await fixture.srv.store();
     try {
       await expect(store.backend.runs.get(run.id)).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
     } finally {
@@ -151,13 +132,13 @@ describe('sync conflicts', () => {
     // Text for people: what was sent, and the damaged bundle with what to do.
     const sent = await runCli(['sync'], {
       QUIVER_DIR: laptop,
-      QUIVER_BASE_URL: srv.url,
-      QUIVER_API_KEY: srv.memberKey,
+      QUIVER_BASE_URL: fixture.srv.url,
+      QUIVER_API_KEY: fixture.srv.memberKey,
     });
     expect(sent.code).toBe(1);
     expect(sent.stdout).toContain(`run-${run.id} → vision/dry/${run.id}: sent 1 version(s)`);
     expect(sent.stdout).toContain('complete');
     expect(sent.stdout).toMatch(/failed .*bundle\.json is not a valid bundle description/);
-    expect(sent.stdout + sent.stderr).not.toContain(srv.memberKey);
+    expect(sent.stdout + sent.stderr).not.toContain(fixture.srv.memberKey);
   });
 });

@@ -2,49 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { Artifact, init, openEmbeddedStore, type QuiverEvent, type Store } from '@quiver/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnScript } from '../support/processes.js';
-import { type SyncServer, startSyncServer, temporaryRoot } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { spawnScript, startScript } from '../support/processes.js';
+import { type SyncServer, syncServerFixture } from './support.js';
 
-const tmp = temporaryRoot('quiver-offline-faults-');
-let srv: SyncServer;
-let reference: SyncServer;
+const main = syncServerFixture('quiver-offline-faults-');
+// A second server: a clean sync of the same bundle there is the state to compare with.
+const second = syncServerFixture('quiver-offline-reference-');
 
-beforeAll(async () => {
-  [srv, reference] = await Promise.all([
-    startSyncServer(join(tmp.root, 'a')),
-    startSyncServer(join(tmp.root, 'b')),
-  ]);
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all([srv?.stop(), reference?.stop()]);
-  tmp.dispose();
-});
-
-/** Starts `quiver sync --json <bundle>` against `server`; resolves with how it ended. */
+/** Starts `quiver sync --json <bundle>` against `server`, as its member. */
 function startSync(server: SyncServer, dir: string, bundle: string) {
-  const child = spawnScript('packages/cli/src/bin.ts', ['sync', '--json', bundle], {
+  return startScript('packages/cli/src/bin.ts', ['sync', '--json', bundle], {
     QUIVER_DIR: dir,
     QUIVER_BASE_URL: server.url,
     QUIVER_API_KEY: server.memberKey,
     QUIVER_MODE: '',
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const ended = new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    stdout: string;
-    stderr: string;
-  }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, ended };
 }
 
 /** What a server holds of one project, in the fields a user sees (ids and times aside). */
@@ -89,7 +62,7 @@ async function projectState(store: Store, runId: string) {
 async function projectEvents(
   server: SyncServer,
 ): Promise<Array<Pick<QuiverEvent, 'action' | 'subject' | 'after'>>> {
-  const store = await server.store(server.adminKey, join(tmp.root, 'admin-client'));
+  const store = await server.store(server.adminKey, join(main.root, 'admin-client'));
   try {
     const events: QuiverEvent[] = [];
     for (let after = 0; ; ) {
@@ -122,7 +95,7 @@ function random(seed: number): () => number {
 
 describe('sync under SIGKILL', () => {
   it('a sync killed at 20 random moments, then run to completion, gives the same server state as one clean sync: no duplicate version, no missing step', async () => {
-    const laptop = join(tmp.root, 'laptop');
+    const laptop = join(main.root, 'laptop');
     const run = await init({
       mode: 'offline',
       dir: laptop,
@@ -148,14 +121,14 @@ describe('sync under SIGKILL', () => {
     const bundle = join(laptop, 'offline', `run-${run.id}`);
 
     // The reference: a copy of the bundle synced once, cleanly, to a server of its own.
-    const copy = join(tmp.root, 'copy', `run-${run.id}`);
+    const copy = join(main.root, 'copy', `run-${run.id}`);
     cpSync(bundle, copy, { recursive: true });
-    const clean = await startSync(reference, join(tmp.root, 'reference-client'), copy).ended;
+    const clean = await startSync(second.srv, join(main.root, 'reference-client'), copy).ended;
     expect(clean.code, clean.stderr).toBe(0);
 
     const seed = Number(process.env.QUIVER_KILL_SEED ?? Date.now() % 100_000);
     const next = random(seed);
-    const store = await srv.store();
+    const store = await main.srv.store();
     const seen: number[] = [];
     try {
       const count = async () =>
@@ -168,7 +141,7 @@ describe('sync under SIGKILL', () => {
         // A random moment inside the sync: once it has sent a version more than the last one did,
         // after a random 0–60 ms more (mid-upload, mid-commit, between a commit and its aliases).
         const before = (await count()).length;
-        const { child, ended } = startSync(srv, join(tmp.root, 'killed-client'), bundle);
+        const { child, ended } = startSync(main.srv, join(main.root, 'killed-client'), bundle);
         let done = false;
         void ended.then(() => {
           done = true;
@@ -186,11 +159,11 @@ describe('sync under SIGKILL', () => {
         expect(versions.length).toBeLessThanOrEqual(VERSIONS);
         seen.push(outcome.signal === 'SIGKILL' ? versions.length : -1);
       }
-      const last = await startSync(srv, join(tmp.root, 'killed-client'), bundle).ended;
+      const last = await startSync(main.srv, join(main.root, 'killed-client'), bundle).ended;
       expect(last.code, last.stderr).toBe(0);
       expect(JSON.parse(last.stdout).reports[0]).toMatchObject({ complete: true });
 
-      const checker = await reference.store();
+      const checker = await second.srv.store();
       try {
         expect(await projectState(store, run.id), `seed ${seed}`).toEqual(
           await projectState(checker, run.id),
@@ -198,7 +171,7 @@ describe('sync under SIGKILL', () => {
       } finally {
         await checker.close();
       }
-      expect(await projectEvents(srv)).toEqual(await projectEvents(reference));
+      expect(await projectEvents(main.srv)).toEqual(await projectEvents(second.srv));
       console.info(`sync killed after ${seen.join(', ')} of ${VERSIONS} versions sent (seed ${seed})`);
       // Every kill landed mid-sync, after it had sent something and before it ended.
       expect(seen.filter((sent) => sent > 0 && sent < VERSIONS).length, `seed ${seed}: ${seen}`).toBe(20);
@@ -208,7 +181,7 @@ describe('sync under SIGKILL', () => {
   }, 300_000);
 
   it('a training run killed with SIGKILL offline: its bundle syncs every checkpoint committed before the kill, and the run shows as crashed', async () => {
-    const node = join(tmp.root, 'node');
+    const node = join(main.root, 'node');
     const child = spawnScript('test/children/offline-train.ts', [], {
       QUIVER_DIR: node,
       QUIVER_MODE: 'offline',
@@ -243,11 +216,11 @@ describe('sync under SIGKILL', () => {
     await local.close();
     expect(committed.length).toBeGreaterThanOrEqual(3);
 
-    const sync = await startSync(srv, join(tmp.root, 'node-client'), bundle).ended;
+    const sync = await startSync(main.srv, join(main.root, 'node-client'), bundle).ended;
     expect(sync.code, sync.stderr).toBe(0);
     const report = JSON.parse(sync.stdout).reports[0];
     expect(report).toMatchObject({ complete: true, versions: committed.length });
-    const store = await srv.store();
+    const store = await main.srv.store();
     try {
       const onServer = (
         await store.backend.artifacts.versions({

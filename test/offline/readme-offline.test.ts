@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROOT } from '../support/processes.js';
-import { type SyncServer, startSyncServer, temporaryRoot } from './support.js';
+import { syncServerFixture } from './support.js';
 
 // The README's "Offline" commands, run as written. The only changes: the server and the key are
 // in the environment (as `quiver login` would keep them), and /mnt/usb/offline is a copy of the
@@ -12,17 +12,7 @@ import { type SyncServer, startSyncServer, temporaryRoot } from './support.js';
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const block = /<!-- offline -->\n```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
 
-const tmp = temporaryRoot('quiver-offline-readme-');
-let srv: SyncServer;
-
-beforeAll(async () => {
-  srv = await startSyncServer(tmp.root);
-}, 120_000);
-
-afterAll(async () => {
-  await srv?.stop();
-  tmp.dispose();
-});
+const fixture = syncServerFixture('quiver-offline-readme-');
 
 function bash(line: string, env: Record<string, string>) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
@@ -51,13 +41,18 @@ describe("the README's offline commands", () => {
       .map((line) => line.replace(/\s+#.*$/, '').trim())
       .filter(Boolean);
     expect(lines).toHaveLength(4);
-    const dir = join(tmp.root, 'laptop');
-    const env = { QUIVER_DIR: dir, QUIVER_BASE_URL: srv.url, QUIVER_API_KEY: srv.memberKey, QUIVER_MODE: '' };
+    const dir = join(fixture.root, 'laptop');
+    const env = {
+      QUIVER_DIR: dir,
+      QUIVER_BASE_URL: fixture.srv.url,
+      QUIVER_API_KEY: fixture.srv.memberKey,
+      QUIVER_MODE: '',
+    };
     const outputs: string[] = [];
     for (const line of lines) {
       let command = line;
       if (line.includes('/mnt/usb/offline')) {
-        const copy = join(tmp.root, 'usb', 'offline');
+        const copy = join(fixture.root, 'usb', 'offline');
         cpSync(join(dir, 'offline'), copy, { recursive: true });
         command = line.replace('/mnt/usb/offline', copy);
       }
@@ -71,7 +66,7 @@ describe("the README's offline commands", () => {
     expect(outputs[2]).toContain('complete');
     const copied = JSON.parse(outputs[3]!);
     expect(copied.reports[0]).toMatchObject({ complete: true, versions: 0, bytesUploaded: 0 });
-    const store = await srv.store();
+    const store = await fixture.srv.store();
     try {
       const model = await store.backend.registry.model({ entity: 'vision', model: 'spiral-classifier' });
       expect(model.versions).toHaveLength(1);

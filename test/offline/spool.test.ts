@@ -1,29 +1,19 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, spawnScript } from '../support/processes.js';
 import { startTestServer } from '../support/remote-server.js';
-import { type SyncServer, startSyncServer, temporaryRoot } from './support.js';
+import { syncServerFixture } from './support.js';
 
-const tmp = temporaryRoot('quiver-offline-spool-');
-let srv: SyncServer;
-
-beforeAll(async () => {
-  srv = await startSyncServer(tmp.root);
-}, 120_000);
-
-afterAll(async () => {
-  await srv?.stop();
-  tmp.dispose();
-});
+const fixture = syncServerFixture('quiver-offline-spool-');
 
 describe('online spooling', () => {
   it('the server stopped during a training run: the run keeps training and spools; after the server is back, quiver sync sends everything', async () => {
     const epochs = 20;
-    const laptop = join(tmp.root, 'laptop');
+    const laptop = join(fixture.root, 'laptop');
     const env = {
       QUIVER_DIR: laptop,
-      QUIVER_BASE_URL: srv.url,
-      QUIVER_API_KEY: srv.memberKey,
+      QUIVER_BASE_URL: fixture.srv.url,
+      QUIVER_API_KEY: fixture.srv.memberKey,
       QUIVER_ENTITY: 'vision',
       QUIVER_MODE: '',
       EPOCHS: String(epochs),
@@ -43,8 +33,8 @@ describe('online spooling', () => {
       });
       void exited.then((code) => reject(new Error(`training exited (${code}) early: ${stderr}`)));
     });
-    const port = Number(new URL(srv.url).port);
-    await srv.stop();
+    const port = Number(new URL(fixture.srv.url).port);
+    await fixture.srv.stop();
 
     // The training goes on to its end without a server.
     expect(await exited, stderr).toBe(0);
@@ -54,17 +44,17 @@ describe('online spooling', () => {
       `Run ${runId} goes on offline, recorded in ${join(laptop, 'offline', `run-${runId}`)}`,
     );
     expect(stderr).toContain("run 'quiver sync' when the server is back");
-    expect(stderr).not.toContain(srv.memberKey);
+    expect(stderr).not.toContain(fixture.srv.memberKey);
 
     // The server comes back (same data, same address); quiver sync sends the spool.
-    srv.server = await startTestServer({ dataDir: join(tmp.root, 'server'), port });
+    fixture.srv.server = await startTestServer({ dataDir: join(fixture.root, 'server'), port });
     const sync = await runCli(['sync', '--json'], env);
     expect(sync.code, sync.stderr).toBe(0);
     const report = JSON.parse(sync.stdout).reports[0];
     expect(report).toMatchObject({ runId, complete: true, conflicts: 0, refused: 0 });
     expect(report.versions).toBeGreaterThan(0);
 
-    const store = await srv.store();
+    const store = await fixture.srv.store();
     try {
       const backend = store.backend;
       const run = await backend.runs.get(runId);

@@ -5,41 +5,14 @@ import {
   type ArtifactVersionInfo,
   openStore,
   type QuiverClient,
-  type Run,
   type RunInfo,
   type Store,
+  type SyncReport,
 } from '@quiver/core';
-import { checkpointCallback } from '@quiver/tfjs';
-import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll } from 'vitest';
 import { createUserWithKey } from '../support/backends.js';
+import { runCli } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/remote-server.js';
-import { dataset, ScriptedMetrics, useWasm } from '../tfjs/support.js';
-
-/** The small classifier with fixed layer names and seeds: two trainings give the same bytes. */
-function namedClassifier(): tf.LayersModel {
-  const model = tf.sequential({
-    layers: [
-      tf.layers.dense({
-        name: 'hidden',
-        inputShape: [6],
-        units: 12,
-        activation: 'relu',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }),
-      }),
-      tf.layers.dense({
-        name: 'classes',
-        units: 3,
-        activation: 'softmax',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 8 }),
-      }),
-    ],
-  });
-  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  return model;
-}
-
-/** Scripted validation losses: `best` lands on the fourth epoch (0.5). */
-export const VAL_LOSS = [0.9, 0.7, 0.8, 0.5, 0.6];
 
 /** A real server process on its own data folder, with a member and an admin key. */
 export interface SyncServer {
@@ -79,32 +52,6 @@ export async function startSyncServer(root: string): Promise<SyncServer> {
     stop: () => handle.server.stop(),
   };
   return handle;
-}
-
-/** Trains the small classifier with the callback (`logModel: 'all'`), linking the best into `model`. */
-export async function trainWithCallback(
-  run: Run,
-  options: { model: string; epochs?: number; extraCallbacks?: tf.CustomCallback[] },
-): Promise<void> {
-  await useWasm();
-  const model = namedClassifier();
-  const { xs, ys } = dataset(64);
-  const callbacks = [
-    new ScriptedMetrics({ val_loss: VAL_LOSS }),
-    checkpointCallback(run, model, { logModel: 'all', registryModel: options.model }),
-    ...(options.extraCallbacks ?? []),
-  ];
-  await model.fit(xs, ys, {
-    epochs: options.epochs ?? VAL_LOSS.length,
-    batchSize: 16,
-    validationSplit: 0.25,
-    shuffle: false,
-    verbose: 0,
-    callbacks,
-  });
-  xs.dispose();
-  ys.dispose();
-  model.dispose();
 }
 
 /** A run as the server holds it, in the fields a user compares (not ids, names or times). */
@@ -170,3 +117,42 @@ export function temporaryRoot(prefix: string): { root: string; dispose(): void }
   const root = mkdtempSync(join(tmpdir(), prefix));
   return { root, dispose: () => rmSync(root, { recursive: true, force: true }) };
 }
+
+/** A real server for one test file, in a temporary folder: started before its tests, stopped after. */
+export function syncServerFixture(prefix: string): { readonly root: string; readonly srv: SyncServer } {
+  const tmp = temporaryRoot(prefix);
+  let srv: SyncServer | undefined;
+  beforeAll(async () => {
+    srv = await startSyncServer(tmp.root);
+  }, 120_000);
+  afterAll(async () => {
+    await srv?.stop();
+    tmp.dispose();
+  });
+  return {
+    root: tmp.root,
+    get srv() {
+      return srv!;
+    },
+  };
+}
+
+/** `quiver sync --json` as a user runs it, against `srv` as `key`'s user (the member by default). */
+export async function cliSync(
+  srv: SyncServer,
+  dir: string,
+  args: string[] = [],
+  key = srv.memberKey,
+): Promise<{ reports: SyncReport[]; failures: Array<{ bundle: string; code: string; message: string }> }> {
+  const result = await runCli(['sync', '--json', ...args], {
+    QUIVER_DIR: dir,
+    QUIVER_BASE_URL: srv.url,
+    QUIVER_API_KEY: key,
+    QUIVER_MODE: '',
+  });
+  if (result.code !== 0)
+    throw new Error(`quiver sync exited ${result.code}: ${result.stderr}${result.stdout}`);
+  return JSON.parse(result.stdout);
+}
+
+export { trainWithCallback, VAL_LOSS } from './training.js';

@@ -1,44 +1,13 @@
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Artifact, init, QuiverClient, type SyncReport } from '@quiver/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/processes.js';
-import {
-  type SyncServer,
-  serverView,
-  startSyncServer,
-  temporaryRoot,
-  trainWithCallback,
-  VAL_LOSS,
-} from './support.js';
+import { Artifact, init, QuiverClient } from '@quiver/core';
+import { describe, expect, it } from 'vitest';
+import { cliSync, serverView, syncServerFixture, trainWithCallback, VAL_LOSS } from './support.js';
 
-const tmp = temporaryRoot('quiver-offline-');
-let srv: SyncServer;
-
-beforeAll(async () => {
-  srv = await startSyncServer(tmp.root);
-}, 120_000);
-
-afterAll(async () => {
-  await srv?.stop();
-  tmp.dispose();
-});
-
-/** `quiver sync --json` as a user would run it, against the test server as `key`'s user. */
-async function cliSync(dir: string, args: string[] = [], key = srv.memberKey) {
-  const result = await runCli(['sync', '--json', ...args], {
-    QUIVER_DIR: dir,
-    QUIVER_BASE_URL: srv.url,
-    QUIVER_API_KEY: key,
-    QUIVER_MODE: '',
-  });
-  if (result.code !== 0)
-    throw new Error(`quiver sync exited ${result.code}: ${result.stderr}${result.stdout}`);
-  return JSON.parse(result.stdout) as { reports: SyncReport[]; failures: unknown[] };
-}
+const fixture = syncServerFixture('quiver-offline-');
 
 async function serverEvents(): Promise<number> {
-  const store = await srv.store(srv.adminKey, join(tmp.root, 'admin-client'));
+  const store = await fixture.srv.store(fixture.srv.adminKey, join(fixture.root, 'admin-client'));
   try {
     let count = 0;
     for (let after = 0; ; ) {
@@ -54,7 +23,7 @@ async function serverEvents(): Promise<number> {
 
 describe('offline mode and quiver sync', () => {
   it('a TF.js run recorded offline (no server) and synced equals the same run made online, field by field; syncing twice more changes nothing', async () => {
-    const laptop = join(tmp.root, 'laptop');
+    const laptop = join(fixture.root, 'laptop');
     // Offline: no server is named anywhere, and none is contacted.
     const run = await init({
       mode: 'offline',
@@ -71,7 +40,7 @@ describe('offline mode and quiver sync', () => {
     const bundles = readdirSync(join(laptop, 'offline')).filter((name) => name.startsWith('run-'));
     expect(bundles).toEqual([`run-${run.id}`]);
 
-    const onlineStore = await srv.store(srv.memberKey, join(tmp.root, 'online-client'));
+    const onlineStore = await fixture.srv.store(fixture.srv.memberKey, join(fixture.root, 'online-client'));
     const online = await init({
       store: onlineStore,
       project: 'digits',
@@ -84,7 +53,7 @@ describe('offline mode and quiver sync', () => {
     await trainWithCallback(online, { model: 'digits-online' });
     await online.finish();
 
-    const first = await cliSync(laptop);
+    const first = await cliSync(fixture.srv, laptop);
     expect(first.failures).toEqual([]);
     expect(first.reports).toHaveLength(1);
     const report = first.reports[0]!;
@@ -107,7 +76,7 @@ describe('offline mode and quiver sync', () => {
     // Twice more: the same server state, nothing uploaded, no new event.
     const events = await serverEvents();
     for (let round = 0; round < 2; round++) {
-      const again = (await cliSync(laptop)).reports[0]!;
+      const again = (await cliSync(fixture.srv, laptop)).reports[0]!;
       expect(again).toMatchObject({ versions: 0, bytesUploaded: 0, blobsUploaded: 0, complete: true });
       expect(await serverView(client, run.id, 'digits-offline')).toEqual(synced);
       expect(await serverEvents()).toBe(events);
@@ -116,19 +85,19 @@ describe('offline mode and quiver sync', () => {
   });
 
   it('a bundle copied to another machine (the original folder deleted) syncs completely', async () => {
-    const node = join(tmp.root, 'cluster-node');
+    const node = join(fixture.root, 'cluster-node');
     const run = await init({ mode: 'offline', dir: node, project: 'digits', entity: 'vision' });
     await trainWithCallback(run, { model: 'digits-copied', epochs: 3 });
     await run.finish();
-    const elsewhere = join(tmp.root, 'usb-stick', `run-${run.id}`);
+    const elsewhere = join(fixture.root, 'usb-stick', `run-${run.id}`);
     cpSync(join(node, 'offline', `run-${run.id}`), elsewhere, { recursive: true });
     rmSync(node, { recursive: true, force: true });
     expect(existsSync(node)).toBe(false);
 
-    const result = await cliSync(join(tmp.root, 'other-machine'), [elsewhere]);
+    const result = await cliSync(fixture.srv, join(fixture.root, 'other-machine'), [elsewhere]);
     expect(result.failures).toEqual([]);
     expect(result.reports[0]).toMatchObject({ complete: true, versions: 3, conflicts: 0, refused: 0 });
-    const store = await srv.store();
+    const store = await fixture.srv.store();
     try {
       const versions = (
         await store.backend.artifacts.versions({
@@ -155,8 +124,8 @@ describe('offline mode and quiver sync', () => {
 
 describe('reads offline', () => {
   it('a ref used online resolves offline from the cache, pinned to the version it was, with its files; a ref never fetched says so; the use syncs', async () => {
-    const laptop = join(tmp.root, 'reader');
-    const online = await srv.store(srv.memberKey, laptop);
+    const laptop = join(fixture.root, 'reader');
+    const online = await fixture.srv.store(fixture.srv.memberKey, laptop);
     const client = new QuiverClient(online);
     try {
       const weights = new TextEncoder().encode('pretrained weights v0');
@@ -193,13 +162,13 @@ describe('reads offline', () => {
     run.log({ loss: 1 });
     await run.finish();
 
-    const report = (await cliSync(laptop)).reports.find((entry) => entry.runId === run.id)!;
+    const report = (await cliSync(fixture.srv, laptop)).reports.find((entry) => entry.runId === run.id)!;
     expect(report.records).toContainEqual({
       kind: 'use',
       subject: 'vision/pretrained/encoder:v0',
       outcome: 'sent',
     });
-    const store = await srv.store();
+    const store = await fixture.srv.store();
     try {
       const inputs = await store.backend.runs.inputs(run.id);
       expect(inputs.map((version) => version.ref)).toEqual(['vision/pretrained/encoder:v0']);

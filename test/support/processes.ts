@@ -20,14 +20,22 @@ export function spawnScript(
   });
 }
 
-/** Runs a script to completion and returns its exit code and output. */
-export function runScript(
+/** How a script ended, with everything it printed. */
+export interface ScriptOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts a script: the process (to signal it) and how it ends. */
+export function startScript(
   script: string,
   args: readonly string[],
   env: Record<string, string>,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawnScript(script, args, env);
+): { child: ChildProcess; ended: Promise<ScriptOutcome> } {
+  const child = spawnScript(script, args, env);
+  const ended = new Promise<ScriptOutcome>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -39,6 +47,16 @@ export function runScript(
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+  return { child, ended };
+}
+
+/** Runs a script to completion and returns its exit code and output. */
+export function runScript(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<ScriptOutcome> {
+  return startScript(script, args, env).ended;
 }
 
 /** Runs the `quiver` CLI from the sources. */
