@@ -24,32 +24,23 @@ async function serverEvents(): Promise<number> {
 describe('offline mode and quiver sync', () => {
   it('a TF.js run recorded offline (no server) and synced equals the same run made online, field by field; syncing twice more changes nothing', async () => {
     const laptop = join(fixture.root, 'laptop');
-    // Offline: no server is named anywhere, and none is contacted.
-    const run = await init({
-      mode: 'offline',
-      dir: laptop,
+    const identity = {
       project: 'digits',
       entity: 'vision',
       jobType: 'train',
       config: { lr: 0.01 },
       tags: ['wasm'],
       name: 'digits-train',
-    });
+    };
+    // Offline: no server is named anywhere, and none is contacted.
+    const run = await init({ mode: 'offline', dir: laptop, ...identity });
     await trainWithCallback(run, { model: 'digits-offline' });
     await run.finish();
     const bundles = readdirSync(join(laptop, 'offline')).filter((name) => name.startsWith('run-'));
     expect(bundles).toEqual([`run-${run.id}`]);
 
     const onlineStore = await fixture.srv.store(fixture.srv.memberKey, join(fixture.root, 'online-client'));
-    const online = await init({
-      store: onlineStore,
-      project: 'digits',
-      entity: 'vision',
-      jobType: 'train',
-      config: { lr: 0.01 },
-      tags: ['wasm'],
-      name: 'digits-train',
-    });
+    const online = await init({ store: onlineStore, ...identity });
     await trainWithCallback(online, { model: 'digits-online' });
     await online.finish();
 
