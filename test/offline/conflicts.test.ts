@@ -119,7 +119,7 @@ describe('sync conflicts', () => {
       ['run', 'would-send'],
       ['history', 'would-send'],
       ['version', 'would-send'],
-      ['alias', 'skipped'],
+      ['alias', 'would-send'],
       ['state', 'would-send'],
     ]);
     const store = await fixture.srv.store();

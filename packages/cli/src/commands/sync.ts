@@ -50,8 +50,13 @@ function describe(result: SyncResult): string {
           : `${report.versions} version(s), ${report.steps} step(s), ${formatBytes(report.bytesUploaded)} uploaded`
       }${report.complete ? '; complete' : report.dryRun ? '' : '; the run is still going: run quiver sync again later'}`,
     );
+    // Conflicts and refusals one per line; what was skipped on purpose (versions a retention
+    // policy deleted before any sync) as a count — --json lists every record.
+    const skipped = report.records.filter((record) => record.outcome === 'skipped').length;
+    if (skipped > 0)
+      lines.push(`  skipped ${skipped} record(s) the bundle itself had dropped (--json lists them)`);
     for (const record of report.records) {
-      if (record.outcome === 'sent' || record.outcome === 'present') continue;
+      if (record.outcome === 'sent' || record.outcome === 'present' || record.outcome === 'skipped') continue;
       lines.push(
         `  ${record.outcome} ${record.kind} ${record.subject}${record.detail ? `: ${record.detail}` : ''}`,
       );

@@ -214,6 +214,8 @@ export async function syncBundle(
 
 class BundleSync {
   private readonly records: SyncRecord[] = [];
+  /** Dry runs: the bundle versions this sync would commit. */
+  private readonly wouldCommit = new Set<string>();
   private readonly report: Omit<SyncReport, 'records' | 'complete' | 'conflicts' | 'refused'>;
   private eventsTotal = 0;
   private eventsDone = 0;
@@ -410,6 +412,15 @@ class BundleSync {
     }
   }
 
+  /**
+   * Records a record whose version has no server counterpart: in a dry run, one that this run
+   * would commit first (`would-send`); else a version the bundle dropped before any sync.
+   */
+  private unsynced(kind: SyncRecord['kind'], subject: string, bundleRef: string): void {
+    if (this.dryRun && this.wouldCommit.has(bundleRef)) this.record({ kind, subject, outcome: 'would-send' });
+    else this.record({ kind, subject, outcome: 'skipped', detail: 'its version was never synced' });
+  }
+
   /** The server ref a bundle version (by its canonical bundle ref) became, if it was synced. */
   private mapped(bundleRef: string): string | undefined {
     return this.state.versions[bundleRef];
@@ -429,6 +440,7 @@ class BundleSync {
     const entries = await this.bundle.artifacts.entries(version.id);
     const subject = this.serverEntityRef(`${version.entity}/${version.project}/${version.name}`);
     if (this.dryRun) {
+      this.wouldCommit.add(version.ref);
       const missing = await this.server.artifacts.missingBlobs(stored(entries));
       this.record({
         kind: 'version',
@@ -508,8 +520,13 @@ class BundleSync {
 
   /** The server version that version `version` of a bundle event's artifact (`subject`) became. */
   private serverRefOf(subject: string, version: number): string | undefined {
+    return this.mapped(this.bundleRefOf(subject, version));
+  }
+
+  /** The bundle's canonical ref of version `version` of a bundle event's artifact (`subject`). */
+  private bundleRefOf(subject: string, version: number): string {
     const { entity, project, name } = parseArtifactRef(subject);
-    return this.mapped(formatArtifactRef({ entity, project, name, version }));
+    return formatArtifactRef({ entity, project, name, version });
   }
 
   private async holder(ref: string, alias: string): Promise<ArtifactVersionInfo | undefined> {
@@ -537,7 +554,7 @@ class BundleSync {
     const target = this.serverRefOf(event.subject, after.version);
     const subject = `${target ?? event.subject}@${after.alias}`;
     if (!target) {
-      this.record({ kind: 'alias', subject, outcome: 'skipped', detail: 'its version was never synced' });
+      this.unsynced('alias', subject, this.bundleRefOf(event.subject, after.version));
       return;
     }
     const held = await this.holder(target, after.alias);
@@ -576,7 +593,7 @@ class BundleSync {
     const from = this.serverRefOf(event.subject, before.version);
     const subject = `${from ?? event.subject}@${before.alias}`;
     if (!from) {
-      this.record({ kind: 'alias', subject, outcome: 'skipped', detail: 'its version was never synced' });
+      this.unsynced('alias', subject, this.bundleRefOf(event.subject, before.version));
       return;
     }
     const held = await this.holder(from, before.alias);
@@ -596,12 +613,7 @@ class BundleSync {
   private async syncTags(event: QuiverEvent): Promise<void> {
     const target = this.mapped(event.subject);
     if (!target) {
-      this.record({
-        kind: 'tag',
-        subject: event.subject,
-        outcome: 'skipped',
-        detail: 'its version was never synced',
-      });
+      this.unsynced('tag', event.subject, event.subject);
       return;
     }
     const before = bodyOf(tagsBody, event.before, event).tags;
@@ -687,13 +699,9 @@ class BundleSync {
     const locator = this.locatorOf(event);
     const bundleRef = formatRegistryRef({ ...locator, version: after.version } as never);
     const target = this.mapped(after.source);
+    if (this.dryRun && (target || this.wouldCommit.has(after.source))) this.wouldCommit.add(bundleRef);
     if (!target) {
-      this.record({
-        kind: 'link',
-        subject: bundleRef,
-        outcome: 'skipped',
-        detail: 'its version was never synced',
-      });
+      this.unsynced('link', bundleRef, after.source);
       return;
     }
     if (this.dryRun) {
@@ -720,15 +728,11 @@ class BundleSync {
     // The server moves `latest` to each link itself.
     if (after.alias === 'latest') return;
     const locator = this.locatorOf(event);
-    const target = this.state.links[formatRegistryRef({ ...locator, version: after.version } as never)];
+    const bundleRef = formatRegistryRef({ ...locator, version: after.version } as never);
+    const target = this.state.links[bundleRef];
     const subject = `${target ?? formatRegistryRef(locator as never)}@${after.alias}`;
     if (!target) {
-      this.record({
-        kind: 'alias',
-        subject,
-        outcome: 'skipped',
-        detail: 'its registry version was never synced',
-      });
+      this.unsynced('alias', subject, bundleRef);
       return;
     }
     const model = await this.server.registry.model(locator);
@@ -796,12 +800,7 @@ class BundleSync {
       if (this.state.uses.includes(input.ref)) continue;
       const target = this.mapped(input.ref);
       if (!target) {
-        this.record({
-          kind: 'use',
-          subject: input.ref,
-          outcome: 'skipped',
-          detail: 'its version was never synced',
-        });
+        this.unsynced('use', input.ref, input.ref);
         continue;
       }
       if (!this.dryRun) await this.server.runs.recordUse(this.info.runId, target);
