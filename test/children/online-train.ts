@@ -19,6 +19,12 @@ class Announce extends tf.CustomCallback {
     });
   }
 }
-await trainWithCallback(run, { model: 'spooled', epochs, extraCallbacks: [new Announce()] });
+const valLoss = process.env.VAL_LOSS?.split(',').map(Number);
+await trainWithCallback(run, {
+  model: 'spooled',
+  epochs,
+  ...(valLoss ? { valLoss } : {}),
+  extraCallbacks: [new Announce()],
+});
 await run.finish();
 process.stdout.write(`done ${run.id}\n`);

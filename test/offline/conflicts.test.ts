@@ -91,6 +91,52 @@ describe('sync conflicts', () => {
     }
   });
 
+  it('a record the server refuses is reported alone and the rest syncs; a delete never removes a version the server had from another run', async () => {
+    const laptop = join(fixture.root, 'refusals');
+    const server = new QuiverClient(await fixture.srv.store());
+    try {
+      // On the server: `typed/model` is a dataset, and `typed/weights:v0` holds content "shared".
+      const dataset = new Artifact('model', 'dataset').addBytes('rows.csv', new TextEncoder().encode('a,b'));
+      await server.commit(dataset, { project: 'typed', entity: 'vision' });
+      const theirs = new Artifact('weights', 'model').addBytes(
+        'weights.bin',
+        new TextEncoder().encode('shared'),
+      );
+      await server.commit(theirs, { project: 'typed', entity: 'vision' });
+
+      const run = await init({ mode: 'offline', dir: laptop, project: 'typed', entity: 'vision' });
+      await run.logArtifact(draft('a model where the server has a dataset'));
+      const same = await run.logArtifact(
+        new Artifact('weights', 'model').addBytes('weights.bin', new TextEncoder().encode('shared')),
+      );
+      await run.logArtifact(
+        new Artifact('other', 'model').addBytes('w.bin', new TextEncoder().encode('mine')),
+      );
+      await run.client().deleteVersion(same.ref, { force: true });
+      await run.finish();
+
+      const report = (await cliSync(fixture.srv, laptop)).reports[0]!;
+      expect(report).toMatchObject({ complete: true, refused: 1 });
+      expect(report.records).toContainEqual(
+        expect.objectContaining({
+          kind: 'version',
+          outcome: 'refused',
+          detail: expect.stringContaining('E_TYPE_MISMATCH'),
+        }),
+      );
+      // The bundle's `weights` equalled the server's v0 (deduplicated into it); its delete in the
+      // bundle does not reach that version, which is another run's.
+      expect(report.records).toContainEqual(
+        expect.objectContaining({ kind: 'delete', outcome: 'skipped', subject: 'vision/typed/weights:v0' }),
+      );
+      expect((await server.artifact('vision/typed/weights:v0')).metadata).toEqual({});
+      expect((await server.artifact('vision/typed/other')).ref).toBe('vision/typed/other:v0');
+      expect((await server.store.backend.runs.get(run.id)).state).toBe('finished');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('quiver sync --dry-run lists what would be sent and sends nothing; a damaged bundle is reported and the others still go', async () => {
     const laptop = join(fixture.root, 'dry');
     const run = await init({ mode: 'offline', dir: laptop, project: 'dry', entity: 'vision' });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, spawnScript } from '../support/processes.js';
@@ -17,6 +18,9 @@ describe('online spooling', () => {
       QUIVER_ENTITY: 'vision',
       QUIVER_MODE: '',
       EPOCHS: String(epochs),
+      // The best epoch is the 2nd, logged before the server stops: the link at the end names a
+      // version committed online, which the spool cannot hold (deferred to quiver sync).
+      VAL_LOSS: [0.9, 0.2, ...Array.from({ length: epochs - 2 }, (_, index) => 0.3 + index / 100)].join(','),
     };
     const child = spawnScript('test/children/online-train.ts', [], env);
     let stdout = '';
@@ -46,6 +50,11 @@ describe('online spooling', () => {
     expect(stderr).toContain("run 'quiver sync' when the server is back");
     expect(stderr).not.toContain(fixture.srv.memberKey);
 
+    // The link of the best (committed online) was deferred: the bundle's numbers are its own.
+    const deferred = readFileSync(join(laptop, 'offline', `run-${runId}`, 'deferred.jsonl'), 'utf8');
+    expect(deferred).toContain('"operation":"registry.link"');
+    expect(deferred).toContain(`model-${runId}:v1`);
+
     // The server comes back (same data, same address); quiver sync sends the spool.
     fixture.srv.server = await startTestServer({ dataDir: join(fixture.root, 'server'), port });
     const sync = await runCli(['sync', '--json'], env);
@@ -73,6 +82,7 @@ describe('online spooling', () => {
       const lowest = losses.reduce((best, row) => (row.val_loss! < best.val_loss! ? row : best));
       const best = versions.find((version) => version.aliases.includes('best'))!;
       expect(best.metadata.score).toBe(lowest.val_loss);
+      expect(best.metadata.epoch).toBe(2);
       expect(versions.filter((version) => version.aliases.includes('best'))).toHaveLength(1);
       const model = await backend.registry.model({ entity: 'vision', model: 'spooled' });
       expect(model.versions.map((version) => version.source.ref)).toEqual([best.ref]);

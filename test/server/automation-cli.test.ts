@@ -99,8 +99,10 @@ describe('quiver automation', () => {
     expect(shown.stdout).toMatch(/delivered\s+1\s+200 in \d+ ms/);
 
     const paused = await runCli(['automation', 'pause', id, '--json'], env);
+    expect(paused.code, paused.stderr + paused.stdout).toBe(0);
     expect(JSON.parse(paused.stdout).state).toBe('paused');
     const resumed = await runCli(['automation', 'resume', id, '--skip', '--json'], env);
+    expect(resumed.code, `signal ${resumed.signal}: ${resumed.stderr}${resumed.stdout}`).toBe(0);
     expect(JSON.parse(resumed.stdout).state).toBe('active');
     const rotated = await runCli(['automation', 'rotate-secret', id], env);
     expect(rotated.stdout).toMatch(/whsec_/);

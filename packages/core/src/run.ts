@@ -189,8 +189,10 @@ export class Run implements RunIdentity {
     if (!this.store.settings.remote) return;
     const entries = await this.store.backend.artifacts.entries(resolved.version.id).catch(() => undefined);
     if (entries)
+      // Under the ref with the server's entity, and as written: offline, an unqualified ref is
+      // read with the local entity, which may not be the server's.
       new RefCache(this.store.cacheDir).remember(
-        normalizeRef(target, this.store.backend.principal.entity),
+        [normalizeRef(target, this.store.backend.principal.entity), target],
         resolved,
         entries,
         folder,

@@ -12,7 +12,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type EmbeddedBackend, openEmbeddedBackend } from '../backends/embedded/index.js';
 import { QuiverError } from '../contract/errors.js';
@@ -24,6 +24,9 @@ import { withOfflineReads } from './offline-reads.js';
 
 /** Uses of versions read from this machine's cache (server versions), for `quiver sync`. */
 export const USES_FILE = 'uses.jsonl';
+
+/** Changes to versions committed on the server before a run spooled, for `quiver sync` to apply. */
+export const DEFERRED_FILE = 'deferred.jsonl';
 
 /** The file that makes a folder an offline bundle. */
 export const BUNDLE_FILE = 'bundle.json';
@@ -85,6 +88,13 @@ export function writeFileAtomically(path: string, text: string): void {
     closeSync(fd);
   }
   renameSync(temporary, path);
+  // The rename itself survives a power loss only once the folder is on disk too.
+  const folder = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(folder);
+  } finally {
+    closeSync(folder);
+  }
 }
 
 /** Reads and checks a bundle's `bundle.json` (it is input: a copied folder may hold anything). */

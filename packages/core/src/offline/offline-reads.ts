@@ -31,7 +31,7 @@ export function withOfflineReads(
 ): QuiverBackendV1 {
   const cache = new RefCache(cacheDir);
   const cached = (ref: string, cause: unknown): ResolvedRef => {
-    const record = cache.lookup(normalizeRef(ref, inner.principal.entity));
+    const record = cache.lookup(normalizeRef(ref, inner.principal.entity)) ?? cache.lookup(ref);
     if (!record) throw notCached(ref, cause);
     return record.resolved;
   };

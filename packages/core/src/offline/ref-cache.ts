@@ -63,8 +63,17 @@ export class RefCache {
     return join(this.dir, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`);
   }
 
-  /** Records what `ref` resolved to (and its canonical `entity/project/name:vN`, the pin). Best effort. */
-  remember(ref: string, resolved: ResolvedRef, entries: readonly ManifestEntry[], folder?: string): void {
+  /**
+   * Records what `ref` resolved to, under each spelling in `refs` and its canonical
+   * `entity/project/name:vN` (the pin). Best effort.
+   */
+  remember(
+    refs: readonly string[],
+    resolved: ResolvedRef,
+    entries: readonly ManifestEntry[],
+    folder?: string,
+  ): void {
+    const ref = refs[0]!;
     try {
       mkdirSync(this.dir, { recursive: true });
       const record: CachedRef = {
@@ -75,8 +84,7 @@ export class RefCache {
         fetchedAt: new Date().toISOString(),
       };
       const text = `${JSON.stringify(record)}\n`;
-      writeFileAtomically(this.fileOf(ref), text);
-      if (resolved.version.ref !== ref) writeFileAtomically(this.fileOf(resolved.version.ref), text);
+      for (const key of new Set([...refs, resolved.version.ref])) writeFileAtomically(this.fileOf(key), text);
     } catch {
       // A cache that cannot be written only means no reads offline.
     }

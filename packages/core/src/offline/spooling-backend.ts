@@ -1,14 +1,21 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ArtifactsApiV1 } from '../contract/backend.js';
 import { isQuiverError } from '../contract/errors.js';
 import type {
+  ArtifactVersionInfo,
   BlobPin,
   BlobRange,
   BlobRemoval,
   BlobSource,
   BlobStore,
+  CommitResult,
   CreateRunInput,
   EventsApiV1,
+  LinkOptions,
+  LinkResult,
   MaintenanceApiV1,
+  ModelLocator,
   Principal,
   QuiverBackendV1,
   RegistryApiV1,
@@ -18,7 +25,7 @@ import type {
 } from '../contract/index.js';
 import type { StoreSettings } from '../settings.js';
 import type { Store } from '../store.js';
-import { bundlePathOf, createBundleStore } from './bundle.js';
+import { bundlePathOf, createBundleStore, DEFERRED_FILE } from './bundle.js';
 import { type SyncReport, syncBundle } from './sync.js';
 
 type ApiName = 'runs' | 'artifacts' | 'registry' | 'events' | 'maintenance';
@@ -45,6 +52,8 @@ export class SpoolingBackend implements QuiverBackendV1 {
   readonly maintenance: MaintenanceApiV1;
   readonly blobs: BlobStore;
   private run: CreateRunInput | undefined;
+  /** Versions this run committed on the server, by ref. */
+  private readonly online = new Map<string, ArtifactVersionInfo>();
   private spool: Store | undefined;
   private starting: Promise<Store> | undefined;
 
@@ -91,11 +100,79 @@ export class SpoolingBackend implements QuiverBackendV1 {
       {
         get: (_target, method) => {
           if (typeof method !== 'string') return undefined;
-          return (...args: unknown[]) =>
-            this.call((backend) => (backend[name] as unknown as Record<string, Callable>)[method]!(...args));
+          return async (...args: unknown[]) => {
+            const deferred = this.deferred(`${name}.${method}`, args);
+            if (deferred) return deferred;
+            const result = await this.call((backend) =>
+              (backend[name] as unknown as Record<string, Callable>)[method]!(...args),
+            );
+            // Versions committed on the server, before any spool: refs to them cannot be served by
+            // the bundle, whose numbers are its own.
+            if (!this.spool && name === 'artifacts' && method === 'commit')
+              this.online.set((result as CommitResult).version.ref, (result as CommitResult).version);
+            return result;
+          };
         },
       },
     );
+  }
+
+  /**
+   * Once spooled, a change to a version committed on the server before the spool (the callback
+   * linking its `best`, retention deleting an old checkpoint) cannot be made in the bundle, whose
+   * version numbers are its own: it is written to the bundle's `deferred.jsonl`, which
+   * `quiver sync` applies on the server, and answered from what the server said of that version.
+   */
+  private deferred(operation: string, args: unknown[]): unknown {
+    if (!this.spool) return undefined;
+    const ref = operation === 'registry.link' || operation.startsWith('artifacts.') ? args[0] : undefined;
+    const version = typeof ref === 'string' ? this.online.get(ref) : undefined;
+    if (!version) return undefined;
+    const file = join(bundlePathOf(this.settings.dir, this.run!.id), DEFERRED_FILE);
+    switch (operation) {
+      case 'artifacts.resolve':
+        return { version };
+      case 'artifacts.setAlias':
+      case 'artifacts.removeAlias':
+      case 'artifacts.deleteVersion':
+      case 'artifacts.tag':
+      case 'registry.link': {
+        appendFileSync(file, `${JSON.stringify({ operation, args, at: new Date().toISOString() })}\n`);
+        if (operation !== 'registry.link') {
+          const alias = args[1] as string;
+          const aliases =
+            operation === 'artifacts.setAlias'
+              ? [...new Set([...version.aliases, alias])]
+              : operation === 'artifacts.removeAlias'
+                ? version.aliases.filter((held) => held !== alias)
+                : version.aliases;
+          return { ...version, aliases };
+        }
+        const target = args[1] as ModelLocator;
+        const registry = target.registry ?? 'model';
+        const entity = target.entity ?? this.remote.principal.entity;
+        // Not linked yet: version -1 until `quiver sync` links it on the server.
+        const pending: LinkResult = {
+          version: {
+            linkId: '',
+            ref: `${entity}/registry/${registry === 'model' ? '' : `${registry}/`}${target.model}:pending`,
+            entity,
+            registry,
+            model: target.model,
+            version: -1,
+            aliases: [...((args[2] as LinkOptions | undefined)?.aliases ?? [])],
+            linkedBy: this.remote.principal.actor,
+            linkedAt: new Date().toISOString(),
+            source: version,
+          },
+          linked: false,
+          modelCreated: false,
+        };
+        return pending;
+      }
+      default:
+        return undefined;
+    }
   }
 
   /** Runs `work` on the server, or on the spool once the server was found unreachable. */
@@ -124,11 +201,20 @@ export class SpoolingBackend implements QuiverBackendV1 {
         entity: run.entity ?? this.remote.principal.entity,
         origin: 'spool',
       });
-      await store.backend.runs.create(run);
+      try {
+        await store.backend.runs.create(run);
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
       this.spool = store;
       this.onSpool(bundlePathOf(this.settings.dir, run.id), reason.message);
       return store;
     })();
+    // A start that failed (a full disk, say) is tried again by the next call.
+    this.starting.catch(() => {
+      this.starting = undefined;
+    });
     return this.starting;
   }
 

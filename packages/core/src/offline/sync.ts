@@ -14,10 +14,12 @@ import type {
   StagedBlob,
 } from '../contract/index.js';
 import { formatArtifactRef, formatRegistryRef, parseArtifactRef, parseRef } from '../ref.js';
+import { serverKeyOf } from '../settings.js';
 import type { Store } from '../store.js';
 import {
   type BundleInfo,
   bundleName,
+  DEFERRED_FILE,
   openBundleStore,
   readBundleInfo,
   USES_FILE,
@@ -102,6 +104,10 @@ const stateSchema = z.strictObject({
   historyStep: z.number().int().min(-1),
   /** Bundle version ref (`entity/project/name:vN`) → server version ref. */
   versions: z.record(z.string(), z.string()),
+  /** Server versions these syncs created (not equal content found there): the only ones a delete may remove. */
+  created: z.array(z.string()).default([]),
+  /** Lines of `deferred.jsonl` applied. */
+  deferred: z.number().int().min(0).default(0),
   /** Bundle registry version ref → server registry version ref. */
   links: z.record(z.string(), z.string()),
   /** Bundle version refs whose use by the run was recorded. */
@@ -115,6 +121,7 @@ const HISTORY_BATCH = 10_000;
 // Event bodies read back from a bundle are input too: a copied folder may hold anything.
 const aliasBody = z.object({ alias: z.string().min(1).max(128), version: z.number().int().min(0) });
 const tagsBody = z.object({ tags: z.array(z.string().max(256)).max(1000) });
+const deletedBody = z.object({ aliases: z.array(z.string().max(128)).max(1000).optional() });
 const linkBody = z.object({ version: z.number().int().min(0), source: z.string().min(1).max(1024) });
 
 function bodyOf<T>(schema: z.ZodType<T>, value: unknown, event: QuiverEvent): T {
@@ -130,7 +137,7 @@ function bodyOf<T>(schema: z.ZodType<T>, value: unknown, event: QuiverEvent): T 
 
 /** The server target's key, naming its state file: where it is and who it is for. */
 function targetOf(target: Pick<Store, 'settings' | 'backend'>): string {
-  return target.settings.remote?.baseUrl ?? target.backend.blobs.location;
+  return serverKeyOf(target.settings.remote?.baseUrl ?? target.backend.blobs.location);
 }
 
 function stateFile(bundle: string, target: string, entity: string): string {
@@ -145,6 +152,8 @@ function readState(file: string, target: string, entity: string): SyncState {
     position: 0,
     historyStep: -1,
     versions: {},
+    created: [],
+    deferred: 0,
     links: {},
     uses: [],
     ended: false,
@@ -270,11 +279,15 @@ class BundleSync {
 
   async run(): Promise<SyncReport> {
     const run = await this.bundle.runs.get(this.info.runId);
+    // The run's state as it was before anything was read: only a run that had ended by then is
+    // wholly in what follows (a live run may add records while this sync reads).
+    const ended = run.state !== 'running';
     await this.syncRun(run);
     await this.syncHistory(run);
     await this.syncEvents();
+    await this.syncDeferred();
     await this.syncUses();
-    const ended = await this.syncState();
+    if (ended) await this.syncState(run);
     this.progress('done');
     const conflicts = this.records.filter((record) => record.outcome === 'conflict').length;
     const refused = this.records.filter((record) => record.outcome === 'refused').length;
@@ -364,7 +377,20 @@ class BundleSync {
     this.eventsTotal = events.length;
     this.progress('versions');
     for (const event of events) {
-      await this.apply(event);
+      try {
+        await this.apply(event);
+      } catch (error) {
+        // A record the server refuses (a type mismatch, a role it lacks, a linked version) is
+        // reported on its own, and the rest of the bundle goes on; what cannot reach the server,
+        // or a damaged bundle, stops the sync here, to be run again.
+        if (!refusable(error)) throw error;
+        this.record({
+          kind: kindOf(event),
+          subject: event.subject,
+          outcome: 'refused',
+          detail: `${(error as QuiverError).message} (${(error as QuiverError).code})`,
+        });
+      }
       this.state.position = event.position;
       this.save();
       this.eventsDone += 1;
@@ -396,8 +422,19 @@ class BundleSync {
       case 'alias.set':
       case 'alias.move':
         return this.syncRegistryAlias(event);
+      case 'run.finish':
+      case 'run.fail':
+      case 'run.crash':
+        // Sent last (syncState).
+        return;
       default:
-        // Run state changes are sent last (syncState); the rest cannot come from an SDK run offline.
+        // unlink, registry alias removal, model rename, untag, delete: not replayed.
+        this.record({
+          kind: kindOf(event),
+          subject: event.subject,
+          outcome: 'skipped',
+          detail: `'${event.action}' is not replayed by sync; do it on the server if it should hold there`,
+        });
         return;
     }
   }
@@ -466,7 +503,10 @@ class BundleSync {
           tags: version.tags,
         });
         this.state.versions[version.ref] = result.version.ref;
-        if (!result.deduplicated) this.report.versions += 1;
+        if (!result.deduplicated) {
+          this.report.versions += 1;
+          this.state.created.push(result.version.ref);
+        }
         this.record({
           kind: 'version',
           subject: result.version.ref,
@@ -648,7 +688,32 @@ class BundleSync {
       this.record({ kind: 'delete', subject: target, outcome: 'present' });
       return;
     }
-    if (!this.dryRun) await this.server.artifacts.deleteVersion(target, { force: true });
+    if (!this.state.created.includes(target)) {
+      // The server had this content already (another run's version): not this bundle's to delete.
+      this.record({
+        kind: 'delete',
+        subject: target,
+        outcome: 'skipped',
+        detail: 'the server held this content before the sync; left as it is',
+      });
+      return;
+    }
+    // The bundle deleted it holding these aliases (its retention forces that); an alias set on the
+    // server meanwhile keeps it there (and a registry link always does: E_VERSION_LINKED).
+    const held = (bodyOf(deletedBody, event.before, event).aliases ?? []).filter(
+      (alias) => alias !== 'latest',
+    );
+    const added = exists.version.aliases.filter((alias) => alias !== 'latest' && !held.includes(alias));
+    if (added.length > 0) {
+      this.record({
+        kind: 'delete',
+        subject: target,
+        outcome: 'conflict',
+        detail: `it holds ${added.map((alias) => `'${alias}'`).join(', ')} set on the server meanwhile; kept.`,
+      });
+      return;
+    }
+    if (!this.dryRun) await this.server.artifacts.deleteVersion(target, { force: held.length > 0 });
     this.record({ kind: 'delete', subject: target, outcome: this.dryRun ? 'would-send' : 'sent' });
   }
 
@@ -785,6 +850,128 @@ class BundleSync {
     }
   }
 
+  /**
+   * Changes a spooled run made to versions it had committed on the server before it spooled
+   * (`deferred.jsonl`): their refs are the server's already. Aliases follow the same rule as the
+   * bundle's own; a line torn by a kill was never answered to the run, and is skipped.
+   */
+  private async syncDeferred(): Promise<void> {
+    const lines = readDeferred(join(this.path, DEFERRED_FILE));
+    for (let index = this.state.deferred; index < lines.length; index++) {
+      const line = lines[index];
+      if (line) {
+        try {
+          await this.applyDeferred(line);
+        } catch (error) {
+          if (error instanceof z.ZodError) {
+            this.record({
+              kind: 'alias',
+              subject: String(line.args[0]),
+              outcome: 'skipped',
+              detail: 'malformed line',
+            });
+            this.state.deferred = index + 1;
+            this.save();
+            continue;
+          }
+          if (!refusable(error)) throw error;
+          this.record({
+            kind: line.operation === 'registry.link' ? 'link' : 'alias',
+            subject: String(line.args[0]),
+            outcome: 'refused',
+            detail: `${(error as QuiverError).message} (${(error as QuiverError).code})`,
+          });
+        }
+      }
+      this.state.deferred = index + 1;
+      this.save();
+    }
+  }
+
+  private async applyDeferred(line: DeferredLine): Promise<void> {
+    const [ref, second, third] = line.args as [string, unknown, unknown];
+    const sent = (kind: SyncRecord['kind'], subject: string, detail?: string) =>
+      this.record({
+        kind,
+        subject,
+        outcome: this.dryRun ? 'would-send' : 'sent',
+        ...(detail ? { detail } : {}),
+      });
+    switch (line.operation) {
+      case 'artifacts.setAlias': {
+        const alias = z.string().max(128).parse(second);
+        const held = await this.holder(ref, alias);
+        if (held?.ref === ref)
+          return this.record({ kind: 'alias', subject: `${ref}@${alias}`, outcome: 'present' });
+        if (held && held.producedBy !== this.info.runId)
+          return this.record({
+            kind: 'alias',
+            subject: `${ref}@${alias}`,
+            outcome: 'conflict',
+            detail: `'${alias}' moved on the server meanwhile (to ${held.ref}); kept there.`,
+          });
+        if (!this.dryRun) await this.server.artifacts.setAlias(ref, alias);
+        return sent('alias', `${ref}@${alias}`);
+      }
+      case 'artifacts.removeAlias': {
+        const alias = z.string().max(128).parse(second);
+        const held = await this.holder(ref, alias);
+        if (held?.ref !== ref)
+          return this.record({ kind: 'alias', subject: `${ref}@${alias}`, outcome: 'present' });
+        if (!this.dryRun) await this.server.artifacts.removeAlias(ref, alias);
+        return sent('alias', `${ref}@${alias}`, 'removed');
+      }
+      case 'artifacts.tag': {
+        const add = z.array(z.string().max(256)).max(1000).parse(second);
+        const remove = z.array(z.string().max(256)).max(1000).parse(third);
+        if (!this.dryRun) await this.server.artifacts.tag(ref, add, remove);
+        return sent('tag', ref);
+      }
+      case 'artifacts.deleteVersion': {
+        const { force } = z.object({ force: z.boolean().optional() }).parse(second ?? {});
+        const version = (await this.server.artifacts.resolve(ref).catch(() => undefined))?.version;
+        if (!version) return this.record({ kind: 'delete', subject: ref, outcome: 'present' });
+        if (version.producedBy !== this.info.runId)
+          return this.record({
+            kind: 'delete',
+            subject: ref,
+            outcome: 'skipped',
+            detail: 'not this run’s version',
+          });
+        if (!this.dryRun) await this.server.artifacts.deleteVersion(ref, force ? { force } : {});
+        return sent('delete', ref);
+      }
+      case 'registry.link': {
+        const target = z
+          .object({
+            entity: z.string().optional(),
+            registry: z.string().optional(),
+            model: z.string().min(1),
+          })
+          .parse(second);
+        const options = z
+          .object({
+            aliases: z.array(z.string()).optional(),
+            create: z.boolean().optional(),
+            force: z.boolean().optional(),
+          })
+          .parse(third ?? {});
+        if (this.dryRun) return sent('link', `${ref} → ${target.model}`);
+        const result = await this.server.registry.link(
+          ref,
+          { ...target, entity: target.entity ?? this.entity },
+          options,
+        );
+        return this.record({
+          kind: 'link',
+          subject: result.version.ref,
+          outcome: result.linked ? 'sent' : 'present',
+          detail: `of ${ref}`,
+        });
+      }
+    }
+  }
+
   private async syncUses(): Promise<void> {
     // Server versions the run used offline, read from this machine's cache: pinned refs already.
     for (const ref of offlineUses(join(this.path, USES_FILE))) {
@@ -810,10 +997,8 @@ class BundleSync {
     }
   }
 
-  /** Sends the run's end (finished, failed, crashed); true when the bundle's run has ended. */
-  private async syncState(): Promise<boolean> {
-    const run = await this.bundle.runs.get(this.info.runId);
-    if (run.state === 'running') return false;
+  /** Sends the end (finished, failed, crashed) of a run that had ended when this sync began. */
+  private async syncState(run: RunInfo): Promise<void> {
     const onServer = await this.server.runs.get(run.id).catch((error: unknown) => {
       if (this.dryRun && notFound(error)) return undefined;
       throw error;
@@ -831,7 +1016,6 @@ class BundleSync {
     }
     this.state.ended = true;
     this.save();
-    return true;
   }
 }
 
@@ -839,6 +1023,65 @@ function parseRegistry(ref: string): RegistryRef {
   const parsed = parseRef(ref);
   if (parsed.kind !== 'registry') throw new QuiverError('E_INTERNAL', `Not a registry ref: ${ref}.`);
   return parsed;
+}
+
+const deferredLine = z.object({
+  operation: z.enum([
+    'artifacts.setAlias',
+    'artifacts.removeAlias',
+    'artifacts.tag',
+    'artifacts.deleteVersion',
+    'registry.link',
+  ]),
+  args: z.array(z.unknown()).min(1).max(3),
+});
+type DeferredLine = z.infer<typeof deferredLine>;
+
+/** The lines of `deferred.jsonl`, in order; undefined for one that is torn or malformed. */
+function readDeferred(file: string): Array<DeferredLine | undefined> {
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  // After the last newline: nothing, or a line a kill tore while it was written (never answered
+  // to the run, so never sent).
+  lines.pop();
+  return lines.map((line) => {
+    try {
+      const parsed = deferredLine.safeParse(JSON.parse(line));
+      return parsed.success && typeof parsed.data.args[0] === 'string' ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+}
+
+/** Errors that are the server's answer to one record, not a reason to stop the sync. */
+function refusable(error: unknown): boolean {
+  return (
+    isQuiverError(error) &&
+    [
+      'E_FORBIDDEN',
+      'E_ALIAS_PROTECTED',
+      'E_ALIAS_HELD',
+      'E_ALIAS_RESERVED',
+      'E_TYPE_MISMATCH',
+      'E_TYPE_NOT_ACCEPTED',
+      'E_VERSION_LINKED',
+      'E_ALREADY_EXISTS',
+      'E_INVALID_ALIAS',
+      'E_INVALID_TAG',
+      'E_INVALID_NAME',
+    ].includes(error.code)
+  );
+}
+
+function kindOf(event: QuiverEvent): SyncRecord['kind'] {
+  if (event.action === 'version.create') return 'version';
+  if (event.action === 'version.delete') return 'delete';
+  if (event.action.startsWith('version.')) return 'tag';
+  if (event.action === 'link' || event.action === 'unlink') return 'link';
+  if (event.action.startsWith('model.')) return 'model';
+  return 'alias';
 }
 
 /** The stored (not referenced) blobs of a manifest. */

@@ -10,6 +10,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   statSync,
   unlinkSync,
@@ -55,6 +56,20 @@ export interface LocalStagedBlob extends StagedBlob {
   temporary?: string;
   /** True when the temporary file was already fsynced. */
   synced?: boolean;
+}
+
+/** The sha256 of a file, read in chunks (files may be far larger than memory). */
+function hashFileSync(path: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (let read = readSync(fd, chunk); read > 0; read = readSync(fd, chunk))
+      hash.update(chunk.subarray(0, read));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 /**
@@ -342,6 +357,8 @@ export class LocalBlobStore implements BlobStore {
       const mine = statSync(target);
       const theirs = statSync(shared);
       if (mine.ino === theirs.ino || mine.size !== theirs.size || !theirs.isFile()) return;
+      // Only a shared file that still holds these bytes replaces the copy just verified.
+      if (hashFileSync(shared) !== sha256) return;
       const temporary = this.temporaryPath();
       linkSync(shared, temporary);
       renameSync(temporary, target);
