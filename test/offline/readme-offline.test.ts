@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../support/processes.js';
+import { outcomeOf, ROOT } from '../support/processes.js';
 import { syncServerFixture } from './support.js';
 
 // The README's "Offline" commands, run as written. The only changes: the server and the key are
@@ -15,23 +15,13 @@ const block = /<!-- offline -->\n```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
 const fixture = syncServerFixture('quiver-offline-readme-');
 
 function bash(line: string, env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn('bash', ['-euo', 'pipefail', '-c', line], {
+  return outcomeOf(
+    spawn('bash', ['-euo', 'pipefail', '-c', line], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+    }),
+  );
 }
 
 describe("the README's offline commands", () => {

@@ -35,7 +35,12 @@ export function startScript(
   env: Record<string, string>,
 ): { child: ChildProcess; ended: Promise<ScriptOutcome> } {
   const child = spawnScript(script, args, env);
-  const ended = new Promise<ScriptOutcome>((resolve, reject) => {
+  return { child, ended: outcomeOf(child) };
+}
+
+/** How a started process ends, with everything it printed (its stdout and stderr piped). */
+export function outcomeOf(child: ChildProcess): Promise<ScriptOutcome> {
+  return new Promise<ScriptOutcome>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -47,7 +52,6 @@ export function startScript(
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-  return { child, ended };
 }
 
 /** Runs a script to completion and returns its exit code and output. */

@@ -54,6 +54,8 @@ export function normalizeRef(ref: string, entity: string): string {
 
 export class RefCache {
   private readonly dir: string;
+  /** Records read and checked already, by file name and modification time (a file is replaced whole). */
+  private readonly loaded = new Map<string, { mtimeMs: number; record: CachedRef | undefined }>();
 
   constructor(cacheDir: string) {
     this.dir = join(cacheDir, 'refs');
@@ -119,8 +121,20 @@ export class RefCache {
     if (!existsSync(this.dir)) return;
     for (const name of readdirSync(this.dir)) {
       if (!name.endsWith('.json')) continue;
-      const record = this.read(join(this.dir, name));
-      if (record) yield record;
+      const file = join(this.dir, name);
+      let mtimeMs: number;
+      try {
+        mtimeMs = statSync(file).mtimeMs;
+      } catch {
+        continue;
+      }
+      // Each record is parsed and its manifest hashed once, not on every blob a reader misses.
+      let seen = this.loaded.get(name);
+      if (seen?.mtimeMs !== mtimeMs) {
+        seen = { mtimeMs, record: this.read(file) };
+        this.loaded.set(name, seen);
+      }
+      if (seen.record) yield seen.record;
     }
   }
 
