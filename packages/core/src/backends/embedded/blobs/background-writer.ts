@@ -9,25 +9,34 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
+// The descriptor is closed before the reply is posted: once the main thread hears of a failure and
+// removes the file, its space is free (an open descriptor would hold it on a full disk).
 parentPort.on('message', ({ id, bytes, path }) => {
   let descriptor;
+  let reply;
   try {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     descriptor = fs.openSync(path, 'wx', 0o444);
     let offset = 0;
     while (offset < bytes.length) offset += fs.writeSync(descriptor, bytes, offset, bytes.length - offset);
     fs.fsyncSync(descriptor);
-    parentPort.postMessage({ id, sha256 });
+    reply = { id, sha256 };
   } catch (error) {
-    parentPort.postMessage({
+    reply = {
       id,
       error: String((error && error.message) || error),
       code: error && typeof error.code === 'string' ? error.code : undefined,
       syscall: error && typeof error.syscall === 'string' ? error.syscall : undefined,
-    });
-  } finally {
-    if (descriptor !== undefined) fs.closeSync(descriptor);
+    };
   }
+  if (descriptor !== undefined) {
+    try {
+      fs.closeSync(descriptor);
+    } catch (error) {
+      if (reply.sha256 !== undefined) reply = { id, error: String(error.message || error), code: error.code, syscall: 'close' };
+    }
+  }
+  parentPort.postMessage(reply);
 });
 `;
 
