@@ -69,6 +69,8 @@ const RUNS_METHODS = {
   history: true,
   inputs: true,
   outputs: true,
+  series: true,
+  projects: true,
 } as const satisfies Record<keyof RunsApiV1, true>;
 
 const ARTIFACTS_METHODS = {
@@ -77,6 +79,7 @@ const ARTIFACTS_METHODS = {
   commit: true,
   resolve: true,
   entries: true,
+  files: true,
   list: true,
   versions: true,
   setAlias: true,

@@ -6,6 +6,7 @@ import { runCommand } from './commands/run.js';
 import { loginCommand, serverCommand, whoamiCommand } from './commands/server.js';
 import { gcCommand, lineageCommand, verifyCommand } from './commands/store.js';
 import { syncCommand } from './commands/sync.js';
+import { uiCommand } from './commands/ui.js';
 import { setJsonOutput } from './context.js';
 import { reportError } from './output.js';
 import { UsageError, usageErrorOf } from './usage.js';
@@ -33,6 +34,7 @@ export function createProgram(options: { json?: boolean } = {}): Command {
   program.addCommand(verifyCommand());
   program.addCommand(gcCommand());
   program.addCommand(syncCommand());
+  program.addCommand(uiCommand());
   program.addCommand(serverCommand());
   program.addCommand(automationCommand());
   program.addCommand(loginCommand());

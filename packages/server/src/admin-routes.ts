@@ -40,6 +40,14 @@ export function registerAdminRoutes(app: FastifyInstance, backend: EmbeddedBacke
     const body = parse(z.strictObject({ name, admin: z.boolean().optional() }), request.body);
     return reply.status(201).send(await accounts.createUser(body.name, { admin: body.admin ?? false }));
   });
+  // A password for the web UI's sign-in: set by a server admin, or by the user for itself.
+  app.put<{ Params: { user: string } }>(`${admin}/users/:user/password`, async (request, reply) => {
+    if (!request.identity?.admin && request.identity?.actor !== request.params.user)
+      throw new QuiverError('E_FORBIDDEN', "Only a server admin may set another user's password.");
+    const body = parse(z.strictObject({ password: z.string().max(1024) }), request.body);
+    await accounts.setPassword(request.params.user, body.password);
+    return reply.status(204).send();
+  });
   app.get(`${admin}/teams`, async (request) => {
     requireAdmin(request);
     return accounts.teams();

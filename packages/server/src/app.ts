@@ -32,6 +32,15 @@ import { counted, parseRange } from './http-bodies.js';
 import { isHubPath } from './hub/hub-http.js';
 import { type HubRouteOptions, registerHubRoutes } from './hub/hub-routes.js';
 import { openApiDocument } from './openapi.js';
+import {
+  defaultUiDir,
+  identityWithoutKey,
+  isSignInRoute,
+  type LocalMode,
+  newLocalCsrfToken,
+  registerSessionRoutes,
+  WebUi,
+} from './web-ui.js';
 import { EgressPolicy, type Resolver } from './webhooks/egress.js';
 import { type RelayOptions, WebhookRelay } from './webhooks/relay.js';
 
@@ -64,6 +73,16 @@ export interface ServerOptions {
   webhooks?: false | (RelayOptions & { allow?: readonly string[]; resolve?: Resolver });
   /** The Hub-compatible routes' transfer settings (multipart threshold and part size). */
   hub?: Pick<HubRouteOptions, 'multipartThreshold' | 'partSize' | 'maxFormBytes'>;
+  /**
+   * The web UI at `/`: served from `dir` (default: the build of `@quiver/ui`); `false` serves
+   * none (the API only). Default: served.
+   */
+  ui?: false | { dir?: string };
+  /**
+   * `quiver ui`: no accounts; every request from a loopback host acts as this user, an admin.
+   * Never set on a server others reach.
+   */
+  local?: LocalMode;
 }
 
 declare module 'fastify' {
@@ -217,6 +236,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return payload;
   });
 
+  const local = options.local ? { ...options.local, csrfToken: newLocalCsrfToken() } : undefined;
+  const uiDir = options.ui === false ? undefined : (options.ui?.dir ?? defaultUiDir());
+  const ui = uiDir === undefined ? undefined : new WebUi(uiDir);
+
   // Authentication, for everything under the API prefix.
   app.addHook('onRequest', async (request) => {
     // Everything needs a key but these (matched exactly, so no spelling of a path slips past).
@@ -224,13 +247,20 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (PUBLIC_PATHS.has(pathname)) return;
     // The Hub-compatible routes authenticate themselves (Hub tokens, signed upload URLs).
     if (isHubPath(pathname)) return;
-    const key = bearer(request);
-    if (key === undefined)
+    // The web UI's own files and pages are public; what it shows comes from the API, which is not.
+    if (ui?.serves(request.method, pathname)) return;
+    if (isSignInRoute(request.method, pathname) && !local) return;
+    const key = local ? undefined : bearer(request);
+    // Without a key: `quiver ui`'s local user, or a browser's session cookie.
+    const identity =
+      key === undefined
+        ? await identityWithoutKey(request, backend, local)
+        : await backend.accounts.authenticate(key);
+    if (identity === undefined && key === undefined)
       throw new QuiverError(
         'E_UNAUTHORIZED',
         "This server needs an API key: send 'Authorization: Bearer <key>' (set QUIVER_API_KEY, or run 'quiver login').",
       );
-    const identity = await backend.accounts.authenticate(key);
     if (!identity)
       throw new QuiverError(
         'E_UNAUTHORIZED',
@@ -387,6 +417,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }
 
   registerAdminRoutes(app, backend);
+  registerSessionRoutes(app, backend, local);
+  ui?.register(app);
   await registerHubRoutes(app, backend, { maxBlobBytes, ...options.hub });
 
   const webhooks = options.webhooks === false ? undefined : (options.webhooks ?? {});
@@ -545,6 +577,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       const info = await backend.blobs.info(sha256);
       if (!info) throw new QuiverError('E_NOT_FOUND', `No blob ${sha256} on this server.`);
       reply.header('accept-ranges', 'bytes').header('content-type', 'application/octet-stream');
+      // A stored file never runs as a page of this origin, whatever it holds.
+      reply
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', "sandbox; default-src 'none'");
+      const download = (request.query as Record<string, unknown>).download;
+      if (typeof download === 'string') reply.header('content-disposition', attachment(download));
       reply.header('last-modified', info.modifiedAt.toUTCString()).header('etag', `"${sha256}"`);
       const range = parseRange(request.headers.range, info.size);
       if (range === 'invalid') {
@@ -573,6 +611,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   return app;
+}
+
+/** A Content-Disposition that saves a file as `name` (only its last segment; RFC 6266 with an RFC 5987 UTF-8 form). */
+function attachment(name: string): string {
+  const base = name.split(/[\\/]/).pop()!.slice(0, 255) || 'file';
+  const ascii = base.replace(/[^\x20-\x7e]|["\\%;]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }
 
 /** The entity a lineage node belongs to. */

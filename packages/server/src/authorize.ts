@@ -84,6 +84,7 @@ export async function needsOf(
   switch (key) {
     case 'runs.create':
     case 'runs.list':
+    case 'runs.projects':
     case 'artifacts.typeOf':
     case 'artifacts.list':
     case 'artifacts.versions':
@@ -110,6 +111,7 @@ export async function needsOf(
     case 'runs.history':
     case 'runs.inputs':
     case 'runs.outputs':
+    case 'runs.series':
       return [{ entity: await runOwner(args[0]), role }];
     case 'runs.recordUse':
       return [
@@ -132,7 +134,8 @@ export async function needsOf(
     case 'artifacts.deleteVersion':
     case 'artifacts.lineage':
       return [{ entity: entityOfRef(args[0], entity), role }];
-    case 'artifacts.entries': {
+    case 'artifacts.entries':
+    case 'artifacts.files': {
       const owner = typeof args[0] === 'string' ? await backend.entityOfVersion(args[0]) : undefined;
       if (owner === undefined)
         throw new QuiverError('E_NOT_FOUND', `No version '${String(args[0])}' that this key can reach.`);

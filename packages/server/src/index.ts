@@ -8,6 +8,20 @@
 export { buildServer, type FastifyInstance, type ServerOptions } from './app.js';
 export { type Needs, needsOf } from './authorize.js';
 export { openApiDocument } from './openapi.js';
-export { type RunningServer, type StartOptions, startServer, webhookSettingsFromEnv } from './start.js';
+export {
+  type LocalUiOptions,
+  type RunningServer,
+  type StartOptions,
+  startLocalUi,
+  startServer,
+  webhookSettingsFromEnv,
+} from './start.js';
+export {
+  CONTENT_SECURITY_POLICY,
+  CSRF_HEADER,
+  csrfTokenOf,
+  type LocalMode,
+  SESSION_COOKIE,
+} from './web-ui.js';
 export { EgressPolicy, type Resolver } from './webhooks/egress.js';
 export { type RelayLog, type RelayOptions, WebhookRelay } from './webhooks/relay.js';

@@ -129,3 +129,52 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     },
   };
 }
+
+/** Options of {@link startLocalUi}. */
+export interface LocalUiOptions {
+  /** Default 5959 (0 picks a free port). */
+  port?: number;
+  /** A loopback address (default 127.0.0.1): `quiver ui` has no accounts, so it is never exposed. */
+  host?: string;
+  logger?: boolean | { level?: string };
+}
+
+/**
+ * `quiver ui`: the web UI and API over this machine's embedded store (`QUIVER_DIR`,
+ * `QUIVER_DATABASE_URL`), on the loopback interface, with no sign-in — like `mlflow ui`. Every
+ * request acts as the store's local user (`QUIVER_ACTOR`, in `QUIVER_ENTITY`).
+ */
+export async function startLocalUi(options: LocalUiOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  if (!/^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(host))
+    throw new QuiverError(
+      'E_INVALID_OPTION',
+      `quiver ui has no accounts, so it listens only on a loopback address (127.0.0.1, ::1); got '${host}'. For a shared UI, run 'quiver server start'.`,
+    );
+  const store = await openEmbeddedStore();
+  try {
+    const app = await buildServer({
+      backend: store.backend,
+      webhooks: false,
+      local: { actor: store.settings.actor, entity: store.settings.entity },
+      logger: options.logger ?? false,
+    });
+    const address = await app.listen({ host, port: options.port ?? 5959 });
+    let closed: Promise<void> | undefined;
+    return {
+      url: address,
+      app,
+      store,
+      close() {
+        closed ??= (async () => {
+          await app.close();
+          await store.close();
+        })();
+        return closed;
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

@@ -90,6 +90,14 @@ function startCommand(): Command {
     });
 }
 
+/** Everything on standard input (a password is piped in, so it never sits in argv or the shell history). */
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 function userCommand(): Command {
   const user = new Command('user').description('users of the server (server admins)');
   user.addCommand(
@@ -105,6 +113,28 @@ function userCommand(): Command {
           output.result(
             created,
             (value) => `created user ${value.name}${value.admin ? ' (server admin)' : ''}`,
+          );
+        }),
+      ),
+  );
+  user.addCommand(
+    withCommonOptions(new Command('password'))
+      .description(
+        "set a user's password for the web UI's sign-in (yours, or as a server admin anyone's); read from standard input",
+      )
+      .argument('<name>')
+      .action((name: string, options: CommonOptions) =>
+        withServer(options, async (server, output) => {
+          const password = (await readStdin()).replace(/\r?\n$/, '');
+          if (password === '')
+            throw new QuiverError(
+              'E_USAGE',
+              `Pipe the password in: printf '%s' "$PASSWORD" | quiver server user password ${name}`,
+            );
+          await server.request('PUT', `/admin/users/${encodeURIComponent(name)}/password`, { password });
+          output.result(
+            { user: name, password: 'set' },
+            () => `set the password of ${name}; their browser sessions ended`,
           );
         }),
       ),

@@ -18,6 +18,7 @@ import type {
   Page,
   PageRequest,
   Principal,
+  ProjectInfo,
   QuiverEvent,
   RegisteredModelDetails,
   RegisteredModelInfo,
@@ -27,6 +28,8 @@ import type {
   RegistryVersionInfo,
   ResolvedRef,
   RunInfo,
+  RunSeries,
+  SeriesOptions,
   StoreVerifyReport,
 } from './records.js';
 
@@ -105,6 +108,10 @@ export interface RunsApiV1 {
   /** Versions the run used / logged. */
   inputs(runId: string): Promise<ArtifactVersionInfo[]>;
   outputs(runId: string): Promise<ArtifactVersionInfo[]>;
+  /** A run's metrics for charts, downsampled to at most `points` per key (see {@link RunSeries}). */
+  series(runId: string, options?: SeriesOptions): Promise<RunSeries>;
+  /** The projects of an entity (default: the principal's), with their run and artifact counts, newest first. */
+  projects(options?: { entity?: string }): Promise<ProjectInfo[]>;
 }
 
 /** Artifacts: commits from manifests, refs, entries, listings, aliases, tags, deletes, lineage. */
@@ -123,6 +130,8 @@ export interface ArtifactsApiV1 {
   resolve(ref: string): Promise<ResolvedRef>;
   /** A version's entries sorted by path, checked against its digest (`E_CORRUPT_MANIFEST`). */
   entries(versionId: string): Promise<ManifestEntry[]>;
+  /** A version's entries a page at a time, in path order (only those under `prefix` when given). */
+  files(versionId: string, page?: PageRequest & { prefix?: string }): Promise<Page<ManifestEntry>>;
   list(options: { entity?: string; project?: string } & PageRequest): Promise<Page<ArtifactSummary>>;
   /** Versions of one artifact, newest first; corrupt ones are listed with `problem`. */
   versions(artifact: ArtifactLocator, page?: PageRequest): Promise<Page<ArtifactVersionInfo>>;

@@ -356,3 +356,44 @@ export interface PageRequest {
   /** Items per page (a backend caps it; default 100). */
   limit?: number;
 }
+
+/** A project of an entity: a name its runs and artifacts share, with how many of each it holds. */
+export interface ProjectInfo {
+  entity: string;
+  name: string;
+  runs: number;
+  artifacts: number;
+  /** The newest run start or artifact creation in it. */
+  updatedAt: string;
+}
+
+/**
+ * One metric of a run as a chart draws it: at most the points asked for. When the run logged
+ * more steps than that, the steps are cut into equal buckets and each bucket gives one point:
+ * its first step, the mean of its values, and their least and largest (so no spike is lost).
+ */
+export interface MetricSeries {
+  key: string;
+  step: number[];
+  value: number[];
+  min: number[];
+  max: number[];
+}
+
+/** A run's metrics for charts: every key it logged, and the series asked for. */
+export interface RunSeries {
+  runId: string;
+  /** How many steps the run logged. */
+  steps: number;
+  /** Every metric key the run logged, sorted. */
+  keys: string[];
+  /** True when the series are bucketed (more steps than points). */
+  downsampled: boolean;
+  series: MetricSeries[];
+}
+
+/** Options of {@link RunSeries}: which keys (default: every one, up to 50) and how many points each (default 1000, at most 10,000). */
+export interface SeriesOptions {
+  keys?: string[];
+  points?: number;
+}

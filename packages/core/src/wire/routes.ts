@@ -226,6 +226,27 @@ const runs: ApiTable<RunsApiV1> = {
     encode: (runId) => ({ params: { runId } }),
     decode: (request) => [request.params.runId!],
   },
+  series: {
+    verb: 'GET',
+    path: '/runs/:runId/series',
+    idempotent: true,
+    role: 'viewer',
+    input: z.strictObject({
+      keys: queryList.optional(),
+      points: z.coerce.number().int().min(2).max(10_000).optional(),
+    }),
+    encode: (runId, options = {}) => ({ params: { runId }, query: optional({ ...options }) }),
+    decode: (request) => [request.params.runId!, q(request)],
+  },
+  projects: {
+    verb: 'GET',
+    path: '/projects',
+    idempotent: true,
+    role: 'viewer',
+    input: z.strictObject({ entity: optionalText() }),
+    encode: (options = {}) => ({ query: optional({ ...options }) }),
+    decode: (request) => [q(request)],
+  },
 };
 
 const artifactLocator = { entity: optionalText(), project: text(), name: text() };
@@ -287,6 +308,15 @@ const artifacts: ApiTable<ArtifactsApiV1> = {
     input: z.strictObject({}),
     encode: (versionId) => ({ params: { versionId } }),
     decode: (request) => [request.params.versionId!],
+  },
+  files: {
+    verb: 'GET',
+    path: '/versions/:versionId/files',
+    idempotent: true,
+    role: 'viewer',
+    input: z.strictObject({ ...pageQuery, prefix: optionalText(4096) }),
+    encode: (versionId, page = {}) => ({ params: { versionId }, query: optional({ ...page }) }),
+    decode: (request) => [request.params.versionId!, q(request)],
   },
   list: {
     verb: 'GET',

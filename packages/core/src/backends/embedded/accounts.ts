@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type {
   ApiKeyInfo,
@@ -27,6 +27,50 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  */
 export const IDENTITY_CACHE_MS = 2_000;
 const IDENTITY_CACHE_SIZE = 10_000;
+
+/** Browser session tokens, told apart from keys by their prefix. */
+export const SESSION_PREFIX = 'qvs_';
+const SESSION_PATTERN = /^qvs_[A-Za-z0-9_-]{43}$/;
+/** How long a browser session lasts from sign-in. */
+export const SESSION_TTL_MS = 7 * 24 * 3600_000;
+/** Passwords: at least this long (NIST SP 800-63B asks for 8; a team server holds models). */
+const MIN_PASSWORD = 12;
+const MAX_PASSWORD = 1024;
+/** scrypt at N=2^15, r=8, p=1 (RFC 7914's interactive setting: 32 MiB, ≈ 50 ms a sign-in here). */
+const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+/** Failed sign-ins per user name before it is refused for a while, and how long. */
+const MAX_FAILURES = 10;
+const LOCKOUT_MS = 15 * 60_000;
+
+function scryptAsync(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, 32, options, (error, key) => (error ? reject(error) : resolve(key))),
+  );
+}
+
+async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(password, salt, SCRYPT);
+  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+/** True when `password` matches the stored hash; a malformed stored hash matches nothing. */
+async function passwordMatches(password: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  // Bounds on what is read back, so a changed row cannot make a sign-in take minutes or memory.
+  if (![N, r, p].every(Number.isSafeInteger) || N < 2 || N > 2 ** 20 || r < 1 || r > 32 || p < 1 || p > 16)
+    return false;
+  const salt = Buffer.from(parts[4]!, 'base64url');
+  const expected = Buffer.from(parts[5]!, 'base64url');
+  if (expected.length !== 32) return false;
+  const key = await scryptAsync(password, salt, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
+  return timingSafeEqual(key, expected);
+}
+
+/** A stored hash to check against when the user does not exist, so timing tells nothing. */
+let decoyHash: Promise<string> | undefined;
 
 const now = (): string => new Date().toISOString();
 const hashOf = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -110,7 +154,13 @@ export class Accounts {
       await assertNameFree(trx, checked);
       const row = await trx
         .insertInto('users')
-        .values({ uid: newUid(), name: checked, is_admin: options.admin ? 1 : 0, created_at: now() })
+        .values({
+          uid: newUid(),
+          name: checked,
+          is_admin: options.admin ? 1 : 0,
+          created_at: now(),
+          password_hash: null,
+        })
         .returningAll()
         .executeTakeFirstOrThrow();
       return toUser(row);
@@ -324,22 +374,168 @@ export class Accounts {
         .set({ last_used_at: now() })
         .where('id', '=', row.keyId)
         .execute();
+    return this.identityOf(row.userId, row.name, row.is_admin === 1);
+  }
+
+  private async identityOf(userId: number, name: string, admin: boolean): Promise<Identity> {
     const teams = await this.db
       .selectFrom('memberships as m')
       .innerJoin('teams as t', 't.id', 'm.team_id')
       .select(['t.name', 'm.role'])
-      .where('m.user_id', '=', row.userId)
+      .where('m.user_id', '=', userId)
       .orderBy('t.name')
       .execute();
     return {
-      actor: row.name,
-      entity: row.name,
-      admin: row.is_admin === 1,
+      actor: name,
+      entity: name,
+      admin,
       memberships: [
-        { entity: row.name, role: 'admin' },
+        { entity: name, role: 'admin' },
         ...teams.map((team) => ({ entity: team.name, role: team.role as Role })),
       ],
     };
+  }
+
+  /**
+   * Sets (or replaces) a user's password for signing in to the web UI, and ends every session the
+   * user has, so a changed password locks out whoever knew the old one.
+   */
+  async setPassword(user: string, password: string): Promise<void> {
+    if (typeof password !== 'string' || password.length < MIN_PASSWORD || password.length > MAX_PASSWORD)
+      throw new QuiverError(
+        'E_INVALID_OPTION',
+        `A password is ${MIN_PASSWORD} to ${MAX_PASSWORD} characters; a passphrase of a few words will do.`,
+      );
+    const hash = await hashPassword(password);
+    await this.changing(async () => {
+      const row = await this.db.selectFrom('users').select('id').where('name', '=', user).executeTakeFirst();
+      if (!row) throw new QuiverError('E_NOT_FOUND', `No user '${user}'.`);
+      await this.connection.writeTransaction(async (trx) => {
+        await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', row.id).execute();
+        await trx.deleteFrom('sessions').where('user_id', '=', row.id).execute();
+      });
+    });
+  }
+
+  private readonly failures = new Map<string, { count: number; since: number }>();
+
+  /**
+   * Signs in with an API key or a user name and password, and starts a browser session: the
+   * returned `token` goes into an HttpOnly cookie and is stored nowhere else (only its sha256
+   * is kept). A session made from a key ends when that key is revoked. Wrong credentials all get
+   * the same answer, and a name with ten failures in a row is refused for fifteen minutes.
+   */
+  async startSession(
+    credentials: { apiKey: string } | { username: string; password: string },
+  ): Promise<{ token: string; identity: Identity; expiresAt: string }> {
+    let userId: number;
+    let keyId: number | null = null;
+    if ('apiKey' in credentials) {
+      const key = typeof credentials.apiKey === 'string' ? credentials.apiKey.trim() : '';
+      const row = KEY_PATTERN.test(key)
+        ? await this.db
+            .selectFrom('api_keys')
+            .select(['id', 'user_id', 'revoked_at'])
+            .where('hash', '=', hashOf(key))
+            .executeTakeFirst()
+        : undefined;
+      if (!row || row.revoked_at !== null)
+        throw new QuiverError('E_UNAUTHORIZED', 'That API key is not valid (unknown or revoked).');
+      userId = row.user_id;
+      keyId = row.id;
+    } else {
+      const name = typeof credentials.username === 'string' ? credentials.username : '';
+      const password = typeof credentials.password === 'string' ? credentials.password : '';
+      const refused = new QuiverError('E_UNAUTHORIZED', 'The user name or password is wrong.');
+      const failed = this.failures.get(name);
+      if (failed && failed.count >= MAX_FAILURES && Date.now() - failed.since < LOCKOUT_MS)
+        throw new QuiverError(
+          'E_UNAUTHORIZED',
+          'Too many failed sign-ins for this user; wait 15 minutes, or sign in with an API key.',
+        );
+      const row =
+        name === '' || password.length > MAX_PASSWORD
+          ? undefined
+          : await this.db
+              .selectFrom('users')
+              .select(['id', 'password_hash'])
+              .where('name', '=', name)
+              .executeTakeFirst();
+      decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
+      const matches = await passwordMatches(password, row?.password_hash ?? (await decoyHash));
+      if (!row || row.password_hash === null || !matches) {
+        const entry =
+          failed && Date.now() - failed.since < LOCKOUT_MS ? failed : { count: 0, since: Date.now() };
+        entry.count++;
+        if (this.failures.size >= IDENTITY_CACHE_SIZE) this.failures.clear();
+        this.failures.set(name, entry);
+        throw refused;
+      }
+      this.failures.delete(name);
+      userId = row.id;
+    }
+    const token = `${SESSION_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const expiresAt = new Date(Date.now() + SESSION_TTL_MS).toISOString();
+    await this.db
+      .insertInto('sessions')
+      .values({
+        hash: hashOf(token),
+        user_id: userId,
+        api_key_id: keyId,
+        created_at: now(),
+        expires_at: expiresAt,
+      })
+      .execute();
+    const identity = await this.identityOfSession(hashOf(token));
+    if (!identity) throw new QuiverError('E_INTERNAL', 'The new session could not be read back.');
+    return { token, identity, expiresAt };
+  }
+
+  /** Who a session token acts for, or undefined for an unknown, expired or revoked one. */
+  async authenticateSession(token: string): Promise<Identity | undefined> {
+    if (!SESSION_PATTERN.test(token)) return undefined;
+    return this.identityOfSession(hashOf(token));
+  }
+
+  /** Ends a session (signing out); an unknown token is already ended. */
+  async endSession(token: string): Promise<void> {
+    if (!SESSION_PATTERN.test(token)) return;
+    await this.changing(async () => {
+      await this.db.deleteFrom('sessions').where('hash', '=', hashOf(token)).execute();
+    });
+  }
+
+  private async identityOfSession(digest: string): Promise<Identity | undefined> {
+    const cacheKey = `session:${digest}`;
+    const cached = this.identities.get(cacheKey);
+    if (cached !== undefined && cached.until > Date.now()) return cached.identity;
+    const generation = this.generation;
+    const row = await this.db
+      .selectFrom('sessions as s')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .leftJoin('api_keys as k', 'k.id', 's.api_key_id')
+      .select([
+        's.hash',
+        's.expires_at',
+        's.api_key_id',
+        'k.revoked_at',
+        'u.id as userId',
+        'u.name',
+        'u.is_admin',
+      ])
+      .where('s.hash', '=', digest)
+      .executeTakeFirst();
+    if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(digest, 'hex'))) return undefined;
+    if (Date.parse(row.expires_at) <= Date.now() || (row.api_key_id !== null && row.revoked_at !== null)) {
+      await this.db.deleteFrom('sessions').where('hash', '=', digest).execute();
+      return undefined;
+    }
+    const identity = await this.identityOf(row.userId, row.name, row.is_admin === 1);
+    if (generation === this.generation) {
+      if (this.identities.size >= IDENTITY_CACHE_SIZE) this.identities.clear();
+      this.identities.set(cacheKey, { identity, until: Date.now() + IDENTITY_CACHE_MS });
+    }
+    return identity;
   }
 
   /** True when `name` is a user or a team (for a server admin's checks; never shown to others). */

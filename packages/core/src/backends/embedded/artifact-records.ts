@@ -368,3 +368,40 @@ export async function entriesByUid(db: Executor, uid: string): Promise<ManifestE
   });
   return versionEntries(db, { key: row.id, ref, digest: row.digest, fileCount: row.file_count });
 }
+
+/** Most entries per page of {@link entriesPage}. */
+const MAX_FILES_PAGE = 1000;
+
+/** A version's entries in path order, a page at a time (only paths under `prefix` when given). */
+export async function entriesPage(
+  db: Executor,
+  uid: string,
+  request: PageRequest & { prefix?: string } = {},
+): Promise<Page<ManifestEntry>> {
+  const limit = Math.min(pageSize(request), MAX_FILES_PAGE);
+  const after = decodeCursor(request.cursor, { p: 'string' });
+  if (request.prefix !== undefined && (typeof request.prefix !== 'string' || request.prefix.length > 4096))
+    throw new QuiverError('E_INVALID_OPTION', 'prefix is a path of at most 4096 characters.');
+  const all = await entriesByUid(db, uid);
+  const sorted = all
+    .filter((entry) => request.prefix === undefined || entry.path.startsWith(request.prefix))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  let start = 0;
+  if (after) {
+    // The first path after the cursor's (binary search: the list is sorted).
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (sorted[middle]!.path <= after.p) low = middle + 1;
+      else high = middle;
+    }
+    start = low;
+  }
+  return pageOf(
+    sorted.slice(start, start + limit + 1),
+    limit,
+    (entry) => entry,
+    (entry) => ({ p: entry.path }),
+  );
+}

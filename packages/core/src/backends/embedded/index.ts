@@ -15,7 +15,7 @@ import { assertName } from '../../names.js';
 import { createS3Client, type S3Location } from '../../s3/s3-client.js';
 import { Accounts } from './accounts.js';
 import { deleteVersion, removeAlias, setAlias, tagVersion } from './artifact-mutations.js';
-import { entriesByUid, listArtifacts, listVersions } from './artifact-records.js';
+import { entriesByUid, entriesPage, listArtifacts, listVersions } from './artifact-records.js';
 import { Automations } from './automations.js';
 import { LocalBlobStore } from './blobs/local-blob-store.js';
 import { S3BlobStore } from './blobs/s3-blob-store.js';
@@ -56,6 +56,7 @@ import {
   runHistory,
   sweepCrashedRuns,
 } from './run-records.js';
+import { listProjects, runSeries } from './run-series.js';
 import { SecretBox } from './secret-box.js';
 
 export { type Accounts, API_KEY_PREFIX, IDENTITY_CACHE_MS } from './accounts.js';
@@ -146,6 +147,8 @@ export class EmbeddedBackend implements QuiverBackendV1 {
       history: (runId, page) => runHistory(context, runId, page),
       inputs: (runId) => runInputs(context, runId),
       outputs: (runId) => runOutputs(context, runId),
+      series: (runId, options) => runSeries(context, runId, options),
+      projects: (options) => listProjects(context, options),
     };
     this.artifacts = {
       typeOf: (artifact) =>
@@ -158,6 +161,7 @@ export class EmbeddedBackend implements QuiverBackendV1 {
       commit: (input) => commitVersion(context, input),
       resolve: (ref) => resolveRef(context, ref),
       entries: (versionId) => entriesByUid(connection.db, versionId),
+      files: (versionId, page) => entriesPage(connection.db, versionId, page),
       list: (options) => listArtifacts(context, options),
       versions: (artifact, page) =>
         listVersions(

@@ -6,6 +6,7 @@ import { stableIdsAndEvents } from './migrations/0003-stable-ids-and-events.js';
 import { accountsSchema } from './migrations/0004-accounts.js';
 import { idempotencySchema } from './migrations/0005-idempotency.js';
 import { automationsSchema } from './migrations/0006-automations.js';
+import { sessionsSchema } from './migrations/0007-sessions.js';
 import type { ColumnTypes } from './parts.js';
 
 class StaticProvider implements MigrationProvider {
@@ -18,6 +19,7 @@ class StaticProvider implements MigrationProvider {
       '0004_accounts': accountsSchema(this.types),
       '0005_idempotency': idempotencySchema(this.types),
       '0006_automations': automationsSchema(this.types),
+      '0007_sessions': sessionsSchema(this.types),
     };
   }
 }

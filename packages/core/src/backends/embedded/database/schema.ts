@@ -185,6 +185,18 @@ export interface UserTable {
   /** 1 for a server admin (manages users, teams and keys; admin of every entity). */
   is_admin: number;
   created_at: string;
+  /** `scrypt$N$r$p$salt$hash` (base64url), or null for a user that signs in with keys only. */
+  password_hash: string | null;
+}
+
+/** A browser session: the sha256 of its token, whose, and until when. */
+export interface SessionTable {
+  hash: string;
+  user_id: number;
+  /** The key it was started with (it ends when that key is revoked), or null for a password. */
+  api_key_id: number | null;
+  created_at: string;
+  expires_at: string;
 }
 
 /** A team: an entity its members share. */
@@ -307,6 +319,7 @@ export interface Database {
   teams: TeamTable;
   memberships: MembershipTable;
   api_keys: ApiKeyTable;
+  sessions: SessionTable;
   idempotency_keys: IdempotencyKeyTable;
   automations: AutomationTable;
   webhook_deliveries: WebhookDeliveryTable;
