@@ -12,6 +12,14 @@ export default defineConfig({
     chunkSizeWarningLimit: 400,
   },
   server: {
-    proxy: { '/api': process.env.QUIVER_UI_PROXY ?? 'http://127.0.0.1:8080' },
+    proxy: {
+      '/api': {
+        target: process.env.QUIVER_UI_PROXY ?? 'http://127.0.0.1:8080',
+        changeOrigin: true,
+        // The server refuses cookie-authenticated writes from another origin: say it is its own.
+        configure: (proxy, options) =>
+          proxy.on('proxyReq', (request) => request.setHeader('origin', String(options.target))),
+      },
+    },
   },
 });

@@ -30,17 +30,20 @@ function namedClassifier(): tf.LayersModel {
 /** Scripted validation losses: `best` lands on the fourth epoch (0.5). */
 export const VAL_LOSS = [0.9, 0.7, 0.8, 0.5, 0.6];
 
-/** Trains the small classifier with the callback (`logModel: 'all'`), linking the best into `model`. */
+/** Trains the small classifier with the callback (`logModel: 'all'`), linking the best into `model` when given. */
 export async function trainWithCallback(
   run: Run,
-  options: { model: string; epochs?: number; valLoss?: number[]; extraCallbacks?: tf.CustomCallback[] },
+  options: { model?: string; epochs?: number; valLoss?: number[]; extraCallbacks?: tf.CustomCallback[] },
 ): Promise<void> {
   await useWasm();
   const model = namedClassifier();
   const { xs, ys } = dataset(64);
   const callbacks = [
     new ScriptedMetrics({ val_loss: options.valLoss ?? VAL_LOSS }),
-    checkpointCallback(run, model, { logModel: 'all', registryModel: options.model }),
+    checkpointCallback(run, model, {
+      logModel: 'all',
+      ...(options.model !== undefined ? { registryModel: options.model } : {}),
+    }),
     ...(options.extraCallbacks ?? []),
   ];
   await model.fit(xs, ys, {
