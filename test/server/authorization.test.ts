@@ -118,7 +118,8 @@ describe('server authorization', () => {
     // …but the sign-in, which authenticates the credentials in its body (test/server/web-ui.test.ts).
     const signIn = `${API_PREFIX}/session`;
     const guarded = routes.filter(
-      (route) => route.url !== `${API_PREFIX}/openapi.json` && !(route.method === 'POST' && route.url === signIn),
+      (route) =>
+        route.url !== `${API_PREFIX}/openapi.json` && !(route.method === 'POST' && route.url === signIn),
     );
     expect(guarded.length).toBeGreaterThan(45);
     for (const route of guarded) {
