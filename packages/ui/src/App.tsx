@@ -3,25 +3,98 @@
  * the first page fetches only the shell and itself (charts, graph layout and markdown come with
  * the pages that use them).
  */
-import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
+import { type ComponentType, useCallback, useEffect, useState } from 'react';
 import { Link, Redirect, Route, Switch, useLocation, useParams, useSearch } from 'wouter';
 import { getSession, type Session, signOut, UNAUTHORIZED_EVENT } from './api';
 import { ErrorBanner, Loading } from './components/ui';
 import { paths } from './routes';
 import { SessionContext } from './session';
 
-const SignIn = lazy(() => import('./pages/signin'));
-const Home = lazy(() => import('./pages/home'));
-const Projects = lazy(() => import('./pages/projects'));
-const Artifacts = lazy(() => import('./pages/artifacts'));
-const Artifact = lazy(() => import('./pages/artifact'));
-const Version = lazy(() => import('./pages/version'));
-const Lineage = lazy(() => import('./pages/lineage'));
-const Runs = lazy(() => import('./pages/runs'));
-const Run = lazy(() => import('./pages/run'));
-const Compare = lazy(() => import('./pages/compare'));
-const Registry = lazy(() => import('./pages/registry'));
-const Model = lazy(() => import('./pages/model'));
+/**
+ * A page whose code is fetched on demand. Not React.lazy: React 19 holds back the reveal of a
+ * Suspense boundary for up to 300 ms after its fallback showed, which every first page would pay.
+ * `preload()` starts the fetch early (the current page's, while the session is asked for).
+ */
+interface PageCode<P> {
+  loaded?: ComponentType<P>;
+  preload(): Promise<void>;
+}
+
+function page<P extends object = Record<string, never>>(
+  load: () => Promise<{ default: ComponentType<P> }>,
+): PageCode<P> {
+  let loading: Promise<void> | undefined;
+  const code: PageCode<P> = {
+    preload: () =>
+      (loading ??= load().then(
+        (module) => {
+          code.loaded = module.default;
+        },
+        (error: unknown) => {
+          loading = undefined; // a later visit tries again (a deploy replaced the chunk, a network blip)
+          throw error;
+        },
+      )),
+  };
+  return code;
+}
+
+/** Renders a page once its code is here (at once when it was preloaded). */
+function OnDemand<P extends object>(props: { code: PageCode<P>; props: P }) {
+  const { code } = props;
+  const [state, setState] = useState<{ ready: boolean; error?: unknown }>({
+    ready: code.loaded !== undefined,
+  });
+  useEffect(() => {
+    if (code.loaded) return;
+    let live = true;
+    code.preload().then(
+      () => live && setState({ ready: true }),
+      (error: unknown) => live && setState({ ready: false, error }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [code]);
+  if (state.error)
+    return <ErrorBanner error={new Error('This page could not be loaded; reload to try again.')} />;
+  const Component = code.loaded;
+  return Component ? <Component {...props.props} /> : <Loading />;
+}
+
+const SignIn = page<{ onSignedIn: () => void }>(() => import('./pages/signin'));
+const Home = page(() => import('./pages/home'));
+const Projects = page(() => import('./pages/projects'));
+const Artifacts = page(() => import('./pages/artifacts'));
+const Artifact = page(() => import('./pages/artifact'));
+const Version = page(() => import('./pages/version'));
+const Lineage = page(() => import('./pages/lineage'));
+const Runs = page(() => import('./pages/runs'));
+const Run = page(() => import('./pages/run'));
+const Compare = page(() => import('./pages/compare'));
+const Registry = page(() => import('./pages/registry'));
+const Model = page(() => import('./pages/model'));
+
+/** Which page a path shows (the routes below, most specific first), to fetch its code at start. */
+const PRELOAD: Array<[RegExp, { preload: () => Promise<void> }]> = [
+  [/^\/signin$/, SignIn],
+  [/^\/projects\/[^/]+\/[^/]+\/artifacts\/[^/]+\/[^/]+\/lineage$/, Lineage],
+  [/^\/projects\/[^/]+\/[^/]+\/artifacts\/[^/]+\/[^/]+$/, Version],
+  [/^\/projects\/[^/]+\/[^/]+\/artifacts\/[^/]+$/, Artifact],
+  [/^\/projects\/[^/]+\/[^/]+\/artifacts$/, Artifacts],
+  [/^\/projects\/[^/]+\/[^/]+\/runs\/[^/]+$/, Run],
+  [/^\/projects\/[^/]+\/[^/]+\/runs$/, Runs],
+  [/^\/projects\/[^/]+\/[^/]+\/compare$/, Compare],
+  [/^\/projects\/[^/]+$/, Projects],
+  [/^\/registry\/[^/]+\/[^/]+\/[^/]+$/, Model],
+  [/^\/registry(\/[^/]+)?$/, Registry],
+  [/^\/$/, Home],
+];
+for (const [pattern, target] of PRELOAD)
+  if (pattern.test(window.location.pathname)) {
+    void target.preload().catch(() => undefined);
+    break;
+  }
 
 function TopBar(props: { session: Session; onSignOut: () => void }) {
   const [location] = useLocation();
@@ -99,15 +172,15 @@ export function App() {
   const session = state.session;
   if (!session)
     return (
-      <Suspense fallback={<Loading />}>
+      <>
         {location === paths.signIn() ? (
-          <SignIn onSignedIn={refresh} />
+          <OnDemand code={SignIn} props={{ onSignedIn: refresh }} />
         ) : (
           <Redirect
             to={location === '/' ? paths.signIn() : `${paths.signIn()}?next=${encodeURIComponent(location)}`}
           />
         )}
-      </Suspense>
+      </>
     );
 
   const onSignOut = () => {
@@ -121,55 +194,53 @@ export function App() {
       <div className="shell">
         <TopBar session={session} onSignOut={onSignOut} />
         <main className="content">
-          <Suspense fallback={<Loading />}>
-            <Switch>
-              <Route path="/">
-                <Home />
-              </Route>
-              <Route path="/signin">
-                <AfterSignIn />
-              </Route>
-              <Route path="/projects/:entity">
-                <Projects />
-              </Route>
-              <Route path="/projects/:entity/:project">
-                <ProjectIndex />
-              </Route>
-              <Route path="/projects/:entity/:project/artifacts">
-                <Artifacts />
-              </Route>
-              <Route path="/projects/:entity/:project/artifacts/:name">
-                <Artifact />
-              </Route>
-              <Route path="/projects/:entity/:project/artifacts/:name/:version">
-                <Version />
-              </Route>
-              <Route path="/projects/:entity/:project/artifacts/:name/:version/lineage">
-                <Lineage />
-              </Route>
-              <Route path="/projects/:entity/:project/runs">
-                <Runs />
-              </Route>
-              <Route path="/projects/:entity/:project/runs/:runId">
-                <Run />
-              </Route>
-              <Route path="/projects/:entity/:project/compare">
-                <Compare />
-              </Route>
-              <Route path="/registry">
-                <Registry />
-              </Route>
-              <Route path="/registry/:entity">
-                <Registry />
-              </Route>
-              <Route path="/registry/:entity/:registry/:model">
-                <Model />
-              </Route>
-              <Route>
-                <NotFound location={location} />
-              </Route>
-            </Switch>
-          </Suspense>
+          <Switch>
+            <Route path="/">
+              <OnDemand code={Home} props={{}} />
+            </Route>
+            <Route path="/signin">
+              <AfterSignIn />
+            </Route>
+            <Route path="/projects/:entity">
+              <OnDemand code={Projects} props={{}} />
+            </Route>
+            <Route path="/projects/:entity/:project">
+              <ProjectIndex />
+            </Route>
+            <Route path="/projects/:entity/:project/artifacts">
+              <OnDemand code={Artifacts} props={{}} />
+            </Route>
+            <Route path="/projects/:entity/:project/artifacts/:name">
+              <OnDemand code={Artifact} props={{}} />
+            </Route>
+            <Route path="/projects/:entity/:project/artifacts/:name/:version">
+              <OnDemand code={Version} props={{}} />
+            </Route>
+            <Route path="/projects/:entity/:project/artifacts/:name/:version/lineage">
+              <OnDemand code={Lineage} props={{}} />
+            </Route>
+            <Route path="/projects/:entity/:project/runs">
+              <OnDemand code={Runs} props={{}} />
+            </Route>
+            <Route path="/projects/:entity/:project/runs/:runId">
+              <OnDemand code={Run} props={{}} />
+            </Route>
+            <Route path="/projects/:entity/:project/compare">
+              <OnDemand code={Compare} props={{}} />
+            </Route>
+            <Route path="/registry">
+              <OnDemand code={Registry} props={{}} />
+            </Route>
+            <Route path="/registry/:entity">
+              <OnDemand code={Registry} props={{}} />
+            </Route>
+            <Route path="/registry/:entity/:registry/:model">
+              <OnDemand code={Model} props={{}} />
+            </Route>
+            <Route>
+              <NotFound location={location} />
+            </Route>
+          </Switch>
         </main>
       </div>
     </SessionContext.Provider>
