@@ -21,6 +21,12 @@ const ARGS = [
   '--disable-dev-shm-usage',
 ];
 
+/** How long a browser action (click, fill, wait) may take before a test fails. */
+export const ACTION_TIMEOUT_MS = 60_000;
+
+/** `expect.poll` options for what a page shows once it has loaded (same reason as above). */
+export const POLL = { timeout: 30_000, interval: 100 } as const;
+
 /** Launches a headless Chromium (Playwright gives it a fresh, empty profile of its own). */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
@@ -30,6 +36,30 @@ export function launchBrowser(): Promise<Browser> {
 export interface PageWatch {
   errors: string[];
   dialogs: string[];
+  /** Requests sent and not yet answered (for a failing test's report). */
+  pending: Set<string>;
+}
+
+const open = new Map<Page, PageWatch>();
+
+/** What every page still open shows and waits for: call it when a test fails, to see why. */
+export async function describeOpenPages(): Promise<string> {
+  const lines: string[] = [];
+  for (const [page, watch] of open) {
+    if (page.isClosed()) continue;
+    const body = await page
+      .locator('body')
+      .textContent({ timeout: 2000 })
+      .then((text) => text ?? '')
+      .catch((error: Error) => `(no text: ${error.message})`);
+    lines.push(
+      `page ${page.url()}`,
+      `  text: ${body.replace(/\s+/g, ' ').slice(0, 600)}`,
+      `  pending requests: ${[...watch.pending].join(', ') || 'none'}`,
+      `  errors: ${watch.errors.join(' | ') || 'none'}`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** A new page of its own context (own cookies), 1280×860, watched for errors and dialogs. */
@@ -37,8 +67,21 @@ export async function newPage(
   browser: Browser,
 ): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 });
+  // Generous: under a loaded CI machine a page may take seconds; these are not timing tests.
+  context.setDefaultTimeout(ACTION_TIMEOUT_MS);
   const page = await context.newPage();
-  const watch: PageWatch = { errors: [], dialogs: [] };
+  const watch: PageWatch = { errors: [], dialogs: [], pending: new Set() };
+  open.set(page, watch);
+  page.on('close', () => open.delete(page));
+  const name = (request: { method(): string; url(): string }) => `${request.method()} ${request.url()}`;
+  page.on('request', (request) => watch.pending.add(name(request)));
+  page.on('requestfinished', (request) => watch.pending.delete(name(request)));
+  page.on('requestfailed', (request) => {
+    watch.pending.delete(name(request));
+    // Aborted: the app dropped a request it no longer needs (the reader moved on).
+    const reason = request.failure()?.errorText ?? '';
+    if (reason !== 'net::ERR_ABORTED') watch.errors.push(`request failed: ${name(request)} (${reason})`);
+  });
   page.on('pageerror', (error) => watch.errors.push(error.message));
   page.on('console', (message) => {
     if (message.type() !== 'error') return;

@@ -3,8 +3,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, newPage, screenshot, text } from '../support/browser.js';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { describeOpenPages, launchBrowser, newPage, POLL, screenshot, text } from '../support/browser.js';
+
+/** A failing test says what each open page showed and still waited for. */
+const reportPages = () =>
+  onTestFailed(async () => {
+    process.stderr.write(`${await describeOpenPages()}\n`);
+  });
+
 import { outcomeOf, ROOT } from '../support/processes.js';
 
 // The README's "Look at it in the browser" commands, run as written on a fresh store: the demo,
@@ -31,6 +38,7 @@ afterAll(async () => {
 
 describe("the README's quiver ui commands", () => {
   it("show the demo's run, its checkpoints with best, and its registry entry", async () => {
+    reportPages();
     expect(lines).toEqual(['pnpm demo', 'pnpm quiver ui']);
     const env = {
       ...process.env,
@@ -82,18 +90,20 @@ describe("the README's quiver ui commands", () => {
         .getByRole('link', { name: `model-${runId}` })
         .first()
         .waitFor();
-      expect(await page.locator('.chip.alias', { hasText: /^best$/ }).count()).toBeGreaterThan(0);
+      await expect
+        .poll(() => page.locator('.chip.alias', { hasText: /^best$/ }).count(), POLL)
+        .toBeGreaterThan(0);
       await screenshot(page, 'local-artifacts');
       // The run, with its charts.
       await page.getByRole('link', { name: 'Runs' }).click();
-      await expect.poll(() => page.getByTestId('run-row').count()).toBe(1);
+      await expect.poll(() => page.getByTestId('run-row').count(), POLL).toBe(1);
       await page.getByTestId('run-row').getByRole('link').first().click();
       await page.locator('body[data-ready="run"]').waitFor({ state: 'attached' });
       await page.locator('[data-testid="metric-chart"][data-key="val_loss"]').waitFor({ state: 'visible' });
       // The registry entry the demo linked, with `staging`.
       await page.getByRole('link', { name: 'Registry' }).click();
       const row = page.getByTestId('model-row').filter({ hasText: 'spiral-classifier' });
-      await expect.poll(text(row)).toContain('staging');
+      await expect.poll(text(row), POLL).toContain('staging');
       await screenshot(page, 'local-registry');
       expect(watch.errors).toEqual([]);
       await context.close();
@@ -102,5 +112,5 @@ describe("the README's quiver ui commands", () => {
       const outcome = await ended;
       expect(outcome.signal ?? outcome.code).toBeDefined();
     }
-  }, 180_000);
+  }, 300_000);
 });

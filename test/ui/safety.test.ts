@@ -3,10 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Artifact, init, QuiverClient, type Store } from '@quiver/core';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { type SyncServer, startSyncServer } from '../offline/support.js';
 import { createUserWithKey } from '../support/backends.js';
-import { launchBrowser, newPage, screenshot } from '../support/browser.js';
+import {
+  ACTION_TIMEOUT_MS,
+  describeOpenPages,
+  launchBrowser,
+  newPage,
+  screenshot,
+} from '../support/browser.js';
+
+/** A failing test says what each open page showed and still waited for. */
+const reportPages = () =>
+  onTestFailed(async () => {
+    process.stderr.write(`${await describeOpenPages()}\n`);
+  });
 
 // The attacks a registry UI must survive, tried in headless Chromium against a team server:
 // cards and descriptions that carry scripts, event handlers, javascript: links and raw HTML; a
@@ -109,7 +121,7 @@ beforeAll(async () => {
   await client.registry.createModel({ model: 'attack', card: ATTACK, tags: ['x'] });
   await client.registry.link(ref, { model: 'attack' }, { aliases: ['staging'] });
   browser = await launchBrowser();
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -123,9 +135,11 @@ const modelUrl = () => `${server.url}/registry/vision/model/attack`;
 
 describe('web UI safety', () => {
   it('shows cards and descriptions with scripts, handlers, javascript: links and HTML as inert text — with the CSP and without it', async () => {
+    reportPages();
     for (const bypassCSP of [false, true]) {
       // bypassCSP: the page as if the server sent no CSP, so the rendering alone must be safe.
       const context = await browser.newContext({ bypassCSP, viewport: { width: 1280, height: 860 } });
+      context.setDefaultTimeout(ACTION_TIMEOUT_MS);
       const page = await context.newPage();
       const dialogs: string[] = [];
       page.on('dialog', (dialog) => {
@@ -156,9 +170,10 @@ describe('web UI safety', () => {
       expect(dialogs).toEqual([]);
       await context.close();
     }
-  }, 120_000);
+  }, 300_000);
 
   it('shows a viewer no write control, and the API refuses the viewer’s write anyway', async () => {
+    reportPages();
     const { page, watch, context } = await newPage(browser);
     await signIn(page, 'vic');
     const writeControls = [
@@ -194,9 +209,10 @@ describe('web UI safety', () => {
     expect((await store.backend.artifacts.resolve(ref)).version.aliases).not.toContain('viewer-was-here');
     expect(watch.errors.filter((error) => !error.includes('403'))).toEqual([]);
     await context.close();
-  }, 60_000);
+  }, 300_000);
 
   it('refuses a write that carries the session cookie but no CSRF token, and changes nothing', async () => {
+    reportPages();
     const { page, context } = await newPage(browser);
     await signIn(page, 'mia');
     await page.goto(versionUrl());
@@ -228,5 +244,5 @@ describe('web UI safety', () => {
       sameSite: 'Strict',
     });
     await context.close();
-  }, 60_000);
+  }, 300_000);
 });

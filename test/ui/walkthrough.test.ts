@@ -3,17 +3,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { init, QuiverClient, type Store } from '@quiver/core';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { type SyncServer, startSyncServer } from '../offline/support.js';
 import { trainWithCallback, VAL_LOSS } from '../offline/training.js';
 import {
+  describeOpenPages,
   launchBrowser,
   newPage,
   type PageWatch,
+  POLL,
   screenshot,
   screenshotDir,
   text,
 } from '../support/browser.js';
+
+/** A failing test says what each open page showed and still waited for. */
+const reportPages = () =>
+  onTestFailed(async () => {
+    process.stderr.write(`${await describeOpenPages()}\n`);
+  });
+
 import { runScript } from '../support/processes.js';
 
 // The walkthrough of the product we follow, clicked through in headless Chromium against a team
@@ -79,7 +88,7 @@ beforeAll(async () => {
   runName = run.name;
   artifactName = `model-${run.id}`;
   browser = await launchBrowser();
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -90,6 +99,7 @@ afterAll(async () => {
 
 describe('the web UI walkthrough', () => {
   it('clicks from a training run to a registered model that a script loads at production', async () => {
+    reportPages();
     const { page, watch, context } = await newPage(browser);
     await signIn(page, 'mia', 'signin');
 
@@ -99,32 +109,36 @@ describe('the web UI walkthrough', () => {
     await page.waitForURL('**/projects/vision/spirals/artifacts');
     await page.getByRole('link', { name: artifactName }).first().waitFor();
     const artifacts = page.locator('main');
-    await expect.poll(() => artifacts.getByTestId('version-row').count()).toBeGreaterThan(0);
-    expect(await page.locator('.chip.alias', { hasText: /^best$/ }).count()).toBeGreaterThan(0);
+    await expect.poll(() => artifacts.getByTestId('version-row').count(), POLL).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.locator('.chip.alias', { hasText: /^best$/ }).count(), POLL)
+      .toBeGreaterThan(0);
     await screenshot(page, 'artifacts');
 
     // The artifact's versions, then the best one's page.
     await page.getByRole('link', { name: artifactName }).first().click();
     await page.waitForURL(`**/artifacts/${artifactName}`);
     await page.getByRole('heading', { level: 1, name: artifactName }).waitFor();
-    await expect.poll(() => page.getByTestId('version-row').count()).toBe(VAL_LOSS.length);
+    await expect.poll(() => page.getByTestId('version-row').count(), POLL).toBe(VAL_LOSS.length);
     await screenshot(page, 'artifact');
     const bestRow = page
       .getByTestId('version-row')
       .filter({ has: page.locator('.chip.alias', { hasText: /^best$/ }) });
     await bestRow.getByRole('link', { name: /v3/ }).first().click();
     await page.waitForURL(`**/artifacts/${artifactName}/v3`);
-    await expect.poll(text(page.getByRole('heading', { level: 1 }))).toContain(`${artifactName}:v3`);
+    await expect.poll(text(page.getByRole('heading', { level: 1 })), POLL).toContain(`${artifactName}:v3`);
     // Metadata, files with sizes and digests, the producing run.
     const metadata = page.getByRole('region', { name: 'Metadata' });
-    await expect.poll(text(metadata)).toContain('epoch');
-    await expect.poll(() => page.getByTestId('file-row').count()).toBeGreaterThanOrEqual(2);
+    await expect.poll(text(metadata), POLL).toContain('epoch');
+    await expect.poll(() => page.getByTestId('file-row').count(), POLL).toBeGreaterThanOrEqual(2);
     const files = page.getByRole('region', { name: 'Files' });
-    await expect.poll(text(files)).toContain('model.json');
-    await expect.poll(text(files)).toContain('weights.bin');
+    await expect.poll(text(files), POLL).toContain('model.json');
+    await expect.poll(text(files), POLL).toContain('weights.bin');
     const producer = page.getByRole('region', { name: 'Producing run' });
     await producer.getByRole('link', { name: runName }).waitFor({ state: 'visible' });
-    await expect.poll(text(page.getByRole('region', { name: 'Use this version' }))).toContain('loadModel');
+    await expect
+      .poll(text(page.getByRole('region', { name: 'Use this version' })), POLL)
+      .toContain('loadModel');
     await screenshot(page, 'version');
 
     // The lineage graph: the run that made the version, drawn apart from the versions.
@@ -135,21 +149,21 @@ describe('the web UI walkthrough', () => {
     await page.waitForURL('**/v3/lineage');
     await page.locator('body[data-ready="lineage"]').waitFor({ state: 'attached' });
     const rootNode = page.locator('[data-testid="lineage-node"][data-root="true"]');
-    await expect.poll(() => rootNode.getAttribute('data-kind')).toBe('artifact');
+    await expect.poll(() => rootNode.getAttribute('data-kind'), POLL).toBe('artifact');
     await expect
-      .poll(() => page.locator(`[data-testid="lineage-node"][data-kind="run"]`).count())
+      .poll(() => page.locator(`[data-testid="lineage-node"][data-kind="run"]`).count(), POLL)
       .toBeGreaterThan(0);
-    expect(await page.getByTestId('lineage-edge').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('lineage-edge').count(), POLL).toBeGreaterThan(0);
     await screenshot(page, 'lineage');
     // Clicking the run goes to its page: config, summary and a chart per metric.
     await page.locator(`[data-testid="lineage-node"][data-kind="run"]`).first().click();
     await page.waitForURL(`**/runs/${runId}`);
     await page.locator('body[data-ready="run"]').waitFor({ state: 'attached' });
     await page.locator('[data-testid="metric-chart"][data-key="val_loss"]').waitFor({ state: 'visible' });
-    await expect.poll(text(page.getByRole('region', { name: 'Config' }))).toContain('lr');
+    await expect.poll(text(page.getByRole('region', { name: 'Config' })), POLL).toContain('lr');
     await screenshot(page, 'run');
     await page.goto(`${server.url}/projects/vision/spirals/runs`);
-    await expect.poll(() => page.getByTestId('run-row').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('run-row').count(), POLL).toBe(1);
     await screenshot(page, 'runs');
 
     // Link to registry: a new registered model with a pasted card, a tag and `staging`.
@@ -177,14 +191,14 @@ describe('the web UI walkthrough', () => {
     // The registry: the model listed with its tag; its page renders the card.
     await page.goto(`${server.url}/registry/vision`);
     const row = page.getByTestId('model-row').filter({ hasText: 'spiral-ui' });
-    await expect.poll(text(row)).toContain('vision-demo');
-    await expect.poll(text(row)).toContain('staging');
+    await expect.poll(text(row), POLL).toContain('vision-demo');
+    await expect.poll(text(row), POLL).toContain('staging');
     await screenshot(page, 'registry');
     await row.getByRole('link', { name: 'spiral-ui' }).click();
     const card = page.getByTestId('markdown');
     await card.getByRole('heading', { name: 'Spiral classifier' }).waitFor({ state: 'visible' });
-    await expect.poll(text(card.locator('strong'))).toBe('TF.js');
-    await expect.poll(text(card.locator('table td').first())).toBe('val');
+    await expect.poll(text(card.locator('strong')), POLL).toBe('TF.js');
+    await expect.poll(text(card.locator('table td').first()), POLL).toBe('val');
     await screenshot(page, 'model');
     expectClean(watch);
     await context.close();
@@ -196,8 +210,8 @@ describe('the web UI walkthrough', () => {
     await admin.page.getByLabel('Alias', { exact: true }).fill('production');
     await admin.page.getByRole('button', { name: 'Set alias' }).click();
     const history = admin.page.getByRole('region', { name: 'History' });
-    await expect.poll(text(history)).toContain('production');
-    await expect.poll(text(history)).toContain('ada');
+    await expect.poll(text(history), POLL).toContain('production');
+    await expect.poll(text(history), POLL).toContain('ada');
     await admin.page
       .locator('.chip.protected', { hasText: 'production' })
       .first()
@@ -230,5 +244,5 @@ describe('the web UI walkthrough', () => {
     expect(predictions(production)).toEqual(predictions(direct));
     expect(predictions(production)).toHaveLength(2);
     process.stdout.write(`UI screenshots: ${screenshotDir()}\n`);
-  }, 240_000);
+  }, 300_000);
 });

@@ -46,7 +46,11 @@ function OnDemand<P extends object>(props: { code: PageCode<P>; props: P }) {
     ready: code.loaded !== undefined,
   });
   useEffect(() => {
-    if (code.loaded) return;
+    // Loaded between this render and its effect: render again (nothing else would).
+    if (code.loaded) {
+      setState({ ready: true });
+      return;
+    }
     let live = true;
     code.preload().then(
       () => live && setState({ ready: true }),
