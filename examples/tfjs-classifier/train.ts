@@ -75,4 +75,10 @@ Next:
   pnpm quiver registry alias set ${registeredModel} production --force
   pnpm quiver get registry/${registeredModel}:staging ./model
   pnpm quiver lineage registry/${registeredModel}:staging
-  pnpm quiver run show ${run.id}`);
+  pnpm quiver run show ${run.id}
+
+Look at it in the browser: ${
+  process.env.QUIVER_BASE_URL
+    ? `${process.env.QUIVER_BASE_URL.replace(/\/+$/, '')}/projects/${run.entity}/${run.project}/runs/${run.id}`
+    : `pnpm quiver ui, then open http://127.0.0.1:5959/projects/${run.entity}/${run.project}/runs/${run.id}`
+}`);
