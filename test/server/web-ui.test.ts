@@ -73,13 +73,13 @@ beforeAll(async () => {
   store = await openEmbeddedStore({ dir: join(dir, 'store'), entity: 'server', actor: 'server' });
   const { accounts } = store.backend;
   await accounts.createUser('root', { admin: true });
-  for (const user of ['vic', 'mia']) await accounts.createUser(user);
+  for (const user of ['vic', 'mia', 'pat', 'sam']) await accounts.createUser(user);
   await accounts.createTeam('vision', 'root');
   await accounts.setMember('vision', 'vic', 'viewer');
   await accounts.setMember('vision', 'mia', 'member');
-  for (const user of ['root', 'vic', 'mia']) keys[user] = (await accounts.createKey(user, 'tests')).key;
-  await accounts.setPassword('mia', PASSWORD);
-  await accounts.setPassword('vic', PASSWORD);
+  for (const user of ['root', 'vic', 'mia', 'pat', 'sam'])
+    keys[user] = (await accounts.createKey(user, 'tests')).key;
+  for (const user of ['mia', 'vic', 'pat', 'sam']) await accounts.setPassword(user, PASSWORD);
   // A version in the team for the writes below.
   const team = store.backend.withPrincipal({ actor: 'mia', entity: 'vision' });
   const blob = Buffer.from('weights');
@@ -143,6 +143,30 @@ describe('web UI sign-in', () => {
     const whoami = await send(app, 'GET', api('/whoami'), { headers: { cookie } });
     expect(whoami.body).toMatchObject({ actor: 'mia' });
     expect((await send(app, 'GET', api('/session'), { headers: { cookie } })).body.csrfToken).toBe(csrf);
+  });
+
+  it('behind HTTPS names the cookie __Host- and Secure, and takes no plain one a subdomain could plant', async () => {
+    const https = { 'x-forwarded-proto': 'https' };
+    const answer = await send(app, 'POST', api('/session'), { body: { apiKey: keys.mia! }, headers: https });
+    const setCookie = String(answer.headers['set-cookie']);
+    expect(setCookie).toMatch(/^__Host-quiver_session=qvs_[A-Za-z0-9_-]{43}; /);
+    expect(setCookie).toContain('Secure');
+    const token = setCookie.split(';')[0]!.split('=')[1]!;
+    expect(
+      (
+        await send(app, 'GET', api('/whoami'), {
+          headers: { ...https, cookie: `__Host-quiver_session=${token}` },
+        })
+      ).status,
+    ).toBe(200);
+    // The same token under the plain name (as a sibling subdomain could set it) is not read.
+    expect(
+      (
+        await send(app, 'GET', api('/whoami'), {
+          headers: { ...https, cookie: `${SESSION_COOKIE}=${token}` },
+        })
+      ).status,
+    ).toBe(401);
   });
 
   it('gives a wrong password and an unknown user the same answer, and locks a name out after ten failures', async () => {
@@ -237,23 +261,37 @@ describe('web UI sign-in', () => {
     expect((await send(app, 'GET', api('/whoami'), { headers: { cookie: forged } })).status).toBe(401);
   });
 
-  it("sets passwords by the admin route: a user's own, or anyone's as a server admin, never another's", async () => {
-    const path = api('/admin/users/vic/password');
-    const byMia = await send(app, 'PUT', path, {
-      body: { password: 'mia sets vic password' },
-      headers: { authorization: `Bearer ${keys.mia}` },
-    });
-    expect(byMia.status).toBe(403);
-    const short = await send(app, 'PUT', path, {
-      body: { password: 'short' },
-      headers: { authorization: `Bearer ${keys.vic}` },
-    });
-    expect(short.status).toBe(400);
-    const own = await send(app, 'PUT', path, {
-      body: { password: 'vic chose this one' },
-      headers: { authorization: `Bearer ${keys.vic}` },
-    });
-    expect(own.status).toBe(204);
+  it("sets passwords by the admin route: anyone's as a server admin, one's own only with the current one", async () => {
+    const path = api('/admin/users/pat/password');
+    const put = (key: string, body: Record<string, string>) =>
+      send(app, 'PUT', path, { body, headers: { authorization: `Bearer ${key}` } });
+    expect((await put(keys.mia!, { password: 'mia sets pat password' })).status).toBe(403);
+    // pat's key alone (a leaked one, say) cannot plant a password that would outlive the key.
+    const keyOnly = await put(keys.pat!, { password: 'pat chose this one' });
+    expect(keyOnly.status).toBe(403);
+    expect(String(keyOnly.body.message)).toContain('currentPassword');
+    expect(
+      (await put(keys.pat!, { password: 'pat chose this one', currentPassword: 'a wrong guess!' })).status,
+    ).toBe(403);
+    expect((await put(keys.pat!, { password: 'pat chose this one', currentPassword: PASSWORD })).status).toBe(
+      204,
+    );
+    expect((await signIn({ username: 'pat', password: 'pat chose this one' })).answer.status).toBe(200);
+    expect((await put(keys.root!, { password: 'short' })).status).toBe(400);
+    expect((await put(keys.root!, { password: 'the admin resets it' })).status).toBe(204);
+    expect((await signIn({ username: 'pat', password: 'the admin resets it' })).answer.status).toBe(200);
+  });
+
+  it('counts a burst of parallel guesses whole: the name locks, the right password then fails too', async () => {
+    const guesses = await Promise.all(
+      Array.from({ length: 30 }, (_, index) =>
+        signIn({ username: 'sam', password: `parallel guess ${index}` }),
+      ),
+    );
+    expect(guesses.every((guess) => guess.answer.status === 401)).toBe(true);
+    const right = await signIn({ username: 'sam', password: PASSWORD });
+    expect(right.answer.status).toBe(401);
+    expect(String(right.answer.body.message)).toContain('Too many failed sign-ins');
   });
 });
 

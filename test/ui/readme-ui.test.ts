@@ -107,10 +107,13 @@ describe("the README's quiver ui commands", () => {
       await screenshot(page, 'local-registry');
       expect(watch.errors).toEqual([]);
       await context.close();
-    } finally {
+      // Ctrl+C (SIGTERM here) stops it: the address answers no more.
       process.kill(-ui.pid!, 'SIGTERM');
-      const outcome = await ended;
-      expect(outcome.signal ?? outcome.code).toBeDefined();
+      await ended;
+      await expect(fetch(`${url}api/v1/session`)).rejects.toThrow();
+    } finally {
+      if (ui.exitCode === null && ui.signalCode === null) process.kill(-ui.pid!, 'SIGTERM');
+      await ended;
     }
   }, 300_000);
 });

@@ -202,10 +202,12 @@ describe('web UI safety', () => {
         headers: { 'content-type': 'application/json', 'x-quiver-csrf': session.csrfToken },
         body: JSON.stringify({ ref: target, alias: 'viewer-was-here' }),
       });
-      return { status: response.status, body: (await response.json()) as { code: string } };
+      return { status: response.status, body: (await response.json()) as { code: string; message: string } };
     }, ref);
     expect(answer.status).toBe(403);
     expect(answer.body.code).toBe('E_FORBIDDEN');
+    // Refused for the role, not for the CSRF token (which it carried).
+    expect(answer.body.message).toContain('viewer');
     expect((await store.backend.artifacts.resolve(ref)).version.aliases).not.toContain('viewer-was-here');
     expect(watch.errors.filter((error) => !error.includes('403'))).toEqual([]);
     await context.close();

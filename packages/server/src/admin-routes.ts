@@ -40,11 +40,25 @@ export function registerAdminRoutes(app: FastifyInstance, backend: EmbeddedBacke
     const body = parse(z.strictObject({ name, admin: z.boolean().optional() }), request.body);
     return reply.status(201).send(await accounts.createUser(body.name, { admin: body.admin ?? false }));
   });
-  // A password for the web UI's sign-in: set by a server admin, or by the user for itself.
+  // A password for the web UI's sign-in: set by a server admin for anyone; changed by a user for
+  // itself only with the current one (a leaked key alone cannot plant a password that outlives it).
   app.put<{ Params: { user: string } }>(`${admin}/users/:user/password`, async (request, reply) => {
-    if (!request.identity?.admin && request.identity?.actor !== request.params.user)
+    const identity = request.identity!;
+    const self = identity.actor === request.params.user;
+    if (!identity.admin && !self)
       throw new QuiverError('E_FORBIDDEN', "Only a server admin may set another user's password.");
-    const body = parse(z.strictObject({ password: z.string().max(1024) }), request.body);
+    const body = parse(
+      z.strictObject({ password: z.string().max(1024), currentPassword: z.string().max(1024).optional() }),
+      request.body,
+    );
+    if (!identity.admin) {
+      const current = body.currentPassword;
+      if (current === undefined || !(await accounts.passwordIs(request.params.user, current)))
+        throw new QuiverError(
+          'E_FORBIDDEN',
+          'To change your password, send the current one as currentPassword; without one, ask a server admin to set it.',
+        );
+    }
     await accounts.setPassword(request.params.user, body.password);
     return reply.status(204).send();
   });

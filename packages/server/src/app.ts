@@ -615,7 +615,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
 /** A Content-Disposition that saves a file as `name` (only its last segment; RFC 6266 with an RFC 5987 UTF-8 form). */
 function attachment(name: string): string {
-  const base = name.split(/[\\/]/).pop()!.slice(0, 255) || 'file';
+  // By code point, so a cut never splits a surrogate pair (encodeURIComponent would throw).
+  const base = Array.from(name.split(/[\\/]/).pop()!).slice(0, 255).join('') || 'file';
   const ascii = base.replace(/[^\x20-\x7e]|["\\%;]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }

@@ -9,6 +9,11 @@ import { z } from 'zod';
 
 /** The cookie that holds a browser session's token (HttpOnly: no script can read it). */
 export const SESSION_COOKIE = 'quiver_session';
+/**
+ * Its name behind HTTPS: the `__Host-` prefix makes the browser refuse one set by a sibling
+ * subdomain or for a narrower path, so nobody can slip their own session under a user's.
+ */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
 /** The header a cookie-authenticated write carries its CSRF token in. */
 export const CSRF_HEADER = 'x-quiver-csrf';
 
@@ -55,8 +60,10 @@ export function csrfTokenOf(sessionToken: string): string {
 }
 
 function sameToken(given: unknown, expected: string): boolean {
-  if (typeof given !== 'string' || given.length !== expected.length) return false;
-  return timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -64,7 +71,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** True when the request's Host is a loopback name (`quiver ui` answers no other). */
 function loopbackHost(request: FastifyRequest): boolean {
   const host = String(request.headers.host ?? '').toLowerCase();
-  return /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host);
+  return /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/.test(host);
 }
 
 /** A write from a page of another origin (the Origin header, which browsers always send on writes) is refused. */
@@ -108,7 +115,7 @@ export async function identityWithoutKey(
       memberships: [{ entity: local.entity, role: 'admin' }],
     };
   }
-  const token = cookiesOf(request).get(SESSION_COOKIE);
+  const token = sessionTokenOf(request);
   if (token === undefined || token === '') return undefined;
   const identity = await backend.accounts.authenticateSession(token);
   if (!identity)
@@ -130,9 +137,15 @@ function secure(request: FastifyRequest): boolean {
   return request.protocol === 'https' || request.headers['x-forwarded-proto'] === 'https';
 }
 
+/** The session token a request carries: the `__Host-` cookie behind HTTPS, else the plain one. */
+function sessionTokenOf(request: FastifyRequest): string | undefined {
+  const cookies = cookiesOf(request);
+  return secure(request) ? cookies.get(SECURE_SESSION_COOKIE) : cookies.get(SESSION_COOKIE);
+}
+
 function sessionCookie(request: FastifyRequest, token: string, maxAgeSeconds: number): string {
   return [
-    `${SESSION_COOKIE}=${token}`,
+    `${secure(request) ? SECURE_SESSION_COOKIE : SESSION_COOKIE}=${token}`,
     'Path=/',
     'HttpOnly',
     'SameSite=Strict',
@@ -159,7 +172,7 @@ export function registerSessionRoutes(
   app.get(`${API_PREFIX}/session`, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
     if (local) return describe(request.identity!, local.csrfToken);
-    const token = cookiesOf(request).get(SESSION_COOKIE);
+    const token = sessionTokenOf(request);
     if (token === undefined)
       // Signed in with an API key, not a session: there is no cookie to protect.
       throw new QuiverError(
@@ -186,7 +199,7 @@ export function registerSessionRoutes(
   });
   app.post(`${API_PREFIX}/session/end`, async (request, reply) => {
     if (!local) {
-      const token = cookiesOf(request).get(SESSION_COOKIE);
+      const token = sessionTokenOf(request);
       if (token !== undefined) await backend.accounts.endSession(token);
       void reply.header('set-cookie', sessionCookie(request, '', 0));
     }

@@ -188,10 +188,19 @@ export function App() {
     );
 
   const onSignOut = () => {
-    signOut().finally(() => {
-      setState({ loading: false });
-      navigate(paths.signIn());
-    });
+    signOut()
+      // A stale CSRF token (signed out and in again in another tab): take the session's, try once more.
+      .catch(async () => {
+        await getSession();
+        await signOut();
+      })
+      .then(
+        () => {
+          setState({ loading: false });
+          navigate(paths.signIn());
+        },
+        (error: unknown) => setState({ loading: false, session, error }),
+      );
   };
   return (
     <SessionContext.Provider value={{ session, refresh }}>

@@ -72,6 +72,27 @@ async function passwordMatches(password: string, stored: string): Promise<boolea
 /** A stored hash to check against when the user does not exist, so timing tells nothing. */
 let decoyHash: Promise<string> | undefined;
 
+/** Password checks at once (scrypt's 32 MiB each, on libuv's pool); more wait their turn. */
+const MAX_CHECKS = 2;
+let checksRunning = 0;
+const waitingChecks: Array<() => void> = [];
+
+/** Runs a password check when one of the {@link MAX_CHECKS} slots is free, so sign-ins cannot starve the blob store's file I/O. */
+async function checkingPasswords<T>(check: () => Promise<T>): Promise<T> {
+  if (checksRunning >= MAX_CHECKS) {
+    if (waitingChecks.length >= 100)
+      throw new QuiverError('E_UNAVAILABLE', 'Too many sign-ins at once; try again in a moment.');
+    await new Promise<void>((resolve) => waitingChecks.push(resolve));
+  }
+  checksRunning++;
+  try {
+    return await check();
+  } finally {
+    checksRunning--;
+    waitingChecks.shift()?.();
+  }
+}
+
 const now = (): string => new Date().toISOString();
 const hashOf = (key: string): string => createHash('sha256').update(key).digest('hex');
 
@@ -417,6 +438,17 @@ export class Accounts {
     });
   }
 
+  /** True when `password` is the user's (false too when the user has none); counted like a sign-in. */
+  async passwordIs(user: string, password: string): Promise<boolean> {
+    try {
+      await this.startSessionCheck(user, password);
+      return true;
+    } catch (error) {
+      if (error instanceof QuiverError && error.code === 'E_UNAUTHORIZED') return false;
+      throw error;
+    }
+  }
+
   private readonly failures = new Map<string, { count: number; since: number }>();
 
   /**
@@ -444,38 +476,12 @@ export class Accounts {
       userId = row.user_id;
       keyId = row.id;
     } else {
-      const name = typeof credentials.username === 'string' ? credentials.username : '';
-      const password = typeof credentials.password === 'string' ? credentials.password : '';
-      const refused = new QuiverError('E_UNAUTHORIZED', 'The user name or password is wrong.');
-      const failed = this.failures.get(name);
-      if (failed && failed.count >= MAX_FAILURES && Date.now() - failed.since < LOCKOUT_MS)
-        throw new QuiverError(
-          'E_UNAUTHORIZED',
-          'Too many failed sign-ins for this user; wait 15 minutes, or sign in with an API key.',
-        );
-      const row =
-        name === '' || password.length > MAX_PASSWORD
-          ? undefined
-          : await this.db
-              .selectFrom('users')
-              .select(['id', 'password_hash'])
-              .where('name', '=', name)
-              .executeTakeFirst();
-      decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
-      const matches = await passwordMatches(password, row?.password_hash ?? (await decoyHash));
-      if (!row || row.password_hash === null || !matches) {
-        const entry =
-          failed && Date.now() - failed.since < LOCKOUT_MS ? failed : { count: 0, since: Date.now() };
-        entry.count++;
-        if (this.failures.size >= IDENTITY_CACHE_SIZE) this.failures.clear();
-        this.failures.set(name, entry);
-        throw refused;
-      }
-      this.failures.delete(name);
-      userId = row.id;
+      userId = await this.startSessionCheck(credentials.username, credentials.password);
     }
     const token = `${SESSION_PREFIX}${randomBytes(32).toString('base64url')}`;
     const expiresAt = new Date(Date.now() + SESSION_TTL_MS).toISOString();
+    // Every sign-in sweeps the sessions that have expired, so the table holds only live ones.
+    await this.db.deleteFrom('sessions').where('expires_at', '<=', now()).execute();
     await this.db
       .insertInto('sessions')
       .values({
@@ -489,6 +495,42 @@ export class Accounts {
     const identity = await this.identityOfSession(hashOf(token));
     if (!identity) throw new QuiverError('E_INTERNAL', 'The new session could not be read back.');
     return { token, identity, expiresAt };
+  }
+
+  /** Checks a user name and password, counting the attempt; the user's row id, or E_UNAUTHORIZED. */
+  private async startSessionCheck(username: unknown, given: unknown): Promise<number> {
+    const name = typeof username === 'string' ? username.slice(0, 200) : '';
+    const password = typeof given === 'string' ? given : '';
+    const refused = new QuiverError('E_UNAUTHORIZED', 'The user name or password is wrong.');
+    // The attempt counts before any await, so a burst of guesses in parallel is counted whole;
+    // a success forgives it. Names are kept oldest-first and the oldest dropped when full, so
+    // no flood of other names resets a locked one. (Per process: N replicas allow N× the tries.)
+    const recent = this.failures.get(name);
+    const entry = recent && Date.now() - recent.since < LOCKOUT_MS ? recent : { count: 0, since: Date.now() };
+    if (entry.count >= MAX_FAILURES)
+      throw new QuiverError(
+        'E_UNAUTHORIZED',
+        'Too many failed sign-ins for this user; wait 15 minutes, or sign in with an API key.',
+      );
+    entry.count++;
+    this.failures.delete(name);
+    this.failures.set(name, entry);
+    if (this.failures.size > IDENTITY_CACHE_SIZE) this.failures.delete(this.failures.keys().next().value!);
+    const row =
+      name === '' || password.length > MAX_PASSWORD
+        ? undefined
+        : await this.db
+            .selectFrom('users')
+            .select(['id', 'password_hash'])
+            .where('name', '=', name)
+            .executeTakeFirst();
+    decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
+    const matches = await checkingPasswords(async () =>
+      passwordMatches(password, row?.password_hash ?? (await decoyHash!)),
+    );
+    if (!row || row.password_hash === null || !matches) throw refused;
+    this.failures.delete(name);
+    return row.id;
   }
 
   /** Who a session token acts for, or undefined for an unknown, expired or revoked one. */

@@ -8,6 +8,8 @@ const DEFAULT_POINTS = 1000;
 const MAX_POINTS = 10_000;
 /** Keys a series answer holds when the caller names none (the rest are listed in `keys`). */
 const MAX_DEFAULT_KEYS = 50;
+/** Keys × points one answer may hold (its buckets sit in memory while the history is read). */
+const MAX_VALUES = 200_000;
 /** History rows read per query while bucketing (a run of 100,000 steps is 20 reads). */
 const READ_BATCH = 5000;
 
@@ -73,6 +75,12 @@ export async function runSeries(
   const points = checkedPoints(options.points);
   if (options.keys !== undefined && (!Array.isArray(options.keys) || options.keys.length > 1000))
     throw new QuiverError('E_INVALID_OPTION', 'keys is a list of at most 1000 metric names.');
+  const keyCount = options.keys?.length ?? MAX_DEFAULT_KEYS;
+  if (keyCount * points > MAX_VALUES)
+    throw new QuiverError(
+      'E_INVALID_OPTION',
+      `${keyCount} keys × ${points} points is more than one answer holds (${MAX_VALUES} points); ask for fewer keys or points.`,
+    );
   const { db } = store.connection;
   const run = await db.selectFrom('runs').select('id').where('id', '=', runId).executeTakeFirst();
   if (!run) throw new QuiverError('E_NOT_FOUND', `No run '${runId}'.`, { details: { runId } });

@@ -19,6 +19,7 @@ export function sessionsSchema(_types: ColumnTypes): Migration {
         .addColumn('expires_at', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
+      await db.schema.createIndex('sessions_expiry').on('sessions').column('expires_at').execute();
     },
   };
 }
