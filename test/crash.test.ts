@@ -20,17 +20,31 @@ async function assertNoPartialVersion(client: QuiverClient): Promise<number> {
   return versions.length;
 }
 
-function killAfter(milliseconds: number, env: Record<string, string>): Promise<{ committed: number }> {
+/**
+ * Starts the worker and SIGKILLs it `milliseconds` after it starts — or, with `afterFirstCommit`,
+ * that long after its first commit (so a slow start on a loaded machine cannot make every kill
+ * land before any commit).
+ */
+function killAfter(
+  milliseconds: number,
+  env: Record<string, string>,
+  options: { afterFirstCommit?: boolean } = {},
+): Promise<{ committed: number }> {
   return new Promise((resolve, reject) => {
     const child = spawnScript('test/children/crash-worker.ts', [], env);
     let committed = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      timer ??= setTimeout(() => child.kill('SIGKILL'), milliseconds);
+    };
     child.stdout?.on('data', (chunk: Buffer) => {
       committed += chunk
         .toString()
         .split('\n')
         .filter((line) => line.startsWith('committed')).length;
+      if (committed > 0 && options.afterFirstCommit) arm();
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), milliseconds);
+    if (!options.afterFirstCommit) arm();
     child.on('error', reject);
     child.on('close', (_code, signal) => {
       clearTimeout(timer);
@@ -48,8 +62,10 @@ describe.each(testBackends())('crashes on %s', (backend) => {
     const client = await testStore.client();
     let seen = 0;
     for (let kill = 0; kill < KILLS; kill++) {
-      // Start-up takes ~0.5–1 s; then each commit ~50–150 ms: spread the kills over both.
-      await killAfter(500 + Math.floor(Math.random() * 1500), testStore.env);
+      // Start-up takes ~0.5–1 s (more on a loaded machine); then each commit ~50–150 ms: half the
+      // kills are spread over start-up and the first commits, half land among later commits.
+      if (kill % 2 === 0) await killAfter(500 + Math.floor(Math.random() * 1500), testStore.env);
+      else await killAfter(Math.floor(Math.random() * 400), testStore.env, { afterFirstCommit: true });
       seen = await assertNoPartialVersion(client);
     }
     expect(seen).toBeGreaterThan(0); // kills landed after some commits too, not only during start-up

@@ -679,7 +679,7 @@ describe('server authorization', () => {
     const stolen = await call(keys.vic, 'POST', api(`/admin/keys/${miaKey!.id}/revoke`), { body: {} });
     expect(stolen.status).toBe(404);
     expect((await call(keys.mia, 'GET', api('/whoami'))).status).toBe(200);
-  });
+  }, 300_000);
 
   it("gives an outsider nothing of a team's artifacts, runs or registry, and no hint that they exist", async () => {
     const notFound = (answer: Answer) => {
