@@ -3,16 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { describeOpenPages, launchBrowser, newPage, POLL, screenshot, text } from '../support/browser.js';
-
-/** A failing test says what each open page showed and still waited for. */
-const reportPages = () =>
-  onTestFailed(async () => {
-    process.stderr.write(`${await describeOpenPages()}\n`);
-  });
-
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, newPage, POLL, screenshot, text } from '../support/browser.js';
 import { outcomeOf, ROOT } from '../support/processes.js';
+import { reportPages } from './support.js';
 
 // The README's "Look at it in the browser" commands, run as written on a fresh store: the demo,
 // then `pnpm quiver ui`, whose page must show the demo's run, checkpoints and registry entry.

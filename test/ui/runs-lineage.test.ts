@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Artifact, init, type Store } from '@quiver/core';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SyncServer, startSyncServer } from '../offline/support.js';
-import { describeOpenPages, launchBrowser, newPage, POLL, screenshot, text } from '../support/browser.js';
+import { launchBrowser, newPage, POLL, screenshot, text } from '../support/browser.js';
+import { reportPages, signIn } from './support.js';
 
 // Runs and lineage in headless Chromium against a team server: signing in with an API key, the
 // runs list with a crashed run, two runs compared on one chart, and a lineage level of six runs
@@ -17,11 +18,6 @@ let server: SyncServer;
 let store: Store;
 let browser: Browser;
 const names: string[] = [];
-
-const reportPages = () =>
-  onTestFailed(async () => {
-    process.stderr.write(`${await describeOpenPages()}\n`);
-  });
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'quiver-ui-runs-'));
@@ -72,10 +68,7 @@ describe('runs and lineage in the web UI', () => {
   it('signs in with an API key, shows a crashed run, and overlays two runs on one chart', async () => {
     reportPages();
     const { page, watch, context } = await newPage(browser);
-    await page.goto(`${server.url}/signin`);
-    await page.getByLabel('API key').fill(server.memberKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('link', { name: 'Registry' }).waitFor();
+    await signIn(page, server.url, { apiKey: server.memberKey });
     // The key never sits in the page's storage or URL: the session cookie (HttpOnly) stands for it.
     const stored = await page.evaluate(() => {
       const scope = globalThis as unknown as {
@@ -111,10 +104,7 @@ describe('runs and lineage in the web UI', () => {
   it('folds the six runs that used a version into a cluster, which opens in place', async () => {
     reportPages();
     const { page, watch, context } = await newPage(browser);
-    await page.goto(`${server.url}/signin`);
-    await page.getByLabel('API key').fill(server.memberKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('link', { name: 'Registry' }).waitFor();
+    await signIn(page, server.url, { apiKey: server.memberKey });
     await page.goto(`${server.url}/projects/vision/flows/artifacts/data/v0/lineage`);
     await page.locator('body[data-ready="lineage"]').waitFor({ state: 'attached' });
     const nodes = page.getByTestId('lineage-node');

@@ -3,28 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Artifact, init, QuiverClient, type Store } from '@quiver/core';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SyncServer, startSyncServer } from '../offline/support.js';
 import { createUserWithKey } from '../support/backends.js';
-import {
-  ACTION_TIMEOUT_MS,
-  describeOpenPages,
-  launchBrowser,
-  newPage,
-  screenshot,
-} from '../support/browser.js';
-
-/** A failing test says what each open page showed and still waited for. */
-const reportPages = () =>
-  onTestFailed(async () => {
-    process.stderr.write(`${await describeOpenPages()}\n`);
-  });
+import { ACTION_TIMEOUT_MS, launchBrowser, newPage, screenshot } from '../support/browser.js';
+import { reportPages, setPassword, signIn } from './support.js';
 
 // The attacks a registry UI must survive, tried in headless Chromium against a team server:
 // cards and descriptions that carry scripts, event handlers, javascript: links and raw HTML; a
 // viewer reaching for write controls and the API behind them; a write with the session cookie
 // but no CSRF token.
-const PASSWORD = 'correct horse battery staple';
 const ATTACK = [
   '# Attack card <script>window.__pwned = "script"</script>',
   '',
@@ -52,23 +40,6 @@ let server: SyncServer;
 let store: Store;
 let browser: Browser;
 let ref: string;
-
-async function setPassword(user: string): Promise<void> {
-  const response = await fetch(`${server.url}/api/v1/admin/users/${user}/password`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${server.server.adminKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ password: PASSWORD }),
-  });
-  expect(response.status).toBe(204);
-}
-
-async function signIn(page: Page, user: string): Promise<void> {
-  await page.goto(`${server.url}/signin`);
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('link', { name: 'Registry' }).waitFor();
-}
 
 /** What the attack left in a rendered markdown block: dangerous elements and attributes (none expected), and its text. */
 async function inspectMarkdown(page: Page) {
@@ -109,7 +80,7 @@ beforeAll(async () => {
     body: JSON.stringify({ role: 'viewer' }),
   });
   expect(put.status).toBe(200);
-  for (const user of ['mia', 'vic']) await setPassword(user);
+  for (const user of ['mia', 'vic']) await setPassword(server, user);
   store = await server.store(server.memberKey, join(root, 'client'));
   const run = await init({ store, project: 'attacks' });
   const version = await run.logArtifact(
@@ -146,7 +117,7 @@ describe('web UI safety', () => {
         dialogs.push(dialog.message());
         void dialog.dismiss();
       });
-      await signIn(page, 'mia');
+      await signIn(page, server.url, { user: 'mia' });
       for (const url of [modelUrl(), versionUrl()]) {
         await page.goto(url);
         const found = await inspectMarkdown(page);
@@ -175,7 +146,7 @@ describe('web UI safety', () => {
   it('shows a viewer no write control, and the API refuses the viewer’s write anyway', async () => {
     reportPages();
     const { page, watch, context } = await newPage(browser);
-    await signIn(page, 'vic');
+    await signIn(page, server.url, { user: 'vic' });
     const writeControls = [
       'Link to registry',
       'Add alias',
@@ -216,7 +187,7 @@ describe('web UI safety', () => {
   it('refuses a write that carries the session cookie but no CSRF token, and changes nothing', async () => {
     reportPages();
     const { page, context } = await newPage(browser);
-    await signIn(page, 'mia');
+    await signIn(page, server.url, { user: 'mia' });
     await page.goto(versionUrl());
     const attempts = await page.evaluate(async (target) => {
       const post = async (headers: Record<string, string>) => {

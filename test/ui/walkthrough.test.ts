@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { init, QuiverClient, type Store } from '@quiver/core';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SyncServer, startSyncServer } from '../offline/support.js';
 import { trainWithCallback, VAL_LOSS } from '../offline/training.js';
 import {
-  describeOpenPages,
   launchBrowser,
   newPage,
   type PageWatch,
@@ -17,19 +16,13 @@ import {
   text,
 } from '../support/browser.js';
 
-/** A failing test says what each open page showed and still waited for. */
-const reportPages = () =>
-  onTestFailed(async () => {
-    process.stderr.write(`${await describeOpenPages()}\n`);
-  });
-
 import { runScript } from '../support/processes.js';
+import { reportPages, setPassword, signIn as signInPage } from './support.js';
 
 // The walkthrough of the product we follow, clicked through in headless Chromium against a team
 // server process: a TF.js training run logs checkpoints → the Artifacts tab shows them with
 // `best` → the version page → the lineage graph → Link to registry with a pasted card, a tag and
 // `staging` → the registry page → an admin moves `production` → a script loads it.
-const PASSWORD = 'correct horse battery staple';
 const CARD = [
   '# Spiral classifier',
   '',
@@ -48,25 +41,10 @@ let runId: string;
 let runName: string;
 let artifactName: string;
 
-/** Sets a user's password through the admin route, as `quiver server user password` does. */
-async function setPassword(user: string): Promise<void> {
-  const response = await fetch(`${server.url}/api/v1/admin/users/${user}/password`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${server.server.adminKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ password: PASSWORD }),
-  });
-  expect(response.status).toBe(204);
-}
-
 async function signIn(page: Page, user: string, shot?: string): Promise<void> {
   await page.goto(`${server.url}/`);
   await page.waitForURL('**/signin');
-  await page.getByLabel('Username').waitFor();
-  if (shot) await screenshot(page, shot);
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('link', { name: 'Registry' }).waitFor();
+  await signInPage(page, server.url, { user }, shot ? () => screenshot(page, shot) : undefined);
 }
 
 function expectClean(watch: PageWatch): void {
@@ -77,8 +55,8 @@ function expectClean(watch: PageWatch): void {
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'quiver-ui-walk-'));
   server = await startSyncServer(root);
-  await setPassword('mia');
-  await setPassword('ada');
+  await setPassword(server, 'mia');
+  await setPassword(server, 'ada');
   store = await server.store(server.memberKey, join(root, 'trainer'));
   // A TF.js training run on the team server: a checkpoint per epoch, `best` on the 4th (v3).
   const run = await init({ store, project: 'spirals', jobType: 'train', config: { lr: 0.01, epochs: 5 } });
