@@ -81,3 +81,42 @@ export function Markdown(props: { source: string; className?: string }) {
     />
   );
 }
+
+/** A markdown field with an Edit/Preview toggle (model cards, pasted or edited). */
+export function MarkdownEditor(props: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  placeholder?: string;
+  className?: string;
+}) {
+  const [preview, setPreview] = useState(false);
+  return (
+    <div className="field">
+      <div className="field-head">
+        <label htmlFor={props.id}>{props.label}</label>
+        <button type="button" className="button small" onClick={() => setPreview((value) => !value)}>
+          {preview ? 'Edit' : 'Preview'}
+        </button>
+      </div>
+      {preview ? (
+        <div className="preview">
+          {props.value.trim() ? (
+            <Markdown source={props.value} />
+          ) : (
+            <p className="faint">Nothing to preview.</p>
+          )}
+        </div>
+      ) : (
+        <textarea
+          id={props.id}
+          className={`input ${props.className ?? ''}`}
+          value={props.value}
+          onChange={(event) => props.onChange(event.target.value)}
+          placeholder={props.placeholder}
+        />
+      )}
+    </div>
+  );
+}

@@ -5,6 +5,7 @@
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useLocation } from 'wouter';
 import { ApiError } from '../api';
+import { paths } from '../routes';
 
 export function PageHeader(props: {
   title: ReactNode;
@@ -494,4 +495,22 @@ export function useAction(): {
     }
   }, []);
   return { ...state, run, clear: () => setState({ busy: false, error: undefined }) };
+}
+
+/** A project's header and its Artifacts | Runs tabs (the tab of `current` marked). */
+export function ProjectHeader(props: { entity: string; project: string; current: 'artifacts' | 'runs' }) {
+  const { entity, project } = props;
+  const tabs = [
+    { label: 'Artifacts', href: paths.artifacts(entity, project) },
+    { label: 'Runs', href: paths.runs(entity, project) },
+  ];
+  return (
+    <>
+      <PageHeader
+        title={project}
+        crumbs={[{ label: entity, href: paths.projects(entity) }, { label: project }]}
+      />
+      <Tabs tabs={tabs} current={props.current === 'artifacts' ? tabs[0]!.href : tabs[1]!.href} />
+    </>
+  );
 }

@@ -13,8 +13,7 @@ import {
   formatNumber,
   Loading,
   LoadMore,
-  PageHeader,
-  Tabs,
+  ProjectHeader,
   TimeAgo,
   useLoad,
   usePaged,
@@ -122,20 +121,9 @@ export default function Artifacts() {
     byType.set(artifact.type, group);
   }
   const types = [...byType.keys()].sort();
-  const here = paths.artifacts(entity, project);
   return (
     <>
-      <PageHeader
-        title={project}
-        crumbs={[{ label: entity, href: paths.projects(entity) }, { label: project }]}
-      />
-      <Tabs
-        tabs={[
-          { label: 'Artifacts', href: here },
-          { label: 'Runs', href: paths.runs(entity, project) },
-        ]}
-        current={here}
-      />
+      <ProjectHeader entity={entity} project={project} current="artifacts" />
       <ErrorBanner error={list.error} />
       {list.loading && list.items.length === 0 ? (
         <Loading what="artifacts" />

@@ -19,7 +19,7 @@ import {
   registries,
 } from '../api';
 import { Dialog } from '../components/dialog';
-import { Markdown } from '../components/markdown';
+import { MarkdownEditor } from '../components/markdown';
 import { Chip, ErrorBanner, splitList, useLoad } from '../components/ui';
 import { paths } from '../routes';
 import { useEntities, useSession } from '../session';
@@ -38,7 +38,6 @@ export default function LinkDialog(props: { version: ArtifactVersionInfo; onClos
   const [existing, setExisting] = useState('');
   const [newName, setNewName] = useState(props.version.name);
   const [card, setCard] = useState('');
-  const [preview, setPreview] = useState(false);
   const [tags, setTags] = useState('');
   const [checked, setChecked] = useState<string[]>([]);
   const [otherAliases, setOtherAliases] = useState('');
@@ -180,27 +179,13 @@ export default function LinkDialog(props: { version: ArtifactVersionInfo; onClos
                 placeholder="digits-classifier"
               />
             </label>
-            <div className="field">
-              <div className="field-head">
-                <label htmlFor="link-card">Model card (markdown)</label>
-                <button type="button" className="button small" onClick={() => setPreview((value) => !value)}>
-                  {preview ? 'Edit' : 'Preview'}
-                </button>
-              </div>
-              {preview ? (
-                <div className="preview">
-                  {card.trim() ? <Markdown source={card} /> : <p className="faint">Nothing to preview.</p>}
-                </div>
-              ) : (
-                <textarea
-                  id="link-card"
-                  className="input"
-                  value={card}
-                  onChange={(event) => setCard(event.target.value)}
-                  placeholder={'# Model\n\nWhat it does, how it was trained, how to evaluate it.'}
-                />
-              )}
-            </div>
+            <MarkdownEditor
+              id="link-card"
+              label="Model card (markdown)"
+              value={card}
+              onChange={setCard}
+              placeholder={'# Model\n\nWhat it does, how it was trained, how to evaluate it.'}
+            />
             <label className="field">
               Tags
               <input

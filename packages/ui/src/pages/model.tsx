@@ -21,7 +21,7 @@ import {
   tagModel,
   updateCard,
 } from '../api';
-import { Markdown } from '../components/markdown';
+import { Markdown, MarkdownEditor } from '../components/markdown';
 import {
   AliasChips,
   Card,
@@ -230,7 +230,6 @@ function CardSection(props: {
 }) {
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(props.details.card);
-  const [preview, setPreview] = useState(false);
   const action = useAction();
   const save = (event: FormEvent) => {
     event.preventDefault();
@@ -263,26 +262,13 @@ function CardSection(props: {
     >
       {editing ? (
         <form className="stack tight" onSubmit={save}>
-          <div className="field">
-            <div className="field-head">
-              <label htmlFor="card-editor">Model card (markdown)</label>
-              <button type="button" className="button small" onClick={() => setPreview((value) => !value)}>
-                {preview ? 'Edit' : 'Preview'}
-              </button>
-            </div>
-            {preview ? (
-              <div className="preview">
-                {draft.trim() ? <Markdown source={draft} /> : <p className="faint">Nothing to preview.</p>}
-              </div>
-            ) : (
-              <textarea
-                id="card-editor"
-                className="input tall"
-                value={draft}
-                onChange={(event) => setDraft(event.target.value)}
-              />
-            )}
-          </div>
+          <MarkdownEditor
+            id="card-editor"
+            label="Model card (markdown)"
+            value={draft}
+            onChange={setDraft}
+            className="tall"
+          />
           <ErrorBanner error={action.error} />
           <div className="actions">
             <button type="button" className="button" onClick={() => setEditing(false)}>

@@ -17,9 +17,8 @@ import {
   formatNumber,
   formatTime,
   Loading,
-  PageHeader,
+  ProjectHeader,
   StateBadge,
-  Tabs,
   usePaged,
 } from '../components/ui';
 import { VirtualTable } from '../components/virtual-list';
@@ -62,7 +61,6 @@ export default function RunsPage() {
     );
   }, []);
 
-  const here = paths.runs(entity, project);
   const full = selected.length >= MAX_COMPARE;
   const row = (r: RunInfo) => {
     const isSelected = selected.includes(r.id);
@@ -110,17 +108,7 @@ export default function RunsPage() {
 
   return (
     <>
-      <PageHeader
-        title={project}
-        crumbs={[{ label: entity, href: paths.projects(entity) }, { label: project }]}
-      />
-      <Tabs
-        tabs={[
-          { label: 'Artifacts', href: paths.artifacts(entity, project) },
-          { label: 'Runs', href: here },
-        ]}
-        current={here}
-      />
+      <ProjectHeader entity={entity} project={project} current="runs" />
       <ErrorBanner error={list.error} />
       {list.loading && list.items.length === 0 ? (
         <Loading what="runs" />

@@ -157,26 +157,19 @@ export async function runSeries(
 export async function listProjects(store: Store, options: { entity?: string } = {}): Promise<ProjectInfo[]> {
   const entity = assertName(options.entity ?? store.principal.entity, 'entity');
   const { db } = store.connection;
-  const runs = await db
-    .selectFrom('runs')
-    .select((eb) => [
-      'project',
-      eb.fn.countAll<number>().as('count'),
-      eb.fn.max<string>('created_at').as('newest'),
-    ])
-    .where('entity', '=', entity)
-    .groupBy('project')
-    .execute();
-  const artifacts = await db
-    .selectFrom('artifacts')
-    .select((eb) => [
-      'project',
-      eb.fn.countAll<number>().as('count'),
-      eb.fn.max<string>('created_at').as('newest'),
-    ])
-    .where('entity', '=', entity)
-    .groupBy('project')
-    .execute();
+  // Per project of the entity: how many rows of the table, and the newest creation time.
+  const counts = (table: 'runs' | 'artifacts') =>
+    db
+      .selectFrom(table)
+      .select((eb) => [
+        'project',
+        eb.fn.countAll<number>().as('count'),
+        eb.fn.max<string>('created_at').as('newest'),
+      ])
+      .where('entity', '=', entity)
+      .groupBy('project')
+      .execute();
+  const [runs, artifacts] = [await counts('runs'), await counts('artifacts')];
   const projects = new Map<string, ProjectInfo>();
   const add = (
     row: { project: string; count: number | string; newest: string | null },
