@@ -282,6 +282,25 @@ describe('web UI sign-in', () => {
     expect((await signIn({ username: 'pat', password: 'the admin resets it' })).answer.status).toBe(200);
   });
 
+  it('refuses a sign-in against a tampered password hash at once, whatever cost or shape it claims', async () => {
+    const db = store.backend.connection.db;
+    await store.backend.accounts.createUser('tam');
+    const salt = Buffer.alloc(16).toString('base64url');
+    const key = Buffer.alloc(32).toString('base64url');
+    for (const stored of [
+      `scrypt$${2 ** 30}$8$1$${salt}$${key}`, // a cost that would take minutes and gigabytes
+      `scrypt$32768$64$1$${salt}$${key}`,
+      'scrypt$32768$8$1$short$short',
+      'plain text',
+    ]) {
+      await db.updateTable('users').set({ password_hash: stored }).where('name', '=', 'tam').execute();
+      const started = performance.now();
+      const answer = await signIn({ username: 'tam', password: PASSWORD });
+      expect(answer.answer.status, stored).toBe(401);
+      expect(performance.now() - started, stored).toBeLessThan(5000);
+    }
+  });
+
   it('counts a burst of parallel guesses whole: the name locks, the right password then fails too', async () => {
     const guesses = await Promise.all(
       Array.from({ length: 30 }, (_, index) =>
