@@ -87,7 +87,7 @@ export function serializeJsonObject(value: unknown, what: string): string {
   }
   check(value, what, '', new Set(), 1);
   const text = JSON.stringify(value);
-  const size = Buffer.byteLength(text);
+  const size = new TextEncoder().encode(text).length;
   if (size > MAX_METADATA_BYTES) {
     fail(
       what,

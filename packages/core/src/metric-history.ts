@@ -1,6 +1,12 @@
 import { QuiverError } from './contract/errors.js';
-import type { MetricSummary } from './contract/index.js';
-import type { Store } from './store.js';
+import type { MetricSummary, RunsApiV1 } from './contract/index.js';
+
+/** Where a history writes: a store's backend (Node) or a browser's connection to a server. */
+export interface HistorySink {
+  backend: { runs: Pick<RunsApiV1, 'appendHistory'> };
+  /** The longest a logged step waits before it is written (default 2 s). */
+  metricsFlushMs?: number;
+}
 
 /** Buffered steps that trigger a flush. */
 const FLUSH_ROWS = 5000;
@@ -16,11 +22,11 @@ export class MetricHistory {
   private pendingValues: Record<string, number> = {};
   private buffer: Array<{ step: number; metrics: Record<string, number> }> = [];
   private readonly summary: Record<string, MetricSummary>;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: HistorySink,
     private readonly runId: string,
     summary: Record<string, MetricSummary> = {},
   ) {
@@ -102,7 +108,8 @@ export class MetricHistory {
       // A failed background flush keeps its rows (see flush); the next flush or finish retries.
       void this.flush().catch(() => undefined);
     }, this.store.metricsFlushMs ?? FLUSH_INTERVAL_MS);
-    this.timer.unref();
+    // Node: a pending flush does not keep the process alive (browsers have no unref).
+    (this.timer as { unref?: () => void }).unref?.();
   }
 
   /** Writes everything logged so far, the current step included. */

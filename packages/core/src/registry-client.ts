@@ -67,7 +67,8 @@ function toLocator(selector: ModelSelector): ModelLocator {
  * await client.registry.setAlias('registry/digits:v0', 'production', { force: true });
  */
 export class RegistryClient {
-  constructor(private readonly store: Store) {}
+  /** Over a store (Node) or a browser connection: only its backend's registry and events are used. */
+  constructor(private readonly store: { readonly backend: Pick<Store['backend'], 'registry' | 'events'> }) {}
 
   private get backend(): RegistryApiV1 {
     return this.store.backend.registry;

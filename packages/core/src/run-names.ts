@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-
 const ADJECTIVES = [
   'amber',
   'bold',
@@ -66,6 +64,11 @@ const NOUNS = [
 ];
 
 const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+/** Random bytes from WebCrypto (Node's global `crypto` and the browser's alike). */
+function randomBytes(count: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(count));
+}
 
 /** A short random run id: 8 characters of [0-9a-z] (about 41 bits). */
 export function newRunId(): string {

@@ -7,35 +7,13 @@ import type {
   QuiverEvent,
   ReadEventsOptions,
 } from '../../contract/index.js';
-import { WIRE_OPERATIONS, type WireOperation } from '../../wire/routes.js';
+import { WIRE_CALLS, type WireCall } from '../../wire/operations.js';
+import { forward, isPrincipal, type RemoteIdentity } from './calls.js';
 import { RemoteBlobStore } from './remote-blob-store.js';
 import { type Fetch, type RemoteParams, RemoteTransport, readJson } from './transport.js';
 
+export type { RemoteIdentity } from './calls.js';
 export type { RemoteParams } from './transport.js';
-
-/** Who a key acts for, as the server's `/whoami` answers. */
-export interface RemoteIdentity extends Principal {
-  /** The entities (the user's own and its teams') the key may act in, with the role in each. */
-  memberships: Array<{ entity: string; role: 'viewer' | 'member' | 'admin' }>;
-}
-
-function forward<T>(transport: RemoteTransport, table: Record<string, WireOperation>): T {
-  const api: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const [method, operation] of Object.entries(table))
-    api[method] = (...args) => transport.call(operation, args);
-  return api as T;
-}
-
-function isPrincipal(value: unknown): value is RemoteIdentity {
-  const body = value as Partial<RemoteIdentity> | null;
-  return (
-    body !== null &&
-    typeof body === 'object' &&
-    typeof body.actor === 'string' &&
-    typeof body.entity === 'string' &&
-    Array.isArray(body.memberships)
-  );
-}
 
 /**
  * The remote backend: the contract over HTTP to a Quiver server (`@quiver/server`). Every call is
@@ -58,10 +36,10 @@ export class RemoteBackend implements QuiverBackendV1 {
     readonly identity: RemoteIdentity,
   ) {
     this.blobs = new RemoteBlobStore(transport);
-    this.runs = forward(transport, WIRE_OPERATIONS.runs as Record<string, WireOperation>);
-    this.artifacts = forward(transport, WIRE_OPERATIONS.artifacts as Record<string, WireOperation>);
-    this.registry = forward(transport, WIRE_OPERATIONS.registry as Record<string, WireOperation>);
-    this.maintenance = forward(transport, WIRE_OPERATIONS.maintenance as Record<string, WireOperation>);
+    this.runs = forward(transport, WIRE_CALLS.runs as Record<string, WireCall>);
+    this.artifacts = forward(transport, WIRE_CALLS.artifacts as Record<string, WireCall>);
+    this.registry = forward(transport, WIRE_CALLS.registry as Record<string, WireCall>);
+    this.maintenance = forward(transport, WIRE_CALLS.maintenance as Record<string, WireCall>);
     this.events = {
       read: (options) => readRemoteEvents(transport, options),
       consume: (consumer, handler, options) => consumeRemote(this, consumer, handler, options),

@@ -1,9 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type Dispatcher, request as undiciRequest } from 'undici';
 import { QuiverError } from '../../contract/errors.js';
-import { API_PREFIX, type WireOperation, type WireRequest } from '../../wire/routes.js';
+import { API_PREFIX, type WireCall, type WireRequest } from '../../wire/operations.js';
 
 /** A `fetch` as undici and Node's global one have it (tests and proxies pass their own). */
 export type Fetch = (input: string | URL, init?: RequestInit & { duplex?: 'half' }) => Promise<Response>;
@@ -12,8 +8,16 @@ export type Fetch = (input: string | URL, init?: RequestInit & { duplex?: 'half'
 export interface RemoteParams {
   /** The server's URL, such as `https://quiver.example.com` (no path, or the path it is mounted at). */
   baseUrl: string;
-  /** An API key (`quiver server key create`, or `quiver login`). Never logged, never in an error. */
-  apiKey: string;
+  /**
+   * An API key (`quiver server key create`, or `quiver login`). Never logged, never in an error.
+   * Required unless `session` is given.
+   */
+  apiKey?: string;
+  /**
+   * In a browser, instead of a key: the session of the server's sign-in (an HttpOnly cookie the
+   * page cannot read), sent with `credentials: 'include'`; writes carry its CSRF token.
+   */
+  session?: SessionCredentials;
   /**
    * For the JSON calls (default: Node's fetch). Blob bytes go through undici's `request`, whose Node
    * streams cost far less per byte than fetch's web streams.
@@ -25,13 +29,22 @@ export interface RemoteParams {
   retryDelayMs?: number;
 }
 
+/** A signed-in browser session: the CSRF token the server's `GET /api/v1/session` answers. */
+export interface SessionCredentials {
+  csrfToken: string;
+}
+
+/** The header a session's writes carry their CSRF token in. */
+export const CSRF_HEADER = 'x-quiver-csrf';
+
 /** The header naming the entity a request acts in (the principal's default entity). */
 export const ENTITY_HEADER = 'x-quiver-entity';
 
 /** The header a write is named by, so that the server answers its retries once (`Idempotency-Key`). */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
-const RETRIED_STATUSES = new Set([502, 503, 504]);
+/** Answers that mean "try again later" (a proxy or a restarting server). */
+export const RETRIED_STATUSES = new Set([502, 503, 504]);
 
 /** True for fetch's failures that mean the connection broke or was never made (no answer). */
 export function isConnectionError(error: unknown): boolean {
@@ -80,14 +93,14 @@ export class RemoteTransport {
         'E_INVALID_ENV',
         'QUIVER_BASE_URL must not hold credentials; give the key as QUIVER_API_KEY.',
       );
-    if (typeof params.apiKey !== 'string' || params.apiKey.trim() === '')
+    if (!params.session && (typeof params.apiKey !== 'string' || params.apiKey.trim() === ''))
       throw new QuiverError(
         'E_UNAUTHORIZED',
         `No API key for ${url.origin}: set QUIVER_API_KEY, or run 'quiver login ${url.origin}'.`,
       );
     url.pathname = url.pathname.replace(/\/+$/, '');
     this.baseUrl = url;
-    this.apiKey = params.apiKey.trim();
+    this.apiKey = params.session ? '' : (params.apiKey ?? '').trim();
     this.fetchImpl = params.fetch ?? (globalThis.fetch as Fetch);
     this.maxAttempts = Math.max(1, params.maxAttempts ?? 8);
     this.retryDelayMs = params.retryDelayMs ?? 200;
@@ -111,7 +124,7 @@ export class RemoteTransport {
   }
 
   /** Calls one operation of the wire table and returns its JSON answer (undefined for 204). */
-  async call(operation: WireOperation, args: unknown[]): Promise<unknown> {
+  async call(operation: WireCall, args: unknown[]): Promise<unknown> {
     const request = (operation.encode as (...a: unknown[]) => Partial<WireRequest>)(...args);
     const url = this.url(operation.path, request);
     // Every write carries one idempotency key for all its attempts: the server answers a retry of
@@ -120,7 +133,7 @@ export class RemoteTransport {
     const write =
       operation.verb === 'GET'
         ? undefined
-        : { 'content-type': 'application/json', [IDEMPOTENCY_HEADER]: randomUUID() };
+        : { 'content-type': 'application/json', [IDEMPOTENCY_HEADER]: globalThis.crypto.randomUUID() };
     const response = await this.send(
       url,
       () => ({
@@ -134,8 +147,9 @@ export class RemoteTransport {
   }
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
+    const session = this.params.session;
     return {
-      authorization: `Bearer ${this.apiKey}`,
+      ...(session ? { [CSRF_HEADER]: session.csrfToken } : { authorization: `Bearer ${this.apiKey}` }),
       accept: 'application/json',
       ...(this.entity ? { [ENTITY_HEADER]: this.entity } : {}),
       ...extra,
@@ -156,7 +170,12 @@ export class RemoteTransport {
     return this.retrying(
       url,
       retry,
-      () => this.fetchImpl(url, init()),
+      () =>
+        this.fetchImpl(url, {
+          ...init(),
+          // A session's cookie goes with the request (to the server's origin only).
+          ...(this.params.session ? { credentials: 'include' as const } : {}),
+        }),
       async (response, canRetry) => {
         if (response.ok) return 'done';
         if (canRetry && RETRIED_STATUSES.has(response.status)) {
@@ -169,37 +188,12 @@ export class RemoteTransport {
   }
 
   /**
-   * Streams bytes to or from the server with undici's `request` (Node streams end to end, far
-   * cheaper per byte than fetch's web streams): blob uploads and downloads. Retries like `send`;
-   * `body` is made again for each attempt. Answers of 4xx and 5xx become their `QuiverError`.
-   */
-  transfer(
-    url: URL,
-    init: () => {
-      method: Dispatcher.HttpMethod;
-      headers: Record<string, string>;
-      body?: Readable | Uint8Array;
-    },
-    retry: boolean,
-  ): Promise<Dispatcher.ResponseData> {
-    const exchange = () => {
-      const { method, headers, body } = init();
-      return undiciRequest(url, { method, headers, ...(body ? { body } : {}) });
-    };
-    return this.retrying(url, retry, exchange, async (response, canRetry) => {
-      if (response.statusCode < 400) return 'done';
-      const text = await response.body.text().catch(() => '');
-      if (canRetry && RETRIED_STATUSES.has(response.statusCode)) return 'again';
-      throw errorFromText(text, response.statusCode);
-    });
-  }
-
-  /**
-   * The retry loop of `send` and `transfer`: `exchange` makes one attempt; `judge` says whether
+   * The retry loop of `send` and of blob transfers: `exchange` makes one attempt; `judge` says whether
    * its answer is the result or worth another attempt (`canRetry`: retries are allowed and left),
    * or throws the error it stands for.
    */
-  private async retrying<R>(
+  /** @internal */
+  async retrying<R>(
     url: URL,
     retry: boolean,
     exchange: () => Promise<R>,
@@ -228,7 +222,7 @@ export class RemoteTransport {
 
   private async backoff(attempt: number): Promise<void> {
     const delay = Math.min(5000, this.retryDelayMs * 2 ** (attempt - 1));
-    await sleep(delay * (0.5 + Math.random() / 2));
+    await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random() / 2)));
   }
 }
 
@@ -239,7 +233,7 @@ function describe(error: unknown): string {
 }
 
 /** The error a non-2xx answer stands for, from its `{ code, message, details }` body. */
-function errorFromText(text: string, status: number): QuiverError {
+export function errorFromText(text: string, status: number): QuiverError {
   let body: unknown;
   try {
     body = JSON.parse(text);
