@@ -1,0 +1,233 @@
+import { forward, isPrincipal, type RemoteIdentity } from '../backends/remote/calls.js';
+import { type Fetch, type RemoteParams, RemoteTransport, readJson } from '../backends/remote/transport.js';
+import { QuiverError } from '../contract/errors.js';
+import type {
+  ArtifactsApiV1,
+  EventsApiV1,
+  MaintenanceApiV1,
+  Principal,
+  RegistryApiV1,
+  RunsApiV1,
+} from '../contract/index.js';
+import { WIRE_CALLS, type WireCall } from '../wire/operations.js';
+import { sha256Hex } from './hash.js';
+
+/** How a page reaches a Quiver server. */
+export interface ConnectOptions {
+  /** The server's URL, such as `https://quiver.example.com`. */
+  baseUrl: string;
+  /**
+   * An API key. Prefer `session`: a key held by a page can be read by every script on it, and a
+   * page should never store one. Never put it in a URL.
+   */
+  apiKey?: string;
+  /**
+   * Use the session of a sign-in (`signIn()`, or the web UI's on the same site): an HttpOnly
+   * cookie the page cannot read, so no secret is in the page at all.
+   */
+  session?: boolean;
+  /** The entity to act in (default: the user's own). */
+  entity?: string;
+  /** For tests and proxies (default: the page's `fetch`). */
+  fetch?: Fetch;
+  /** Attempts of a call safe to repeat, on a dropped connection or a 502/503/504 (default 8). */
+  maxAttempts?: number;
+  /** The first retry's delay in milliseconds; each next one doubles, up to 5 s (default 200). */
+  retryDelayMs?: number;
+}
+
+/** The contract's APIs a page uses, each method one request to the server. */
+export interface BrowserBackend {
+  readonly principal: Principal;
+  readonly runs: RunsApiV1;
+  readonly artifacts: ArtifactsApiV1;
+  readonly registry: RegistryApiV1;
+  readonly maintenance: MaintenanceApiV1;
+  readonly events: EventsApiV1;
+}
+
+const unsupported = (): never => {
+  throw new QuiverError(
+    'E_FORBIDDEN',
+    'The event log is not read from a browser page; use the server (quiver server …) or a Node client.',
+  );
+};
+
+function paramsOf(options: ConnectOptions, session?: { csrfToken: string }): RemoteParams {
+  const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  return {
+    baseUrl: options.baseUrl,
+    ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
+    ...(session ? { session } : {}),
+    fetch: fetchImpl,
+    ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+    ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+  };
+}
+
+/** A page's open connection to a Quiver server: who it acts for, the contract, and blob transfers. */
+export class Connection {
+  readonly backend: BrowserBackend;
+
+  /** @internal Use {@link connect}. */
+  constructor(
+    readonly transport: RemoteTransport,
+    readonly identity: RemoteIdentity,
+  ) {
+    const principal = { actor: identity.actor, entity: transport.entity ?? identity.entity };
+    this.backend = {
+      principal,
+      runs: forward(transport, WIRE_CALLS.runs as Record<string, WireCall>),
+      artifacts: forward(transport, WIRE_CALLS.artifacts as Record<string, WireCall>),
+      registry: forward(transport, WIRE_CALLS.registry as Record<string, WireCall>),
+      maintenance: forward(transport, WIRE_CALLS.maintenance as Record<string, WireCall>),
+      events: { read: unsupported, consume: unsupported },
+    };
+  }
+
+  /** The server's address, as the outbox files pending work under it. */
+  get server(): string {
+    return `${this.transport.baseUrl.origin}${this.transport.baseUrl.pathname}`;
+  }
+
+  /** Stores bytes under their sha256 (the server hashes them again and refuses a mismatch). */
+  async upload(sha256: string, bytes: Uint8Array): Promise<void> {
+    const response = await this.transport.send(
+      this.transport.url('/blobs/:sha256', { params: { sha256 } }),
+      () => ({
+        method: 'PUT',
+        headers: this.transport.headers({ 'content-type': 'application/octet-stream' }),
+        body: bytes as Uint8Array<ArrayBuffer>,
+      }),
+      // The same bytes under the same digest: sending them again is safe.
+      true,
+    );
+    await response.body?.cancel().catch(() => undefined);
+  }
+
+  /** Reads a blob whole and checks its size and sha256 before anything sees it. */
+  async read(sha256: string, size: number, what: string): Promise<Uint8Array> {
+    const response = await this.transport.send(
+      this.transport.url('/blobs/:sha256', { params: { sha256 } }),
+      () => ({ method: 'GET', headers: this.transport.headers({ accept: 'application/octet-stream' }) }),
+      true,
+    );
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.length !== size || (await sha256Hex(bytes)) !== sha256)
+      throw new QuiverError(
+        'E_CHECKSUM_MISMATCH',
+        `The server sent ${what} with other content than its manifest records (${bytes.length} of ${size} bytes); nothing was used. Run 'quiver verify' on the server.`,
+        { details: { sha256, expected: size, actual: bytes.length } },
+      );
+    return bytes;
+  }
+}
+
+async function readSession(options: ConnectOptions): Promise<{ csrfToken: string }> {
+  const transport = new RemoteTransport(paramsOf(options, { csrfToken: '' }));
+  let answer: unknown;
+  try {
+    answer = await readJson(
+      await transport.send(
+        transport.url('/session'),
+        () => ({ method: 'GET', headers: transport.headers() }),
+        true,
+      ),
+    );
+  } catch (error) {
+    if (error instanceof QuiverError && error.code === 'E_UNAUTHORIZED')
+      throw new QuiverError(
+        'E_UNAUTHORIZED',
+        `This page is not signed in to ${transport.baseUrl.origin}: call signIn({ baseUrl, username, password }) first (or sign in to its web UI on the same site).`,
+        { cause: error },
+      );
+    throw error;
+  }
+  const csrfToken = (answer as { csrfToken?: unknown } | null)?.csrfToken;
+  if (typeof csrfToken !== 'string' || csrfToken.length === 0 || csrfToken.length > 256)
+    throw new QuiverError(
+      'E_INTERNAL',
+      `${transport.baseUrl.origin} did not answer /session as a Quiver server does.`,
+    );
+  return { csrfToken };
+}
+
+/**
+ * Connects a page to a Quiver server with an API key or the page's session, checks who it acts
+ * for (`GET /whoami`), and returns the connection.
+ */
+export async function connect(options: ConnectOptions): Promise<Connection> {
+  if (options.session && options.apiKey !== undefined)
+    throw new QuiverError('E_INVALID_OPTION', 'Give either apiKey or session: true, not both.');
+  const session = options.session ? await readSession(options) : undefined;
+  const transport = new RemoteTransport(paramsOf(options, session), options.entity);
+  const identity = await readJson(
+    await transport.send(
+      transport.url('/whoami'),
+      () => ({ method: 'GET', headers: transport.headers() }),
+      true,
+    ),
+  );
+  if (!isPrincipal(identity))
+    throw new QuiverError(
+      'E_INTERNAL',
+      `${transport.baseUrl.origin} did not answer /whoami as a Quiver server does.`,
+    );
+  if (options.entity !== undefined && !identity.memberships.some((m) => m.entity === options.entity))
+    throw new QuiverError(
+      'E_FORBIDDEN',
+      `${identity.actor} is not a member of ${options.entity}; act in one of ${identity.memberships.map((m) => m.entity).join(', ')}.`,
+    );
+  return new Connection(transport, identity);
+}
+
+/** What to sign in with: a user's password, or an API key traded once for a session. */
+export type SignInOptions = Pick<ConnectOptions, 'baseUrl' | 'fetch'> &
+  ({ username: string; password: string } | { apiKey: string });
+
+/**
+ * Signs the page in to a server: the server sets its session cookie (HttpOnly: no script reads
+ * it) and the page keeps no secret. Then `init({ baseUrl, session: true, … })`. The server must
+ * allow this page's origin (its CORS origins) and be on the same site.
+ */
+export async function signIn(options: SignInOptions): Promise<{ actor: string; entity: string }> {
+  const { baseUrl, fetch: fetchImpl, ...credentials } = options;
+  const transport = new RemoteTransport(
+    paramsOf({ baseUrl, ...(fetchImpl ? { fetch: fetchImpl } : {}) }, { csrfToken: '' }),
+  );
+  const answer = await readJson(
+    await transport.send(
+      transport.url('/session'),
+      () => ({
+        method: 'POST',
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify(credentials),
+      }),
+      false,
+    ),
+  );
+  if (!isPrincipal({ memberships: [], ...(answer as object) }))
+    throw new QuiverError(
+      'E_INTERNAL',
+      `${transport.baseUrl.origin} did not answer the sign-in as a Quiver server does.`,
+    );
+  const { actor, entity } = answer as { actor: string; entity: string };
+  return { actor, entity };
+}
+
+/** Ends the page's session on the server (the cookie is cleared). */
+export async function signOut(options: Pick<ConnectOptions, 'baseUrl' | 'fetch'>): Promise<void> {
+  const session = await readSession(options);
+  const transport = new RemoteTransport(paramsOf(options, session));
+  await readJson(
+    await transport.send(
+      transport.url('/session/end'),
+      () => ({
+        method: 'POST',
+        headers: transport.headers({ 'content-type': 'application/json' }),
+        body: '{}',
+      }),
+      false,
+    ),
+  );
+}
