@@ -1,11 +1,25 @@
 import type { Artifact, ArtifactVersion, JsonObject, Run } from '@quiver/core';
 import type * as tf from '@tensorflow/tfjs';
 
-/** What a hook sees of a checkpoint before it is committed. */
-export interface CheckpointDraft {
+/** The SDK classes a hook sees: the Node SDK's, or in a page those of `@quiver/core/browser`. */
+export interface HookTypes {
+  run: unknown;
+  draft: unknown;
+  version: unknown;
+}
+
+/** The Node SDK's classes. */
+export interface NodeHookTypes extends HookTypes {
   run: Run;
-  /** The draft version: add files in other formats with `draft.addBytes(path, bytes)`. */
   draft: Artifact;
+  version: ArtifactVersion;
+}
+
+/** What a hook sees of a checkpoint before it is committed. */
+export interface CheckpointDraft<T extends HookTypes = NodeHookTypes> {
+  run: T['run'];
+  /** The draft version: add files in other formats with `draft.addBytes(path, bytes)`. */
+  draft: T['draft'];
   /**
    * The snapshotted model (topology, weight specs and data), as `tf.io.fromMemory` takes it. The
    * weight buffer is reused once the checkpoint is stored: copy it if you keep it.
@@ -20,8 +34,8 @@ export interface CheckpointDraft {
 }
 
 /** A committed checkpoint, for hooks that send it somewhere else as well. */
-export interface CommittedCheckpoint extends CheckpointDraft {
-  version: ArtifactVersion;
+export interface CommittedCheckpoint<T extends HookTypes = NodeHookTypes> extends CheckpointDraft<T> {
+  version: T['version'];
   /** True when the checkpoint improved the monitored metric (it now holds `best`). */
   isBest: boolean;
 }
@@ -39,12 +53,12 @@ export interface CommittedCheckpoint extends CheckpointDraft {
  *   },
  * };
  */
-export interface CheckpointHook {
+export interface CheckpointHook<T extends HookTypes = NodeHookTypes> {
   readonly name: string;
   /** Adds files or metadata to the checkpoint before its version is committed. */
-  beforeCommit?(checkpoint: CheckpointDraft): Promise<void> | void;
+  beforeCommit?(checkpoint: CheckpointDraft<T>): Promise<void> | void;
   /** Runs after the version is committed (e.g. to push it to another system). */
-  afterCommit?(checkpoint: CommittedCheckpoint): Promise<void> | void;
+  afterCommit?(checkpoint: CommittedCheckpoint<T>): Promise<void> | void;
   /** Runs once at the end of training, after every checkpoint has been committed. */
-  onTrainEnd?(summary: { run: Run; best?: ArtifactVersion; last?: ArtifactVersion }): Promise<void> | void;
+  onTrainEnd?(summary: { run: T['run']; best?: T['version']; last?: T['version'] }): Promise<void> | void;
 }

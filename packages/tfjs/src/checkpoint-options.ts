@@ -123,7 +123,8 @@ function parseCount(value: string, variable: string): number {
  */
 export function resolveCheckpointOptions(
   args: QuiverCheckpointCallbackArgs,
-  env: Environment = process.env,
+  // A browser page has no environment: there, only the options count.
+  env: Environment = typeof process === 'undefined' ? {} : process.env,
 ): ResolvedCheckpointOptions {
   const logModelEnv = readEnv(env, 'QUIVER_LOG_MODEL');
   const logModel =

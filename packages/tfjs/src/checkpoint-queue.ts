@@ -1,3 +1,7 @@
+/** Runs `callback` on a later turn of the event loop (`setImmediate` in Node; a task in a browser). */
+const nextTurn: (callback: () => void) => void =
+  typeof setImmediate === 'function' ? setImmediate : (callback) => setTimeout(callback, 0);
+
 /**
  * A serial queue with a bound: jobs run one at a time, in order, off the training loop; when
  * `limit` jobs are waiting, `enqueue` waits for one to finish (back-pressure) instead of letting
@@ -24,7 +28,7 @@ export class CheckpointQueue {
     this.waiting++;
     this.tail = this.tail
       // Start on a later turn of the event loop, so the training step that queued the job goes on first.
-      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => new Promise<void>((resolve) => nextTurn(resolve)))
       .then(job)
       .catch(this.onFailure)
       .finally(() => {

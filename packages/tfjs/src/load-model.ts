@@ -1,7 +1,6 @@
 import {
   Artifact,
   type ArtifactVersion,
-  isQuiverError,
   type JsonObject,
   type QuiverClient,
   QuiverError,
@@ -9,55 +8,22 @@ import {
   withClient,
 } from '@quiver/core';
 import * as tf from '@tensorflow/tfjs';
+import { loadWeightsInto, modelFrom, readCheckpoint } from './model-artifacts.js';
 
 /** Where to read from or write to: an open store, or (default) the one `QUIVER_DIR` names. */
 export interface StoreOption {
   store?: Store;
 }
 
-async function readEntry(version: ArtifactVersion, path: string): Promise<Buffer> {
-  try {
-    const bytes = await version.read(path);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  } catch (error) {
-    if (!isQuiverError(error, 'E_NOT_FOUND')) throw error;
-    throw new QuiverError(
-      'E_NOT_FOUND',
-      `${version.ref} has no '${path}': it is not a TF.js layers checkpoint (entries: ${(await version.entries()).map((item) => item.path).join(', ')}).`,
-      { cause: error },
-    );
-  }
-}
-
 /**
  * Reads the TF.js artifacts (topology, weights, training config) of a version, verified. The
  * client argument is kept for compatibility; the version reads through its own store.
  */
-export async function readModelArtifacts(
+export function readModelArtifacts(
   _client: QuiverClient,
   version: ArtifactVersion,
 ): Promise<tf.io.ModelArtifacts> {
-  const paths = new Set((await version.entries()).map((entry) => entry.path));
-  const manifestPath = paths.has('model.json') ? 'model.json' : 'weights.json';
-  const json = JSON.parse((await readEntry(version, manifestPath)).toString('utf8')) as tf.io.ModelJSON;
-  const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
-  const buffers = await Promise.all(
-    json.weightsManifest
-      .flatMap((group) => group.paths)
-      // tf.io.http saves name them `./model.weights.bin`: relative to model.json, as here.
-      .map((path) => readEntry(version, path.replace(/^(\.\/)+/, ''))),
-  );
-  const joined = Buffer.concat(buffers);
-  const weightData = joined.buffer.slice(
-    joined.byteOffset,
-    joined.byteOffset + joined.byteLength,
-  ) as ArrayBuffer;
-  return {
-    ...(json.modelTopology ? { modelTopology: json.modelTopology } : {}),
-    ...(json.trainingConfig ? { trainingConfig: json.trainingConfig } : {}),
-    weightSpecs,
-    weightData,
-  };
+  return readCheckpoint(version);
 }
 
 /**
@@ -68,14 +34,7 @@ export async function readModelArtifacts(
 export async function loadModel(ref: string, options: StoreOption = {}): Promise<tf.LayersModel> {
   return withClient(options.store, async (client) => {
     const version = await client.artifact(ref);
-    const artifacts = await readModelArtifacts(client, version);
-    if (!artifacts.modelTopology) {
-      throw new QuiverError(
-        'E_INVALID_OPTION',
-        `${version.ref} holds weights only (saveWeightsOnly); build the model and use loadWeights(ref, model).`,
-      );
-    }
-    return tf.loadLayersModel(tf.io.fromMemory(artifacts));
+    return modelFrom(tf, version.ref, await readCheckpoint(version));
   });
 }
 
@@ -86,13 +45,7 @@ export async function loadWeights(
   options: StoreOption = {},
 ): Promise<void> {
   await withClient(options.store, async (client) => {
-    const artifacts = await readModelArtifacts(client, await client.artifact(ref));
-    const decoded = tf.io.decodeWeights(
-      artifacts.weightData!,
-      (artifacts.weightSpecs ?? []).filter((spec) => spec.group !== 'optimizer'),
-    );
-    model.loadWeights(decoded, true);
-    for (const tensor of Object.values(decoded)) tensor.dispose();
+    loadWeightsInto(tf, await readCheckpoint(await client.artifact(ref)), model);
   });
 }
 
@@ -161,9 +114,7 @@ export function quiverIO(target: string | QuiverSaveTarget, options: StoreOption
     },
     async load(): Promise<tf.io.ModelArtifacts> {
       const ref = saveTarget.artifact;
-      return withClient(saveTarget.store, async (client) =>
-        readModelArtifacts(client, await client.artifact(ref)),
-      );
+      return withClient(saveTarget.store, async (client) => readCheckpoint(await client.artifact(ref)));
     },
   };
 }

@@ -46,8 +46,7 @@ export class WeightBufferPool {
   take(size: number): ArrayBuffer {
     const index = this.free.findIndex((buffer) => buffer.byteLength === size);
     if (index !== -1) return this.free.splice(index, 1)[0]!;
-    const fresh = Buffer.allocUnsafeSlow(size);
-    return fresh.buffer.slice(fresh.byteOffset, fresh.byteOffset + size) as ArrayBuffer;
+    return new ArrayBuffer(size);
   }
 
   /** Gives a buffer back once nothing reads it any more. */
@@ -126,7 +125,10 @@ export function toLayersFiles(
   const manifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }];
   if (!artifacts.modelTopology) {
     return [
-      { path: 'weights.json', bytes: Buffer.from(JSON.stringify({ weightsManifest: manifest })) },
+      {
+        path: 'weights.json',
+        bytes: new TextEncoder().encode(JSON.stringify({ weightsManifest: manifest })),
+      },
       { path: 'weights.bin', bytes: weights },
     ];
   }
@@ -139,7 +141,7 @@ export function toLayersFiles(
     ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
   };
   return [
-    { path: 'model.json', bytes: Buffer.from(JSON.stringify(modelJson)) },
+    { path: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(modelJson)) },
     { path: 'weights.bin', bytes: weights },
   ];
 }
