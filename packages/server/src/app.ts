@@ -28,6 +28,7 @@ import { z } from 'zod';
 import { registerAdminRoutes } from './admin-routes.js';
 import { FORCE_BY_ROLE, needsOf, notFound, requireRole, roleIn } from './authorize.js';
 import { registerAutomationRoutes } from './automation-routes.js';
+import { OriginPolicy, parseCorsOrigins, registerCors } from './cors.js';
 import { counted, parseRange } from './http-bodies.js';
 import { isHubPath } from './hub/hub-http.js';
 import { type HubRouteOptions, registerHubRoutes } from './hub/hub-routes.js';
@@ -83,6 +84,13 @@ export interface ServerOptions {
    * Never set on a server others reach.
    */
   local?: LocalMode;
+  /**
+   * The origins (exactly `scheme://host[:port]`, http or https, no `*`) whose pages may call the
+   * API from a browser: CORS with credentials, and cookie sessions (sign-in and CSRF-checked
+   * writes) as from the server's own pages. A request under `/api/` that carries any other
+   * `Origin` but the server's own is refused (403). Default: none.
+   */
+  corsOrigins?: readonly string[];
 }
 
 declare module 'fastify' {
@@ -180,14 +188,26 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const { backend } = options;
   const maxBlobBytes = options.maxBlobBytes ?? 2 ** 40;
   const directSeconds = options.directDownloadSeconds ?? 900;
+  const origins = new OriginPolicy(parseCorsOrigins(options.corsOrigins ?? []));
   const app = Fastify({
     logger:
       options.logger === false
         ? false
         : {
             level: (typeof options.logger === 'object' && options.logger.level) || 'info',
-            // Keys never reach a log line.
-            redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+            // Keys, cookies and CSRF tokens never reach a log line (the req serializer below logs no
+            // headers at all; these catch a header object logged by hand).
+            redact: [
+              'req.headers.authorization',
+              'req.headers.cookie',
+              'req.headers["x-api-key"]',
+              'req.headers["x-quiver-csrf"]',
+              'req.headers["proxy-authorization"]',
+              'res.headers["set-cookie"]',
+              'headers.authorization',
+              'headers.cookie',
+              'headers["set-cookie"]',
+            ],
             serializers: {
               req: (request: { method: string; url: string; host?: string; ip?: string }) => ({
                 method: request.method,
@@ -240,6 +260,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const uiDir = options.ui === false ? undefined : (options.ui?.dir ?? defaultUiDir());
   const ui = uiDir === undefined ? undefined : new WebUi(uiDir);
 
+  // Cross-origin requests: refused unless from an allowed origin (before authentication runs).
+  await registerCors(app, origins);
+
   // Authentication, for everything under the API prefix.
   app.addHook('onRequest', async (request) => {
     // Everything needs a key but these (matched exactly, so no spelling of a path slips past).
@@ -254,7 +277,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // Without a key: `quiver ui`'s local user, or a browser's session cookie.
     const identity =
       key === undefined
-        ? await identityWithoutKey(request, backend, local)
+        ? await identityWithoutKey(request, backend, local, origins)
         : await backend.accounts.authenticate(key);
     if (identity === undefined && key === undefined)
       throw new QuiverError(
@@ -417,7 +440,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }
 
   registerAdminRoutes(app, backend);
-  registerSessionRoutes(app, backend, local);
+  registerSessionRoutes(app, backend, local, origins);
   ui?.register(app);
   await registerHubRoutes(app, backend, { maxBlobBytes, ...options.hub });
 

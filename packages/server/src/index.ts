@@ -7,6 +7,15 @@
  */
 export { buildServer, type FastifyInstance, type ServerOptions } from './app.js';
 export { type Needs, needsOf } from './authorize.js';
+export {
+  CORS_ALLOWED_HEADERS,
+  CORS_EXPOSED_HEADERS,
+  CORS_MAX_AGE_SECONDS,
+  CORS_METHODS,
+  corsOriginsFromEnv,
+  parseCorsOrigin,
+  parseCorsOrigins,
+} from './cors.js';
 export { openApiDocument } from './openapi.js';
 export {
   type LocalUiOptions,

@@ -8,6 +8,7 @@ import {
 } from '@quiver/core';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions } from './app.js';
+import { corsOriginsFromEnv, parseCorsOrigins } from './cors.js';
 import { allowListFromEnv } from './webhooks/egress.js';
 
 /** Options of {@link startServer}. */
@@ -20,11 +21,17 @@ export interface StartOptions {
   host?: string;
   /** Default 8080; 0 picks a free port. */
   port?: number;
-  logger?: boolean | { level?: string };
+  /** pino options (a level, and where the lines go), or false for no logs. Default: JSON logs at `info` on stdout. */
+  logger?: ServerOptions['logger'];
   /** The key that encrypts stored webhook secrets (default `QUIVER_SECRET_KEY`, else `<dataDir>/secret.key`). */
   secretKey?: Uint8Array;
   /** Webhook delivery (default from `QUIVER_WEBHOOK_*`, see {@link webhookSettingsFromEnv}). */
   webhooks?: ServerOptions['webhooks'];
+  /**
+   * The origins whose browser pages may call the API (see {@link ServerOptions.corsOrigins});
+   * default `QUIVER_CORS_ORIGINS` (comma-separated), else none. Given, it replaces the variable.
+   */
+  corsOrigins?: readonly string[];
 }
 
 function whole(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
@@ -63,6 +70,8 @@ export interface RunningServer {
   store: Store<EmbeddedBackend>;
   /** Set on the first start only: the admin's API key, shown this once. */
   adminKey?: string;
+  /** The origins whose browser pages may call the API (set when there are any). */
+  corsOrigins?: string[];
   /** Stops taking requests, lets those in flight finish, then closes the store. */
   close(): Promise<void>;
 }
@@ -72,6 +81,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const dataDir = options.dataDir ?? join(process.cwd(), 'quiver-data');
   const databaseUrl = options.databaseUrl ?? process.env.QUIVER_DATABASE_URL;
   const webhooks = options.webhooks ?? webhookSettingsFromEnv();
+  // Checked before the store opens, so a mistyped origin stops the start and creates nothing.
+  const corsOrigins =
+    options.corsOrigins !== undefined ? parseCorsOrigins(options.corsOrigins) : corsOriginsFromEnv();
   const secretKey =
     options.secretKey ??
     (process.env.QUIVER_SECRET_KEY
@@ -109,6 +121,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const app = await buildServer({
     backend,
     webhooks,
+    ...(corsOrigins && corsOrigins.length > 0 ? { corsOrigins } : {}),
     // Clients that cannot reach the bucket's endpoint: every download streams through a replica.
     ...(process.env.QUIVER_S3_DIRECT_DOWNLOADS === 'off' ? { directDownloadSeconds: 0 } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
@@ -120,6 +133,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     app,
     store,
     ...(adminKey ? { adminKey } : {}),
+    ...(corsOrigins && corsOrigins.length > 0 ? { corsOrigins } : {}),
     close() {
       closed ??= (async () => {
         await app.close();

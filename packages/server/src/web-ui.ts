@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { API_PREFIX, type EmbeddedBackend, type Identity, QuiverError } from '@quiver/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { OriginPolicy } from './cors.js';
 
 /** The cookie that holds a browser session's token (HttpOnly: no script can read it). */
 export const SESSION_COOKIE = 'quiver_session';
@@ -74,15 +75,12 @@ function loopbackHost(request: FastifyRequest): boolean {
   return /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/.test(host);
 }
 
-/** A write from a page of another origin (the Origin header, which browsers always send on writes) is refused. */
-function crossOrigin(request: FastifyRequest): boolean {
-  const origin = request.headers.origin;
-  if (typeof origin !== 'string') return false;
-  try {
-    return new URL(origin).host !== String(request.headers.host ?? '');
-  } catch {
-    return true;
-  }
+/**
+ * A write from a page of another origin (the Origin header, which browsers always send on writes)
+ * is refused, unless the server allows that origin (`corsOrigins`).
+ */
+function crossOrigin(request: FastifyRequest, origins: OriginPolicy): boolean {
+  return origins.foreign(request);
 }
 
 function csrfRefusal(): QuiverError {
@@ -101,12 +99,13 @@ export async function identityWithoutKey(
   request: FastifyRequest,
   backend: EmbeddedBackend,
   local: (LocalMode & { csrfToken: string }) | undefined,
+  origins: OriginPolicy,
 ): Promise<Identity | undefined> {
   const write = !SAFE_METHODS.has(request.method);
   if (local) {
     if (!loopbackHost(request))
       throw new QuiverError('E_FORBIDDEN', 'quiver ui answers only at 127.0.0.1 or localhost.');
-    if (write && (crossOrigin(request) || !sameToken(request.headers[CSRF_HEADER], local.csrfToken)))
+    if (write && (crossOrigin(request, origins) || !sameToken(request.headers[CSRF_HEADER], local.csrfToken)))
       throw csrfRefusal();
     return {
       actor: local.actor,
@@ -123,7 +122,10 @@ export async function identityWithoutKey(
       'E_UNAUTHORIZED',
       'Your session has ended (signed out, expired or revoked); sign in again.',
     );
-  if (write && (crossOrigin(request) || !sameToken(request.headers[CSRF_HEADER], csrfTokenOf(token))))
+  if (
+    write &&
+    (crossOrigin(request, origins) || !sameToken(request.headers[CSRF_HEADER], csrfTokenOf(token)))
+  )
     throw csrfRefusal();
   return identity;
 }
@@ -163,6 +165,7 @@ export function registerSessionRoutes(
   app: FastifyInstance,
   backend: EmbeddedBackend,
   local: (LocalMode & { csrfToken: string }) | undefined,
+  origins: OriginPolicy,
 ): void {
   const describe = (identity: Identity, csrfToken: string) => ({
     ...identity,
@@ -184,8 +187,11 @@ export function registerSessionRoutes(
   app.post(`${API_PREFIX}/session`, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
     if (local) return describe(request.identity!, local.csrfToken);
-    if (crossOrigin(request))
-      throw new QuiverError('E_FORBIDDEN', 'Sign in from the Quiver page itself, not from another site.');
+    if (crossOrigin(request, origins))
+      throw new QuiverError(
+        'E_FORBIDDEN',
+        'Sign in from the Quiver page itself (or a page of an origin the server allows), not from another site.',
+      );
     const parsed = signInBody.safeParse(request.body ?? {});
     if (!parsed.success)
       throw new QuiverError(

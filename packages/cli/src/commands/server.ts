@@ -16,7 +16,7 @@ import {
 import { Command, Option } from 'commander';
 import { type CommonOptions, isJsonOutput, runWithClient, withCommonOptions } from '../context.js';
 import { createOutput, reportError, table } from '../output.js';
-import { wholeNumber } from '../usage.js';
+import { UsageError, wholeNumber } from '../usage.js';
 
 function remoteOf(backend: unknown): RemoteBackend {
   if (!(backend instanceof RemoteBackend))
@@ -38,6 +38,16 @@ export function withServer(
   });
 }
 
+/** The options of `quiver server start`, as commander parses them. */
+interface StartFlags {
+  data: string;
+  host: string;
+  port: number;
+  corsOrigin?: string[];
+  logLevel?: string;
+  json?: boolean;
+}
+
 function startCommand(): Command {
   return new Command('start')
     .description(
@@ -51,17 +61,45 @@ function startCommand(): Command {
         .default(8080)
         .env('QUIVER_SERVER_PORT'),
     )
+    .addOption(
+      new Option(
+        '--cors-origin <origin>',
+        'let browser pages of this origin (scheme://host[:port], e.g. http://127.0.0.1:5173) call the API; repeat for more (default: QUIVER_CORS_ORIGINS, comma-separated; else none)',
+      ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+    )
+    .addOption(
+      new Option(
+        '--log-level <level>',
+        'how much the JSON request log says (default: info; warn with --json, whose log goes to standard error)',
+      )
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .env('QUIVER_LOG_LEVEL'),
+    )
     .addOption(new Option('--json', 'print the URL (and first admin key) as one JSON line'))
-    .action(async (options: { data: string; host: string; port: number; json?: boolean }) => {
+    .action(async (options: StartFlags) => {
       options.json ||= isJsonOutput();
-      const { startServer } = await import('@quiver/server');
+      const { parseCorsOrigin, startServer } = await import('@quiver/server');
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
+        const corsOrigins = options.corsOrigin?.map((value) => {
+          try {
+            return parseCorsOrigin(value, '--cors-origin');
+          } catch (error) {
+            throw new UsageError('E_INVALID_OPTION', error instanceof Error ? error.message : String(error), {
+              option: '--cors-origin',
+              value,
+            });
+          }
+        });
         server = await startServer({
           dataDir: options.data,
           host: options.host,
           port: options.port,
-          logger: options.json ? { level: 'warn' } : true,
+          // With --json, standard output is the one line below; the log goes to standard error.
+          logger: options.json
+            ? { level: options.logLevel ?? 'warn', stream: process.stderr }
+            : { level: options.logLevel ?? 'info' },
+          ...(corsOrigins ? { corsOrigins } : {}),
         });
       } catch (error) {
         process.exitCode = reportError(error, options.json === true);
@@ -73,6 +111,10 @@ function startCommand(): Command {
         );
       } else {
         process.stdout.write(`Quiver server listening on ${server.url} (data in ${options.data})\n`);
+        if (server.corsOrigins)
+          process.stdout.write(
+            `Browser pages of ${server.corsOrigins.join(', ')} may call its API (CORS).\n`,
+          );
         if (server.adminKey)
           process.stdout.write(
             `First start: user 'admin' was created. Its API key, shown this once:\n\n  ${server.adminKey}\n\nRun: quiver login ${server.url} --key <that key>\n`,
