@@ -6,6 +6,9 @@ const source = (path: string): string => fileURLToPath(new URL(path, import.meta
 export default defineConfig({
   resolve: {
     alias: {
+      // Deeper entries first: an alias also matches the paths under it.
+      '@quiver/core/browser': source('./packages/core/src/browser/index.ts'),
+      '@quiver/tfjs/browser': source('./packages/tfjs/src/browser.ts'),
       '@quiver/core': source('./packages/core/src/index.ts'),
       '@quiver/cli': source('./packages/cli/src/index.ts'),
       '@quiver/server': source('./packages/server/src/index.ts'),

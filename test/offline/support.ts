@@ -26,8 +26,8 @@ export interface SyncServer {
   stop(): Promise<void>;
 }
 
-export async function startSyncServer(root: string): Promise<SyncServer> {
-  const server = await startTestServer({ dataDir: join(root, 'server') });
+export async function startSyncServer(root: string, env: Record<string, string> = {}): Promise<SyncServer> {
+  const server = await startTestServer({ dataDir: join(root, 'server'), env });
   const memberKey = await createUserWithKey(server, 'mia');
   const adminKey = await createUserWithKey(server, 'ada', { admin: true });
   // A team both write into, mia as a member and ada as an admin.

@@ -7,6 +7,8 @@ export interface TestServer {
   /** The first admin's key (undefined when the data folder had users already). */
   adminKey: string;
   process: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far (its logs). */
+  output(): string;
   /** SIGTERM, then waits for the process to exit (SIGKILL after 10 s). */
   stop(): Promise<void>;
 }
@@ -31,8 +33,13 @@ export async function startTestServer(options: {
     env,
   );
   let stderr = '';
+  let output = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
+    output += chunk.toString();
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
   });
   const first = await new Promise<{ url: string; adminKey: string }>((resolve, reject) => {
     let stdout = '';
@@ -57,6 +64,7 @@ export async function startTestServer(options: {
     url: first.url,
     adminKey: first.adminKey,
     process: child,
+    output: () => output,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

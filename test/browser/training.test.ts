@@ -1,0 +1,369 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ArtifactVersionInfo, HistoryRow, Store } from '@quiver/core';
+import { loadModel } from '@quiver/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import type { Browser, Page, Route } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SyncServer, startSyncServer } from '../offline/support.js';
+import { launchBrowser, newPage, POLL, screenshot } from '../support/browser.js';
+import { buildSite, type StaticSite, serveSite } from '../support/static-site.js';
+import { PASSWORD, reportPages, setPassword } from '../ui/support.js';
+
+// The example page of examples/browser-training, built with Vite and served from its own origin,
+// trains in headless Chromium and logs to a real server process that allows that origin only.
+const EXAMPLE = resolve(import.meta.dirname, '../../examples/browser-training');
+const PROJECT = 'browser-training';
+
+let root: string;
+let server: SyncServer;
+let store: Store;
+let browser: Browser;
+let allowed: StaticSite;
+let foreign: StaticSite;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'quiver-browser-'));
+  await buildSite(EXAMPLE, join(root, 'site'));
+  allowed = await serveSite(join(root, 'site'));
+  foreign = await serveSite(join(root, 'site'));
+  server = await startSyncServer(root, { QUIVER_CORS_ORIGINS: allowed.origin, QUIVER_LOG_LEVEL: 'info' });
+  await setPassword(server, 'mia');
+  store = await server.store(server.memberKey, join(root, 'checker'));
+  browser = await launchBrowser();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await store?.close();
+  await server?.stop();
+  await allowed?.close();
+  await foreign?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function pageUrl(site: StaticSite, query: Record<string, string> = {}): string {
+  return `${site.origin}/?${new URLSearchParams({ server: server.url, ...query })}`;
+}
+
+async function startTraining(page: Page, who: { user: string } | { apiKey: string }): Promise<void> {
+  await page.locator('body[data-ready="true"]').waitFor();
+  if ('user' in who) {
+    await page.getByLabel('Username').fill(who.user);
+    await page.getByLabel('Password').fill(PASSWORD);
+  } else await page.getByLabel('or API key').fill(who.apiKey);
+  await page.getByRole('button', { name: 'Sign in and train' }).click();
+}
+
+async function versionsOf(runId: string): Promise<ArtifactVersionInfo[]> {
+  const page = await store.backend.artifacts.versions(
+    { entity: 'mia', project: PROJECT, name: `model-${runId}` },
+    { limit: 1000 },
+  );
+  return page.items;
+}
+
+async function historyOf(runId: string): Promise<HistoryRow[]> {
+  return (await store.backend.runs.history(runId, { limit: 1000 })).items;
+}
+
+interface Request<T> {
+  result: T;
+  onsuccess: (() => void) | null;
+  onerror: (() => void) | null;
+}
+/** The page's globals the checks read (the test project compiles without the DOM library). */
+interface PageScope {
+  indexedDB: {
+    open(
+      name: string,
+      version: number,
+    ): Request<{
+      transaction(store: string): {
+        objectStore(name: string): { getAll(): Request<unknown[]>; count(): Request<number> };
+      };
+    }>;
+  };
+  document: { cookie: string };
+  localStorage: object;
+  sessionStorage: object;
+}
+
+/** Everything the page keeps: cookies it can read, both storages, and every outbox record. */
+async function pageStorage(page: Page): Promise<string> {
+  return page.evaluate(async () => {
+    const { indexedDB, document, localStorage, sessionStorage } = globalThis as unknown as PageScope;
+    const outbox = await new Promise<string>((done) => {
+      const request = indexedDB.open('quiver-outbox', 1);
+      request.onsuccess = () => {
+        const records = request.result.transaction('records').objectStore('records').getAll();
+        records.onsuccess = () =>
+          done(
+            JSON.stringify(records.result, (_key, value) =>
+              value instanceof Uint8Array ? [...value] : value,
+            ),
+          );
+        records.onerror = () => done('');
+      };
+      request.onerror = () => done('');
+    });
+    return JSON.stringify({
+      cookie: document.cookie,
+      local: { ...localStorage },
+      session: { ...sessionStorage },
+      outbox,
+    });
+  });
+}
+
+async function outboxCount(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      new Promise<number>((done) => {
+        const { indexedDB } = globalThis as unknown as PageScope;
+        const request = indexedDB.open('quiver-outbox', 1);
+        request.onsuccess = () => {
+          const count = request.result.transaction('records').objectStore('records').count();
+          count.onsuccess = () => done(count.result);
+        };
+      }),
+  );
+}
+
+describe('training in the browser', () => {
+  it('trains in the page; the server holds the run, its metrics and checkpoints with best on the best epoch, and Node loads the same model', async () => {
+    reportPages();
+    const { context, page, watch } = await newPage(browser);
+    await page.goto(pageUrl(allowed, { epochs: '8', model: 'browser-spirals' }));
+    await startTraining(page, { user: 'mia' });
+    await page.locator('body[data-state="done"]').waitFor({ state: 'attached', timeout: 180_000 });
+    const runId = (await page.locator('body').getAttribute('data-run'))!;
+    const shown = JSON.parse((await page.locator('#predictions').textContent())!) as {
+      ref: string;
+      backend: string;
+      probe: number[][];
+      outputs: number[][];
+    };
+    expect(['webgl', 'wasm']).toContain(shown.backend);
+
+    const run = await store.backend.runs.get(runId);
+    expect(run).toMatchObject({ entity: 'mia', project: PROJECT, state: 'finished', jobType: 'train' });
+    expect(run.config).toMatchObject({ epochs: 8, backend: shown.backend });
+    const history = await historyOf(runId);
+    expect(history.map((row) => row._step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const valLoss = history.map((row) => row.val_loss as number);
+    expect(valLoss.every(Number.isFinite)).toBe(true);
+
+    // A checkpoint for every improvement of val_loss; `best` on the epoch with the lowest one.
+    const versions = await versionsOf(runId);
+    const improvements = valLoss.filter((value, index) =>
+      valLoss.slice(0, index).every((before) => value < before),
+    );
+    expect(versions.length).toBeGreaterThanOrEqual(improvements.length);
+    const best = versions.find((version) => version.aliases.includes('best'))!;
+    const bestEpoch = valLoss.indexOf(Math.min(...valLoss)) + 1;
+    expect(best.metadata).toMatchObject({ epoch: bestEpoch, monitor: 'val_loss', format: 'tfjs-layers' });
+    expect(best.metadata.score).toBeCloseTo(Math.min(...valLoss), 6);
+    expect(best.producedBy).toBe(runId);
+    expect(best.ref).toBe(shown.ref.replace(':best', `:v${best.version}`));
+    // Each checkpoint as it landed, in the page, linked to its page in the web UI.
+    await expect.poll(() => page.locator('#checkpoints li').count(), POLL).toBe(versions.length);
+    // `best` is marked on one checkpoint only: the one that holds it now.
+    await expect.poll(() => page.locator('#checkpoints li.best').count(), POLL).toBe(1);
+    const link = page.locator('#checkpoints li.best a');
+    expect(await link.getAttribute('href')).toBe(
+      `${server.url}/projects/mia/${PROJECT}/artifacts/model-${runId}/v${best.version}`,
+    );
+    // Linked into the registry by the callback.
+    const linked = await store.backend.registry.version({
+      entity: 'mia',
+      registry: 'model',
+      model: 'browser-spirals',
+      alias: 'staging',
+    });
+    expect(linked.source.digest).toBe(best.digest);
+
+    // Node loads the version the page loaded back and predicts the same.
+    await tf.ready();
+    const model = await loadModel(shown.ref, { store });
+    const outputs = (model.predict(tf.tensor2d(shown.probe)) as tf.Tensor).arraySync() as number[][];
+    expect(outputs.length).toBe(shown.probe.length);
+    for (const [row, values] of outputs.entries())
+      for (const [column, value] of values.entries())
+        expect(value).toBeCloseTo(shown.outputs[row]![column]!, 4);
+    expect(await outboxCount(page)).toBe(0);
+    await screenshot(page, 'browser-training');
+    expect(watch.errors).toEqual([]);
+    await context.close();
+  }, 300_000);
+
+  it('reloaded in the middle of training: what was committed stays; the checkpoint queued at the reload is sent when the page starts again', async () => {
+    reportPages();
+    const { context, page } = await newPage(browser);
+    const commits = `${server.url}/api/v1/versions`;
+    let passed = 0;
+    const held: Route[] = [];
+    // The third commit never gets its answer: the network dropped as it went out.
+    await page.route(commits, async (route) => {
+      if (route.request().method() !== 'POST' || passed < 2) {
+        passed += route.request().method() === 'POST' ? 1 : 0;
+        await route.continue();
+      } else held.push(route);
+    });
+    await page.goto(pageUrl(allowed, { epochs: '60', logModel: 'all', model: 'browser-reload' }));
+    await startTraining(page, { user: 'mia' });
+    await expect.poll(() => held.length, { ...POLL, timeout: 180_000 }).toBeGreaterThanOrEqual(1);
+    const runId = (await page.locator('body').getAttribute('data-run'))!;
+    const queued = JSON.parse(held[0]!.request().postData()!) as {
+      metadata: { epoch: number };
+      aliases: string[];
+    };
+    expect(queued.aliases).toContain('epoch-3');
+    expect(Number(await page.locator('#pending').textContent())).toBeGreaterThanOrEqual(1);
+    expect(await outboxCount(page)).toBeGreaterThanOrEqual(1);
+    const before = await versionsOf(runId);
+    expect(before.map((version) => version.metadata.epoch)).toEqual([2, 1]);
+
+    await page.unroute(commits);
+    await page.reload();
+    // The page opens again, signed in by its session cookie, and sends what the outbox kept.
+    await page.locator('body[data-ready="true"]').waitFor();
+    expect(Number(await page.locator('body').getAttribute('data-resumed'))).toBeGreaterThanOrEqual(1);
+    const after = await versionsOf(runId);
+    const epochs = after.map((version) => version.metadata.epoch as number).sort((a, b) => a - b);
+    expect(epochs.slice(0, 3)).toEqual([1, 2, 3]);
+    // Nothing committed before the reload changed: same versions, same content.
+    for (const version of before)
+      expect(after.find((other) => other.version === version.version)?.digest).toBe(version.digest);
+    const third = after.find((version) => version.metadata.epoch === 3)!;
+    expect(third).toMatchObject({ producedBy: runId });
+    expect(third.aliases).toContain('epoch-3');
+    expect(await outboxCount(page)).toBe(0);
+    await context.close();
+  }, 300_000);
+
+  it('a page on an origin the server does not allow can neither read nor write, with the session cookie or a key', async () => {
+    reportPages();
+    const { context, page } = await newPage(browser);
+    // Signed in on the allowed origin: the session cookie of the server's site is in the browser.
+    await page.goto(pageUrl(allowed));
+    const signedIn = await page.evaluate(
+      async ({ url, password }) =>
+        (
+          await fetch(`${url}/api/v1/session`, {
+            method: 'POST',
+            credentials: 'include',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ username: 'mia', password }),
+          })
+        ).status,
+      { url: server.url, password: PASSWORD },
+    );
+    expect(signedIn).toBe(200);
+    const runsBefore = (await store.backend.runs.list({ entity: 'mia', limit: 1000 })).items.length;
+
+    const attacker = await context.newPage();
+    await attacker.goto(pageUrl(foreign));
+    await attacker.locator('body[data-ready="true"]').waitFor();
+    const attempts = await attacker.evaluate(
+      async ({ url, key }) => {
+        const outcome = async (request: Promise<Response>) => {
+          try {
+            const response = await request;
+            return response.type === 'opaque'
+              ? 'opaque'
+              : `read ${response.status}: ${await response.text()}`;
+          } catch {
+            return 'refused';
+          }
+        };
+        const run = {
+          id: 'attack01',
+          project: 'browser-training',
+          jobType: null,
+          group: null,
+          tags: [],
+          notes: null,
+          config: {},
+          host: 'evil',
+          pid: 1,
+        };
+        return {
+          session: await outcome(fetch(`${url}/api/v1/session`, { credentials: 'include' })),
+          runs: await outcome(fetch(`${url}/api/v1/runs`, { credentials: 'include' })),
+          keyed: await outcome(fetch(`${url}/api/v1/runs`, { headers: { authorization: `Bearer ${key}` } })),
+          keyedWrite: await outcome(
+            fetch(`${url}/api/v1/runs`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+              body: JSON.stringify(run),
+            }),
+          ),
+          // A "simple" request goes out without a preflight: the server itself must refuse it.
+          simpleWrite: await outcome(
+            fetch(`${url}/api/v1/runs`, {
+              method: 'POST',
+              mode: 'no-cors',
+              credentials: 'include',
+              headers: { 'content-type': 'text/plain' },
+              body: JSON.stringify(run),
+            }),
+          ),
+        };
+      },
+      { url: server.url, key: server.memberKey },
+    );
+    expect(attempts).toEqual({
+      session: 'refused',
+      runs: 'refused',
+      keyed: 'refused',
+      keyedWrite: 'refused',
+      simpleWrite: 'opaque',
+    });
+    // The page's own sign-in fails there too, and nothing was written.
+    await attacker.getByLabel('Username').fill('mia');
+    await attacker.getByLabel('Password').fill(PASSWORD);
+    await attacker.getByRole('button', { name: 'Sign in and train' }).click();
+    await attacker.locator('body[data-state="failed"]').waitFor();
+    const runsAfter = (await store.backend.runs.list({ entity: 'mia', limit: 1000 })).items;
+    expect(runsAfter.length).toBe(runsBefore);
+    expect(runsAfter.some((run) => run.id === 'attack01')).toBe(false);
+    expect(server.server.output()).toMatch(/403/);
+    await context.close();
+  }, 120_000);
+
+  it('an API key typed into the page is traded for a session: it is in no URL, no storage of the page and no server log', async () => {
+    reportPages();
+    const { context, page, watch } = await newPage(browser);
+    const urls: string[] = [];
+    context.on('request', (request) => urls.push(request.url()));
+    await page.goto(pageUrl(allowed, { epochs: '3', model: 'browser-keyed' }));
+    await startTraining(page, { apiKey: server.memberKey });
+    await page.locator('body[data-state="done"]').waitFor({ state: 'attached', timeout: 180_000 });
+    const runId = (await page.locator('body').getAttribute('data-run'))!;
+    expect((await versionsOf(runId)).length).toBeGreaterThanOrEqual(1);
+
+    const secret = server.memberKey;
+    const cookies = await context.cookies(server.url);
+    const session = cookies.find((cookie) => cookie.name.endsWith('quiver_session'))!;
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    expect(urls.length).toBeGreaterThan(10);
+    for (const url of urls) {
+      expect(url).not.toContain(secret);
+      expect(url).not.toContain(session.value);
+    }
+    const kept = await pageStorage(page);
+    expect(kept).not.toContain(secret);
+    expect(kept).not.toContain(session.value);
+    expect(await page.getByLabel('or API key').inputValue()).toBe('');
+    const logs = server.server.output();
+    expect(logs).toContain('/api/v1/versions');
+    expect(logs).not.toContain(secret);
+    expect(logs).not.toContain(secret.slice(-16));
+    expect(logs).not.toContain(session.value);
+    expect(logs).not.toContain(PASSWORD);
+    expect(watch.errors).toEqual([]);
+    await context.close();
+  }, 300_000);
+});
