@@ -1,18 +1,14 @@
+import type { CommitProgress } from '../artifact-commit.js';
 import { QuiverError } from '../contract/errors.js';
 import type { CommitResult, JsonObject, ManifestEntry } from '../contract/index.js';
 import { serializeJsonObject } from '../metadata.js';
 import { assertAlias, assertName, assertTag } from '../names.js';
+import { isSha256 } from '../stored-manifest.js';
 import type { Artifact } from './artifact.js';
 import type { Connection } from './connection.js';
 import { sha256Hex } from './hash.js';
 
-/** Progress of a commit, reported as bytes are hashed and uploaded. */
-export interface CommitProgress {
-  bytesDone: number;
-  bytesTotal: number;
-  filesDone: number;
-  filesTotal: number;
-}
+export type { CommitProgress } from '../artifact-commit.js';
 
 /** Options of a commit from a page. */
 export interface CommitOptions {
@@ -101,9 +97,15 @@ export async function sendCommit(
   const manifest: ManifestEntry[] = [];
   for (const file of pending.files)
     manifest.push({ path: file.path, sha256: await sha256Hex(file.bytes), size: file.bytes.length });
-  const missing = new Set(
-    await artifacts.missingBlobs(manifest.map(({ sha256, size }) => ({ sha256, size }))),
+  const answer: unknown = await artifacts.missingBlobs(
+    manifest.map(({ sha256, size }) => ({ sha256, size })),
   );
+  if (!Array.isArray(answer) || !answer.every(isSha256))
+    throw new QuiverError(
+      'E_INTERNAL',
+      'The server answered the missing-blobs check with something else than digests.',
+    );
+  const missing = new Set<string>(answer);
   for (const [index, file] of pending.files.entries()) {
     const { sha256 } = manifest[index]!;
     if (missing.delete(sha256)) await connection.upload(sha256, file.bytes);

@@ -8,7 +8,14 @@
  * @packageDocumentation
  */
 
-export { isQuiverError, isQuiverErrorCode, QuiverError, type QuiverErrorCode } from '../contract/errors.js';
+export {
+  codeOfHttpStatus,
+  httpStatusOf,
+  isQuiverError,
+  isQuiverErrorCode,
+  QuiverError,
+  type QuiverErrorCode,
+} from '../contract/errors.js';
 export type * from '../contract/index.js';
 export { assertName, LATEST_ALIAS } from '../names.js';
 export { Paged } from '../paged.js';

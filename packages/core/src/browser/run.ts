@@ -2,9 +2,10 @@ import { QuiverError } from '../contract/errors.js';
 import type { JsonObject, MetricSummary, RunInfo } from '../contract/index.js';
 import { MetricHistory } from '../metric-history.js';
 import { formatParsedRef, parseRef } from '../ref.js';
+import type { LogArtifactOptions, RunIdentity } from '../run.js';
 import type { Artifact } from './artifact.js';
 import { QuiverClient } from './client.js';
-import { type CommitProgress, pendingCommit } from './commit.js';
+import { pendingCommit } from './commit.js';
 import type { Connection } from './connection.js';
 import type { PendingReport, Sender } from './sender.js';
 import { ArtifactVersion } from './version.js';
@@ -12,27 +13,7 @@ import { ArtifactVersion } from './version.js';
 /** How often a live run records that it is alive. */
 const HEARTBEAT_INTERVAL_MS = 30_000;
 
-/** Options of {@link Run.logArtifact}. */
-export interface LogArtifactOptions {
-  /** Aliases for the new version besides `latest` (e.g. `best`). */
-  aliases?: readonly string[];
-  tags?: readonly string[];
-  /** Called as bytes are hashed and uploaded. */
-  onProgress?: (progress: CommitProgress) => void;
-}
-
-/** The identity of a run, fixed at `init`. */
-export interface RunIdentity {
-  id: string;
-  entity: string;
-  project: string;
-  name: string;
-  jobType: string | null;
-  group: string | null;
-  tags: readonly string[];
-  notes: string | null;
-  config: JsonObject;
-}
+export type { LogArtifactOptions, RunIdentity } from '../run.js';
 
 /**
  * A live run in a page: log metrics, log and use artifacts, then `finish()`. Created by `init()`.

@@ -91,7 +91,8 @@ export class Sender {
       actor: this.connection.identity.actor,
       createdAt: Date.now(),
     };
-    const seq = this.outbox ? await this.outbox.add(record) : undefined;
+    // Storage refused (a full quota): the work still goes out, only without a copy to resend.
+    const seq = await this.outbox?.add(record).catch(() => undefined);
     return new Promise((resolve, reject) => {
       this.queue.push({
         seq,
