@@ -23,6 +23,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Memory bounds are checked after a forced collection (global.gc).
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
     // Two test files at a time on CI's 2 cores (vitest's default there is one): most suites spend
     // their time waiting on child processes, servers and disks. Measured on this machine: 1252 s
     // of tests in one worker, 852 s in two.
