@@ -141,9 +141,14 @@ describe('training in the browser', () => {
     const runId = (await page.locator('body').getAttribute('data-run'))!;
     const shown = JSON.parse((await page.locator('#predictions').textContent())!) as {
       ref: string;
+      loadedFrom: string;
+      epoch: number;
       backend: string;
       probe: number[][];
+      /** Of the registry version the page loaded back. */
       outputs: number[][];
+      /** Of the model in training, at the end of the best epoch. */
+      trained: number[][];
     };
     expect(['webgl', 'wasm']).toContain(shown.backend);
 
@@ -166,7 +171,12 @@ describe('training in the browser', () => {
     expect(best.metadata).toMatchObject({ epoch: bestEpoch, monitor: 'val_loss', format: 'tfjs-layers' });
     expect(best.metadata.score).toBeCloseTo(Math.min(...valLoss), 6);
     expect(best.producedBy).toBe(runId);
-    expect(best.ref).toBe(shown.ref.replace(':best', `:v${best.version}`));
+    // The page loaded the registry's `staging` back: the best checkpoint.
+    expect(shown).toMatchObject({
+      ref: best.ref,
+      loadedFrom: 'registry/browser-spirals:staging',
+      epoch: bestEpoch,
+    });
     // Each checkpoint as it landed, in the page, linked to its page in the web UI.
     await expect.poll(() => page.locator('#checkpoints li').count(), POLL).toBe(versions.length);
     // `best` is marked on one checkpoint only: the one that holds it now.

@@ -127,6 +127,7 @@ async function train(): Promise<void> {
   });
   model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const { xs, ys } = spirals(200);
+  const trained = new Map<number, unknown>();
   show(`Training ${run.name} on ${backend}…`, 'training');
   status.append(' ', runLink);
   await model.fit(xs, ys, {
@@ -144,6 +145,11 @@ async function train(): Promise<void> {
       }),
       new tf.CustomCallback({
         onEpochEnd: async (epoch, logs) => {
+          // What the model in training predicts now, to set beside the checkpoint loaded back.
+          trained.set(
+            epoch + 1,
+            tf.tidy(() => (model.predict(tf.tensor2d(PROBE)) as tf.Tensor).arraySync()),
+          );
           document.body.dataset.epoch = String(epoch + 1);
           status.firstChild!.textContent = `Epoch ${epoch + 1}/${epochs} on ${backend}: val_loss ${logs?.val_loss?.toFixed(4)} `;
         },
@@ -151,10 +157,21 @@ async function train(): Promise<void> {
     ],
   });
   await run.finish();
-  const ref = `${run.entity}/${run.project}/model-${run.id}:best`;
-  const best = await loadModel(ref);
-  const outputs = (best.predict(tf.tensor2d(PROBE)) as tf.Tensor).arraySync();
-  predictions.textContent = JSON.stringify({ ref, backend, probe: PROBE, outputs });
+  // The registry's bookmark, loaded back from the server as any consumer would.
+  const linked = `registry/${registeredModel}:staging`;
+  const version = await run.client().artifact(linked);
+  const best = await loadModel(linked);
+  const outputs = tf.tidy(() => (best.predict(tf.tensor2d(PROBE)) as tf.Tensor).arraySync());
+  const epoch = version.metadata.epoch as number;
+  predictions.textContent = JSON.stringify({
+    ref: version.ref,
+    loadedFrom: linked,
+    epoch,
+    backend,
+    probe: PROBE,
+    outputs,
+    trained: trained.get(epoch),
+  });
   show(`Done: ${run.name}. The best checkpoint is linked as registry/${registeredModel}:staging.`, 'done');
   status.append(' ', runLink);
 }
