@@ -89,14 +89,22 @@ describe('the page client', () => {
     });
     await expect(init({ baseUrl: server.url, project: 'page-client' })).rejects.toMatchObject({
       code: 'E_UNAUTHORIZED',
+      message: expect.stringContaining('pass session: true after signIn'),
     });
     await expect(init({ baseUrl: server.url, session: true, project: 'page-client' })).rejects.toMatchObject({
       code: 'E_UNAUTHORIZED',
       message: expect.stringContaining('not signed in'),
     });
     await expect(init({ baseUrl: 'ftp://example.com', apiKey: 'k', project: 'x' })).rejects.toMatchObject({
-      code: 'E_INVALID_ENV',
+      code: 'E_INVALID_OPTION',
+      message: expect.stringContaining(
+        "baseUrl 'ftp://example.com' is not the server's http:// or https:// address",
+      ),
     });
+    // A key in the URL is refused, and not repeated in the error.
+    const keyed = init({ baseUrl: 'https://user:qvr_secret@example.com', apiKey: 'k', project: 'x' });
+    await expect(keyed).rejects.toMatchObject({ code: 'E_INVALID_OPTION' });
+    await expect(keyed).rejects.not.toThrow(/qvr_secret/);
     await expect(
       init({ baseUrl: server.url, apiKey: 'qvr_wrong', project: 'page-client' }),
     ).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });

@@ -10,6 +10,7 @@ import type {
   RunsApiV1,
 } from '../contract/index.js';
 import { WIRE_CALLS, type WireCall } from '../wire/operations.js';
+import { browserGlobals } from './dom.js';
 import { sha256Hex } from './hash.js';
 
 /** How a page reaches a Quiver server. */
@@ -34,6 +35,8 @@ export interface ConnectOptions {
   maxAttempts?: number;
   /** The first retry's delay in milliseconds; each next one doubles, up to 5 s (default 200). */
   retryDelayMs?: number;
+  /** The longest one attempt may take before it counts as a dropped connection (default 120 s). */
+  timeoutMs?: number;
 }
 
 /** The contract's APIs a page uses, each method one request to the server. */
@@ -53,8 +56,14 @@ const unsupported = (): never => {
   );
 };
 
+const DEFAULT_TIMEOUT_MS = 120_000;
+
 function paramsOf(options: ConnectOptions, session?: { csrfToken: string }): RemoteParams {
-  const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const base = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // A stalled connection (a half-open socket, a captive proxy) must not hold the page's queue.
+  const fetchImpl: Fetch = (input, init) =>
+    base(input, init?.signal ? init : { ...init, signal: AbortSignal.timeout(timeoutMs) });
   return {
     baseUrl: options.baseUrl,
     ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
@@ -73,6 +82,9 @@ export class Connection {
   constructor(
     readonly transport: RemoteTransport,
     readonly identity: RemoteIdentity,
+    private readonly options: ConnectOptions,
+    /** The session's CSRF token, as the transport sends it (refreshed in place). */
+    private readonly session?: { csrfToken: string },
   ) {
     const principal = { actor: identity.actor, entity: transport.entity ?? identity.entity };
     this.backend = {
@@ -83,6 +95,30 @@ export class Connection {
       maintenance: forward(transport, WIRE_CALLS.maintenance as Record<string, WireCall>),
       events: { read: unsupported, consume: unsupported },
     };
+  }
+
+  /** True when the connection signs requests with the page's session. */
+  get usesSession(): boolean {
+    return this.session !== undefined;
+  }
+
+  /**
+   * Reads the session's CSRF token again (another sign-in of this browser, in another tab or the
+   * web UI, replaced the session). Returns false when the page is not signed in any more.
+   */
+  async refreshSession(): Promise<boolean> {
+    if (!this.session) return false;
+    try {
+      this.session.csrfToken = (await readSession(this.options)).csrfToken;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** What serialising a connection shows: the server and the user, never a credential. */
+  toJSON(): { server: string; actor: string } {
+    return { server: this.server, actor: this.identity.actor };
   }
 
   /** The server's address, as the outbox files pending work under it. */
@@ -112,6 +148,15 @@ export class Connection {
       () => ({ method: 'GET', headers: this.transport.headers({ accept: 'application/octet-stream' }) }),
       true,
     );
+    const announced = response.headers.get('content-length');
+    if (announced !== null && Number(announced) !== size) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new QuiverError(
+        'E_CHECKSUM_MISMATCH',
+        `The server sent ${what} with ${announced} bytes where its manifest records ${size}; nothing was used. Run 'quiver verify' on the server.`,
+        { details: { sha256, expected: size, actual: Number(announced) } },
+      );
+    }
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (bytes.length !== size || (await sha256Hex(bytes)) !== sha256)
       throw new QuiverError(
@@ -121,6 +166,21 @@ export class Connection {
       );
     return bytes;
   }
+}
+
+/** The server's address must be an http(s) URL without credentials (said in a page's terms). */
+function assertBaseUrl(baseUrl: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password)
+    throw new QuiverError(
+      'E_INVALID_OPTION',
+      `baseUrl '${url ? `${url.protocol}//${url.host}` : String(baseUrl).slice(0, 100)}' is not the server's http:// or https:// address without credentials, such as https://quiver.example.com.`,
+    );
 }
 
 async function readSession(options: ConnectOptions): Promise<{ csrfToken: string }> {
@@ -159,14 +219,18 @@ async function readSession(options: ConnectOptions): Promise<{ csrfToken: string
 export async function connect(options: ConnectOptions): Promise<Connection> {
   if (options.session && options.apiKey !== undefined)
     throw new QuiverError('E_INVALID_OPTION', 'Give either apiKey or session: true, not both.');
-  const session = options.session ? await readSession(options) : undefined;
+  if (!options.session && !options.apiKey?.trim())
+    throw new QuiverError(
+      'E_UNAUTHORIZED',
+      `No credentials for ${options.baseUrl}: pass session: true after signIn({ baseUrl, username, password }), or an apiKey.`,
+    );
+  assertBaseUrl(options.baseUrl);
+  const session = options.session ? await readSession(options).catch(explainUnreachable) : undefined;
   const transport = new RemoteTransport(paramsOf(options, session), options.entity);
   const identity = await readJson(
-    await transport.send(
-      transport.url('/whoami'),
-      () => ({ method: 'GET', headers: transport.headers() }),
-      true,
-    ),
+    await transport
+      .send(transport.url('/whoami'), () => ({ method: 'GET', headers: transport.headers() }), true)
+      .catch(explainUnreachable),
   );
   if (!isPrincipal(identity))
     throw new QuiverError(
@@ -178,7 +242,21 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       'E_FORBIDDEN',
       `${identity.actor} is not a member of ${options.entity}; act in one of ${identity.memberships.map((m) => m.entity).join(', ')}.`,
     );
-  return new Connection(transport, identity);
+  return new Connection(transport, identity, options, session);
+}
+
+/**
+ * In a page, "could not reach" also means the server did not allow this page's origin: the
+ * browser hides that answer from the page. Says so.
+ */
+function explainUnreachable(error: unknown): never {
+  if (error instanceof QuiverError && error.code === 'E_UNAVAILABLE' && browserGlobals.location)
+    throw new QuiverError(
+      'E_UNAVAILABLE',
+      `${error.message} From a web page this also happens when the server does not allow the page's origin (${browserGlobals.location.origin}): start it with --cors-origin ${browserGlobals.location.origin}.`,
+      { cause: error, details: error.details },
+    );
+  throw error;
 }
 
 /** What to sign in with: a user's password, or an API key traded once for a session. */
@@ -192,6 +270,7 @@ export type SignInOptions = Pick<ConnectOptions, 'baseUrl' | 'fetch'> &
  */
 export async function signIn(options: SignInOptions): Promise<{ actor: string; entity: string }> {
   const { baseUrl, fetch: fetchImpl, ...credentials } = options;
+  assertBaseUrl(baseUrl);
   const transport = new RemoteTransport(
     paramsOf({ baseUrl, ...(fetchImpl ? { fetch: fetchImpl } : {}) }, { csrfToken: '' }),
   );

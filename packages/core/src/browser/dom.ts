@@ -12,8 +12,11 @@ export interface IdbRequest<T> {
 
 export interface IdbObjectStore {
   add(value: unknown): IdbRequest<unknown>;
+  put(value: unknown): IdbRequest<unknown>;
   delete(key: number): IdbRequest<undefined>;
   getAll(): IdbRequest<unknown[]>;
+  index(name: string): { getAll(query: unknown): IdbRequest<unknown[]> };
+  createIndex(name: string, keyPath: string[]): unknown;
 }
 
 export interface IdbTransaction {
@@ -30,7 +33,7 @@ export interface IdbDatabase {
     mode: 'readonly' | 'readwrite',
     options?: { durability?: 'default' | 'strict' | 'relaxed' },
   ): IdbTransaction;
-  createObjectStore(name: string, options: { keyPath: string; autoIncrement: boolean }): unknown;
+  createObjectStore(name: string, options: { keyPath: string; autoIncrement: boolean }): IdbObjectStore;
   close(): void;
 }
 
@@ -38,9 +41,20 @@ export interface IdbOpenRequest extends IdbRequest<IdbDatabase> {
   onupgradeneeded: (() => void) | null;
 }
 
+/** The Web Locks API (held locks are released when their page goes away). */
+export interface LockManager {
+  request<T>(
+    name: string,
+    options: { mode?: 'exclusive' | 'shared' },
+    callback: () => Promise<T>,
+  ): Promise<T>;
+  query(): Promise<{ held?: Array<{ name?: string }> }>;
+}
+
 interface BrowserGlobals {
+  navigator?: { locks?: LockManager };
   indexedDB?: { open(name: string, version: number): IdbOpenRequest };
-  location?: { host: string };
+  location?: { host: string; origin: string };
 }
 
 /** The page's globals (undefined where there are none, as in Node). */

@@ -20,10 +20,16 @@ export interface OutboxRecord {
   label: string;
   payload: unknown;
   createdAt: number;
+  /** The page that queued it (a page holds a Web Lock under this id for as long as it lives). */
+  owner?: string;
+  /** How many starts of later pages tried to send it. */
+  attempts?: number;
 }
 
 const DATABASE = 'quiver-outbox';
 const STORE = 'records';
+/** Records by server and user: a start reads only its own. */
+const BY_TARGET = 'by-target';
 
 function done<T>(request: IdbRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -41,7 +47,8 @@ export class Outbox {
     if (factory === undefined) return undefined;
     const request = factory.open(name, 1);
     request.onupgradeneeded = () => {
-      request.result.createObjectStore(STORE, { keyPath: 'seq', autoIncrement: true });
+      const store = request.result.createObjectStore(STORE, { keyPath: 'seq', autoIncrement: true });
+      store.createIndex(BY_TARGET, ['server', 'actor']);
     };
     try {
       return new Outbox(await done(request));
@@ -68,14 +75,21 @@ export class Outbox {
     return seq as number;
   }
 
+  /** Writes a record back (its `seq` kept), e.g. with one more attempt counted. */
+  async put(record: OutboxRecord): Promise<void> {
+    await done(this.store('readwrite').put(record));
+  }
+
   async remove(seq: number): Promise<void> {
     await done(this.store('readwrite').delete(seq));
   }
 
   /** The records for a server and user, oldest first. */
   async list(server: string, actor: string): Promise<OutboxRecord[]> {
-    const all = (await done(this.store('readonly').getAll())) as OutboxRecord[];
-    return all.filter((record) => record.server === server && record.actor === actor);
+    const records = (await done(
+      this.store('readonly').index(BY_TARGET).getAll([server, actor]),
+    )) as OutboxRecord[];
+    return records.sort((a, b) => a.seq! - b.seq!);
   }
 
   close(): void {

@@ -1,7 +1,9 @@
+import { httpStatusOfError } from '../backends/remote/transport.js';
 import { QuiverError } from '../contract/errors.js';
 import type { AppendHistoryInput, CommitResult } from '../contract/index.js';
 import { type CommitProgress, type PendingCommit, sendCommit } from './commit.js';
 import type { Connection } from './connection.js';
+import { browserGlobals } from './dom.js';
 import type { Outbox, OutboxRecord } from './outbox.js';
 
 /** What a page can show of the work it sends. `pending` counts what is not on the server yet. */
@@ -11,7 +13,7 @@ export type OutboxEvent =
   | { type: 'sent'; kind: OutboxRecord['kind']; label: string; pending: number; ref?: string }
   /** Not sent (the server or network is away): kept, and sent again before new work or on the next start. */
   | { type: 'kept'; kind: OutboxRecord['kind']; label: string; pending: number; error: QuiverError }
-  /** Refused by the server for good (a bad request, no right): dropped so it blocks nothing. */
+  /** Refused by the server for good (a bad request, no right), or tried by too many starts: dropped. */
   | { type: 'dropped'; kind: OutboxRecord['kind']; label: string; pending: number; error: QuiverError };
 
 /** What sending the work an earlier page left did. */
@@ -32,11 +34,43 @@ interface Item {
   onProgress?: (progress: CommitProgress) => void;
 }
 
-/** Failures worth sending again later: nothing answered, the session lapsed, the server failed. */
-function worthKeeping(error: unknown): boolean {
-  return (
-    !(error instanceof QuiverError) || ['E_UNAVAILABLE', 'E_UNAUTHORIZED', 'E_INTERNAL'].includes(error.code)
+/** Starts of later pages that try a record before it is dropped. */
+const MAX_ATTEMPTS = 5;
+
+/** This page's id: records it queued carry it, and its Web Lock tells other pages it is alive. */
+const PAGE = globalThis.crypto.randomUUID();
+const PAGE_LOCK = (page: string) => `quiver-page:${page}`;
+let pageLocked = false;
+
+/** Holds this page's lock for as long as the page lives (the browser releases it after). */
+function holdPageLock(): void {
+  const locks = browserGlobals.navigator?.locks;
+  if (pageLocked || !locks) return;
+  pageLocked = true;
+  void locks.request(PAGE_LOCK(PAGE), {}, () => new Promise<never>(() => undefined)).catch(() => undefined);
+}
+
+/** The pages alive now that queued work (undefined: this browser cannot tell). */
+async function livePages(): Promise<Set<string> | undefined> {
+  const locks = browserGlobals.navigator?.locks;
+  if (!locks) return undefined;
+  const { held = [] } = await locks.query();
+  return new Set(
+    held.flatMap((lock) =>
+      lock.name?.startsWith('quiver-page:') ? [lock.name.slice('quiver-page:'.length)] : [],
+    ),
   );
+}
+
+/**
+ * Failures worth sending again later: no answer, a lapsed session, a server or proxy that failed
+ * or asked to wait (408, 429, 5xx). Other refusals (400, 403, 404, 409, 413, …) will not change.
+ */
+function worthKeeping(error: unknown): boolean {
+  if (!(error instanceof QuiverError)) return true;
+  const status = httpStatusOfError(error);
+  if (status === undefined) return error.code === 'E_UNAVAILABLE' || error.code === 'E_UNAUTHORIZED';
+  return status === 401 || status === 408 || status === 429 || status >= 500;
 }
 
 function asQuiverError(error: unknown): QuiverError {
@@ -47,7 +81,8 @@ function asQuiverError(error: unknown): QuiverError {
 
 /**
  * Sends a page's writes one at a time, in order, each written to the outbox (when there is one)
- * before it goes out and removed once the server took it.
+ * before it goes out and removed once the server took it. A write that could not go out stays at
+ * the head: the next write of the page sends it first, and the next page sends what is left.
  */
 export class Sender {
   private readonly queue: Item[] = [];
@@ -56,21 +91,33 @@ export class Sender {
   constructor(
     private readonly connection: Connection,
     private readonly outbox: Outbox | undefined,
-    private readonly emit: (event: OutboxEvent) => void = () => undefined,
-  ) {}
+    private readonly onEvent: (event: OutboxEvent) => void = () => undefined,
+  ) {
+    if (outbox) holdPageLock();
+  }
 
   /** Work not yet on the server, in this page. */
   get pending(): number {
     return this.queue.length;
   }
 
+  private emit(event: OutboxEvent): void {
+    try {
+      this.onEvent(event);
+    } catch {
+      // A page's handler failing must not stop what is being sent.
+    }
+  }
+
+  /**
+   * Metric rows: done once they are in the outbox (the outbox owns them then, so a failed send
+   * is not buffered again by the caller); sent in order with the rest.
+   */
   appendHistory(runId: string, input: AppendHistoryInput): Promise<void> {
-    return this.send({
-      kind: 'history',
-      runId,
-      label: `metrics of ${runId}`,
-      payload: input,
-    }) as Promise<void>;
+    return this.send(
+      { kind: 'history', runId, label: `metrics of ${runId}`, payload: input },
+      { settleOnStore: true },
+    ) as Promise<void>;
   }
 
   commit(
@@ -80,64 +127,102 @@ export class Sender {
   ): Promise<CommitResult> {
     return this.send(
       { kind: 'commit', runId: pending.runId ?? '', label, payload: pending },
-      onProgress,
+      onProgress ? { onProgress } : {},
     ) as Promise<CommitResult>;
   }
 
-  private async send(work: Work, onProgress?: (progress: CommitProgress) => void): Promise<unknown> {
+  private async send(
+    work: Work,
+    options: { onProgress?: (progress: CommitProgress) => void; settleOnStore?: boolean },
+  ): Promise<unknown> {
     const record: OutboxRecord = {
       ...work,
       server: this.connection.server,
       actor: this.connection.identity.actor,
       createdAt: Date.now(),
+      owner: PAGE,
     };
     // Storage refused (a full quota): the work still goes out, only without a copy to resend.
     const seq = await this.outbox?.add(record).catch(() => undefined);
-    return new Promise((resolve, reject) => {
+    const result = new Promise((resolve, reject) => {
       this.queue.push({
         seq,
         record,
         settled: false,
         resolve,
         reject,
-        ...(onProgress ? { onProgress } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       this.emit({ type: 'queued', kind: work.kind, label: work.label, pending: this.queue.length });
       this.kick();
     });
+    if (options.settleOnStore && seq !== undefined) {
+      result.catch(() => undefined);
+      return undefined;
+    }
+    return result;
   }
 
-  /** Sends what earlier pages of this origin left in the outbox for this server and user. */
+  /**
+   * Sends what earlier pages of this origin left in the outbox for this server and user: records
+   * of pages gone (a live page sends its own), oldest first. One page at a time does it.
+   */
   async sendPending(): Promise<PendingReport> {
     const report: PendingReport = { sent: 0, kept: 0, dropped: 0 };
-    if (!this.outbox) return report;
-    const known = new Set(this.queue.map((item) => item.seq));
-    const records = (await this.outbox.list(this.connection.server, this.connection.identity.actor)).filter(
-      (record) => !known.has(record.seq),
-    );
-    const waits = records.map(
-      (record) =>
-        new Promise<void>((resolve) => {
-          this.queue.push({
-            seq: record.seq,
-            record,
-            settled: false,
-            resolve: () => {
-              report.sent++;
-              resolve();
-            },
-            reject: (error) => {
-              if (worthKeeping(error)) report.kept++;
-              else report.dropped++;
-              resolve();
-            },
+    const outbox = this.outbox;
+    if (!outbox) return report;
+    const collect = async () => {
+      const alive = await livePages();
+      const known = new Set(this.queue.map((item) => item.seq));
+      const records = (await outbox.list(this.connection.server, this.connection.identity.actor)).filter(
+        (record) =>
+          !known.has(record.seq) && record.owner !== PAGE && !(record.owner && alive?.has(record.owner)),
+      );
+      for (const record of records) {
+        const attempts = (record.attempts ?? 0) + 1;
+        if (attempts > MAX_ATTEMPTS) {
+          await outbox.remove(record.seq!).catch(() => undefined);
+          report.dropped++;
+          this.emit({
+            type: 'dropped',
+            kind: record.kind,
+            label: record.label,
+            pending: this.queue.length,
+            error: new QuiverError(
+              'E_UNAVAILABLE',
+              `Tried by ${MAX_ATTEMPTS} starts of this page without reaching the server.`,
+            ),
           });
-        }),
-    );
-    // Older than anything this page queued: they go first.
-    this.queue.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
-    this.kick();
-    await Promise.all(waits);
+          continue;
+        }
+        // Counted before it is tried: a page that closes while sending it counts too.
+        await outbox.put({ ...record, attempts }).catch(() => undefined);
+        const item: Item = {
+          seq: record.seq,
+          record,
+          settled: false,
+          resolve: () => undefined,
+          reject: () => undefined,
+        };
+        const outcome = await new Promise<'sent' | 'kept' | 'dropped'>((resolve) => {
+          item.resolve = () => resolve('sent');
+          item.reject = (error) => resolve(worthKeeping(error) ? 'kept' : 'dropped');
+          this.queue.unshift(item);
+          this.kick();
+        });
+        report[outcome]++;
+        if (outcome === 'kept') {
+          // The server is away: the rest waits for the next start, and this page's own work is
+          // not held behind what an earlier page left.
+          const index = this.queue.indexOf(item);
+          if (index !== -1) this.queue.splice(index, 1);
+          report.kept += records.length - records.indexOf(record) - 1;
+          break;
+        }
+      }
+    };
+    const locks = browserGlobals.navigator?.locks;
+    await (locks ? locks.request('quiver-outbox-resume', {}, collect) : collect());
     return report;
   }
 
@@ -147,7 +232,7 @@ export class Sender {
   }
 
   private kick(): void {
-    this.running = this.running.then(() => this.work());
+    this.running = this.running.catch(() => undefined).then(() => this.work());
   }
 
   private deliver(item: Item): Promise<unknown> {
@@ -160,29 +245,39 @@ export class Sender {
     });
   }
 
+  /** Delivers one item; a session whose CSRF token went stale (another sign-in) is read again once. */
+  private async deliverOnce(item: Item): Promise<unknown> {
+    try {
+      return await this.deliver(item);
+    } catch (error) {
+      if (httpStatusOfError(error) !== 403 || !(await this.connection.refreshSession())) throw error;
+      return this.deliver(item);
+    }
+  }
+
   private async work(): Promise<void> {
     while (this.queue.length > 0) {
       const item = this.queue[0]!;
       const { kind, label } = item.record;
       try {
-        const value = await this.deliver(item);
+        const value = await this.deliverOnce(item);
         this.queue.shift();
-        if (item.seq !== undefined) await this.outbox?.remove(item.seq);
+        this.settle(item, () => item.resolve(value));
         const ref = (value as CommitResult | undefined)?.version?.ref;
         this.emit({ type: 'sent', kind, label, pending: this.queue.length, ...(ref ? { ref } : {}) });
-        this.settle(item, () => item.resolve(value));
+        if (item.seq !== undefined) await this.outbox?.remove(item.seq).catch(() => undefined);
       } catch (failure) {
         const error = asQuiverError(failure);
         if (worthKeeping(error)) {
           // Kept in order: everything queued waits behind it until the next send or start.
-          this.emit({ type: 'kept', kind, label, pending: this.queue.length, error });
           for (const waiting of this.queue) this.settle(waiting, () => waiting.reject(error));
+          this.emit({ type: 'kept', kind, label, pending: this.queue.length, error });
           return;
         }
         this.queue.shift();
-        if (item.seq !== undefined) await this.outbox?.remove(item.seq);
-        this.emit({ type: 'dropped', kind, label, pending: this.queue.length, error });
         this.settle(item, () => item.reject(error));
+        this.emit({ type: 'dropped', kind, label, pending: this.queue.length, error });
+        if (item.seq !== undefined) await this.outbox?.remove(item.seq).catch(() => undefined);
       }
     }
   }

@@ -156,6 +156,11 @@ export class RemoteTransport {
     };
   }
 
+  /** What serialising a transport shows: where it goes, never its key. */
+  toJSON(): { baseUrl: string; entity?: string } {
+    return { baseUrl: this.baseUrl.href, ...(this.entity ? { entity: this.entity } : {}) };
+  }
+
   /** The same server and key, acting in another entity. */
   inEntity(entity: string): RemoteTransport {
     return new RemoteTransport(this.params, entity);
@@ -240,7 +245,16 @@ export function errorFromText(text: string, status: number): QuiverError {
   } catch {
     body = undefined;
   }
-  return QuiverError.fromJSON(body, status);
+  const error = QuiverError.fromJSON(body, status);
+  // For callers that decide by status whether to send again (not enumerable: not in its JSON).
+  Object.defineProperty(error, 'httpStatus', { value: status });
+  return error;
+}
+
+/** The HTTP status of an error made from a server's answer (undefined when none came). */
+export function httpStatusOfError(error: unknown): number | undefined {
+  const status = (error as { httpStatus?: unknown } | null)?.httpStatus;
+  return typeof status === 'number' ? status : undefined;
 }
 
 /** A 2xx answer's JSON body (undefined for 204), refused when it is not JSON. */

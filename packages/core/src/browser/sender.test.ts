@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { errorFromText } from '../backends/remote/transport.js';
+import { QuiverError } from '../contract/errors.js';
+import type { AppendHistoryInput } from '../contract/index.js';
+import type { Connection } from './connection.js';
+import type { Outbox, OutboxRecord } from './outbox.js';
+import { type OutboxEvent, Sender } from './sender.js';
+
+// The sender's decisions, over an in-memory outbox (Node has no IndexedDB; the browser tests
+// run the real one) and a server that answers as told.
+
+class MemoryOutbox {
+  records = new Map<number, OutboxRecord>();
+  private next = 1;
+  async add(record: OutboxRecord): Promise<number> {
+    const seq = this.next++;
+    this.records.set(seq, structuredClone({ ...record, seq }));
+    return seq;
+  }
+  async put(record: OutboxRecord): Promise<void> {
+    this.records.set(record.seq!, structuredClone(record));
+  }
+  async remove(seq: number): Promise<void> {
+    this.records.delete(seq);
+  }
+  async list(server: string, actor: string): Promise<OutboxRecord[]> {
+    return [...this.records.values()].filter((record) => record.server === server && record.actor === actor);
+  }
+  close(): void {}
+}
+
+const refusal = (status: number) =>
+  errorFromText(JSON.stringify({ code: 'E_INVALID_REQUEST', message: `refused (${status})` }), status);
+const unreachable = () => new QuiverError('E_UNAVAILABLE', 'Could not reach the Quiver server.');
+
+/** A connection whose appendHistory answers with the next of `answers` (ok when none is left). */
+function connectionAnswering(answers: Array<Error | 'ok'>, sent: number[]) {
+  return {
+    server: 'http://server',
+    identity: { actor: 'mia', entity: 'mia', memberships: [] },
+    refreshSession: async () => false,
+    backend: {
+      runs: {
+        appendHistory: async (_runId: string, input: AppendHistoryInput) => {
+          const answer = answers.shift() ?? 'ok';
+          if (answer !== 'ok') throw answer;
+          sent.push(input.rows[0]!.step);
+        },
+      },
+    },
+  } as unknown as Connection;
+}
+
+const rows = (step: number): AppendHistoryInput => ({
+  rows: [{ step, metrics: { loss: step } }],
+  summary: {},
+});
+
+describe('the sender of a page', () => {
+  it('keeps what found no server, in order, and sends it first with the next write', async () => {
+    const sent: number[] = [];
+    const outbox = new MemoryOutbox();
+    const events: OutboxEvent[] = [];
+    const sender = new Sender(
+      connectionAnswering([unreachable()], sent),
+      outbox as unknown as Outbox,
+      (event) => events.push(event),
+    );
+    await sender.appendHistory('r1', rows(0)); // stored: done for the caller
+    await sender.drain();
+    expect(sent).toEqual([]);
+    expect([...outbox.records.values()].map((record) => record.label)).toEqual(['metrics of r1']);
+    expect(events.map((event) => event.type)).toEqual(['queued', 'kept']);
+    await sender.appendHistory('r1', rows(1));
+    await sender.drain();
+    expect(sent).toEqual([0, 1]);
+    expect(outbox.records.size).toBe(0);
+  });
+
+  it('drops a write the server refused for good (400) so it blocks nothing; keeps one it asked to wait for (429, 503)', async () => {
+    const sent: number[] = [];
+    const outbox = new MemoryOutbox();
+    const sender = new Sender(
+      connectionAnswering([refusal(400), refusal(429), refusal(503)], sent),
+      outbox as unknown as Outbox,
+    );
+    await sender.appendHistory('r1', rows(0));
+    await sender.drain();
+    expect(outbox.records.size).toBe(0); // 400: dropped
+    await sender.appendHistory('r1', rows(1));
+    await sender.drain();
+    expect(
+      [...outbox.records.values()].map((record) => (record.payload as AppendHistoryInput).rows[0]!.step),
+    ).toEqual([1]);
+    await sender.appendHistory('r1', rows(2)); // 1 is sent again first: 503, kept again
+    await sender.drain();
+    expect(outbox.records.size).toBe(2);
+    await sender.appendHistory('r1', rows(3));
+    await sender.drain();
+    expect(sent).toEqual([1, 2, 3]);
+    expect(outbox.records.size).toBe(0);
+  });
+
+  it('goes on when the page handler throws', async () => {
+    const sent: number[] = [];
+    const sender = new Sender(connectionAnswering([], sent), new MemoryOutbox() as unknown as Outbox, () => {
+      throw new Error('the page broke');
+    });
+    await sender.appendHistory('r1', rows(0));
+    await sender.appendHistory('r1', rows(1));
+    await sender.drain();
+    expect(sent).toEqual([0, 1]);
+  });
+
+  it("sends an earlier page's records on start, oldest first, and drops one after five starts could not", async () => {
+    const outbox = new MemoryOutbox();
+    const base = {
+      server: 'http://server',
+      actor: 'mia',
+      kind: 'history' as const,
+      runId: 'old',
+      createdAt: 0,
+    };
+    await outbox.add({ ...base, label: 'a', payload: rows(7), owner: 'gone-page' });
+    await outbox.add({ ...base, label: 'b', payload: rows(8), owner: 'gone-page', attempts: 5 });
+    await outbox.add({ ...base, actor: 'ada', label: 'other user', payload: rows(9), owner: 'gone-page' });
+    const sent: number[] = [];
+    const sender = new Sender(connectionAnswering([], sent), outbox as unknown as Outbox);
+    expect(await sender.sendPending()).toEqual({ sent: 1, kept: 0, dropped: 1 });
+    expect(sent).toEqual([7]);
+    // Another user's work is not sent as this one.
+    expect([...outbox.records.values()].map((record) => record.label)).toEqual(['other user']);
+  });
+
+  it("stops at a start's first record that finds no server and counts the attempt", async () => {
+    const outbox = new MemoryOutbox();
+    const base = {
+      server: 'http://server',
+      actor: 'mia',
+      kind: 'history' as const,
+      runId: 'old',
+      createdAt: 0,
+    };
+    await outbox.add({ ...base, label: 'a', payload: rows(1), owner: 'gone-page' });
+    await outbox.add({ ...base, label: 'b', payload: rows(2), owner: 'gone-page' });
+    const sent: number[] = [];
+    const sender = new Sender(connectionAnswering([unreachable()], sent), outbox as unknown as Outbox);
+    expect(await sender.sendPending()).toEqual({ sent: 0, kept: 2, dropped: 0 });
+    expect([...outbox.records.values()].map((record) => record.attempts ?? 0)).toEqual([1, 0]);
+    // This page's own work is not held behind them.
+    await sender.appendHistory('new', rows(5));
+    await sender.drain();
+    expect(sent).toEqual([5]);
+  });
+});
