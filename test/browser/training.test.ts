@@ -248,6 +248,7 @@ describe('training in the browser', () => {
     await page.reload();
     // The page opens again, signed in by its session cookie, and sends what the outbox kept.
     await page.locator('body[data-ready="true"]').waitFor();
+    expect(await page.locator('body').getAttribute('data-resume-skipped')).toBeNull();
     expect(Number(await page.locator('body').getAttribute('data-resumed'))).toBeGreaterThanOrEqual(1);
     const after = await versionsOf(runId);
     const epochs = after.map((version) => version.metadata.epoch as number).sort((a, b) => a - b);
@@ -259,6 +260,58 @@ describe('training in the browser', () => {
     expect(third).toMatchObject({ producedBy: runId });
     expect(third.aliases).toContain('epoch-3');
     expect(await outboxCount(page)).toBe(0);
+    await context.close();
+  }, 300_000);
+
+  it('signed in again in another tab while training (a new session): every checkpoint still lands', async () => {
+    reportPages();
+    const { context, page, watch } = await newPage(browser);
+    const refused: string[] = [];
+    page.on('response', (response) => {
+      if (response.status() === 403)
+        refused.push(`${response.request().method()} ${new URL(response.url()).pathname}`);
+    });
+    await page.goto(pageUrl(allowed, { epochs: '12', logModel: 'all', model: 'browser-twice' }));
+    await startTraining(page, { user: 'mia' });
+    await page.locator('#checkpoints li').first().waitFor();
+    const first = (await context.cookies(server.url)).find((cookie) =>
+      cookie.name.endsWith('quiver_session'),
+    )!;
+    // Another tab of the same browser signs in: the cookie (and so the CSRF token) changes under
+    // the training page, which must read the new token rather than drop its checkpoints.
+    const other = await context.newPage();
+    await other.goto(pageUrl(allowed));
+    const status = await other.evaluate(
+      async ({ url, password }) =>
+        (
+          await fetch(`${url}/api/v1/session`, {
+            method: 'POST',
+            credentials: 'include',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ username: 'mia', password }),
+          })
+        ).status,
+      { url: server.url, password: PASSWORD },
+    );
+    expect(status).toBe(200);
+    // TF.js trains between animation frames, which a hidden tab does not get: back to the page.
+    await other.close();
+    await page.bringToFront();
+    const second = (await context.cookies(server.url)).find((cookie) =>
+      cookie.name.endsWith('quiver_session'),
+    )!;
+    expect(second.value).not.toBe(first.value);
+    await page.locator('body[data-state="done"]').waitFor({ state: 'attached', timeout: 180_000 });
+    const runId = (await page.locator('body').getAttribute('data-run'))!;
+    // The old token was refused once, and the page went on with the new one.
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    const epochs = (await versionsOf(runId))
+      .map((version) => version.metadata.epoch as number)
+      .sort((a, b) => a - b);
+    expect(epochs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect((await historyOf(runId)).length).toBe(12);
+    expect(await outboxCount(page)).toBe(0);
+    expect(watch.errors.filter((error) => !error.includes('403'))).toEqual([]);
     await context.close();
   }, 300_000);
 

@@ -85,7 +85,11 @@ async function pickBackend(): Promise<string> {
 
 /** On opening: if the page is signed in already, send what an earlier page left. */
 async function resume(baseUrl: string): Promise<void> {
-  const connection = await connect({ baseUrl, session: true, maxAttempts: 1 }).catch(() => undefined);
+  const connection = await connect({ baseUrl, session: true, maxAttempts: 1 }).catch((error: Error) => {
+    // Not signed in (yet): nothing to send as anyone.
+    document.body.dataset.resumeSkipped = error.message;
+    return undefined;
+  });
   if (!connection) return;
   const report = await sendPending(connection, { onEvent });
   document.body.dataset.resumed = String(report.sent);

@@ -45,7 +45,7 @@ export interface IdbOpenRequest extends IdbRequest<IdbDatabase> {
 export interface LockManager {
   request<T>(
     name: string,
-    options: { mode?: 'exclusive' | 'shared' },
+    options: { mode?: 'exclusive' | 'shared'; signal?: AbortSignal },
     callback: () => Promise<T>,
   ): Promise<T>;
   query(): Promise<{ held?: Array<{ name?: string }> }>;

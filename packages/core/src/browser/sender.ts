@@ -50,16 +50,27 @@ function holdPageLock(): void {
   void locks.request(PAGE_LOCK(PAGE), {}, () => new Promise<never>(() => undefined)).catch(() => undefined);
 }
 
-/** The pages alive now that queued work (undefined: this browser cannot tell). */
-async function livePages(): Promise<Set<string> | undefined> {
+/** How long a start waits for a page that is going away (a reload) to let go of its lock. */
+const PAGE_GONE_WAIT_MS = 3000;
+
+/**
+ * Which of `owners` are pages alive now (none, where this browser cannot tell). A page that is
+ * being replaced (a reload) may still hold its lock for a moment: waited for, briefly.
+ */
+async function livePages(owners: Iterable<string>): Promise<Set<string>> {
   const locks = browserGlobals.navigator?.locks;
-  if (!locks) return undefined;
+  const alive = new Set<string>();
+  if (!locks) return alive;
   const { held = [] } = await locks.query();
-  return new Set(
-    held.flatMap((lock) =>
-      lock.name?.startsWith('quiver-page:') ? [lock.name.slice('quiver-page:'.length)] : [],
-    ),
-  );
+  const holding = new Set(held.map((lock) => lock.name));
+  for (const owner of new Set(owners)) {
+    if (!holding.has(PAGE_LOCK(owner))) continue;
+    const gone = await locks
+      .request(PAGE_LOCK(owner), { signal: AbortSignal.timeout(PAGE_GONE_WAIT_MS) }, async () => true)
+      .catch(() => false);
+    if (!gone) alive.add(owner);
+  }
+  return alive;
 }
 
 /**
@@ -172,12 +183,12 @@ export class Sender {
     const outbox = this.outbox;
     if (!outbox) return report;
     const collect = async () => {
-      const alive = await livePages();
       const known = new Set(this.queue.map((item) => item.seq));
-      const records = (await outbox.list(this.connection.server, this.connection.identity.actor)).filter(
-        (record) =>
-          !known.has(record.seq) && record.owner !== PAGE && !(record.owner && alive?.has(record.owner)),
+      const listed = (await outbox.list(this.connection.server, this.connection.identity.actor)).filter(
+        (record) => !known.has(record.seq) && record.owner !== PAGE,
       );
+      const alive = await livePages(listed.flatMap((record) => (record.owner ? [record.owner] : [])));
+      const records = listed.filter((record) => !(record.owner && alive.has(record.owner)));
       for (const record of records) {
         const attempts = (record.attempts ?? 0) + 1;
         if (attempts > MAX_ATTEMPTS) {
