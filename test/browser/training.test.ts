@@ -56,6 +56,22 @@ async function startTraining(page: Page, who: { user: string } | { apiKey: strin
   await page.getByRole('button', { name: 'Sign in and train' }).click();
 }
 
+/** Signs mia in from a page with a plain fetch (the session cookie lands in the browser); the status. */
+function signInFrom(page: Page): Promise<number> {
+  return page.evaluate(
+    async ({ url, password }) =>
+      (
+        await fetch(`${url}/api/v1/session`, {
+          method: 'POST',
+          credentials: 'include',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'mia', password }),
+        })
+      ).status,
+    { url: server.url, password: PASSWORD },
+  );
+}
+
 async function versionsOf(runId: string): Promise<ArtifactVersionInfo[]> {
   const page = await store.backend.artifacts.versions(
     { entity: 'mia', project: PROJECT, name: `model-${runId}` },
@@ -214,12 +230,18 @@ describe('training in the browser', () => {
     const commits = `${server.url}/api/v1/versions`;
     let passed = 0;
     const held: Route[] = [];
-    // The third commit never gets its answer: the network dropped as it went out.
+    // The third commit never gets its answer: the network dropped as it went out. Its retries
+    // (the same Idempotency-Key) fail too, even from the page as it goes away; the next page's
+    // send (a new key) goes through.
     await page.route(commits, async (route) => {
+      const key = route.request().headers()['idempotency-key'];
+      const heldKey = held[0]?.request().headers()['idempotency-key'];
       if (route.request().method() !== 'POST' || passed < 2) {
         passed += route.request().method() === 'POST' ? 1 : 0;
         await route.continue();
-      } else held.push(route);
+      } else if (heldKey === undefined) held.push(route);
+      else if (key === heldKey) await route.abort('connectionreset');
+      else await route.continue();
     });
     await page.goto(pageUrl(allowed, { epochs: '60', logModel: 'all', model: 'browser-reload' }));
     await startTraining(page, { user: 'mia' });
@@ -244,7 +266,6 @@ describe('training in the browser', () => {
     const before = await versionsOf(runId);
     expect(before.map((version) => version.metadata.epoch)).toEqual([2, 1]);
 
-    await page.unroute(commits);
     await page.reload();
     // The page opens again, signed in by its session cookie, and sends what the outbox kept.
     await page.locator('body[data-ready="true"]').waitFor();
@@ -281,19 +302,7 @@ describe('training in the browser', () => {
     // the training page, which must read the new token rather than drop its checkpoints.
     const other = await context.newPage();
     await other.goto(pageUrl(allowed));
-    const status = await other.evaluate(
-      async ({ url, password }) =>
-        (
-          await fetch(`${url}/api/v1/session`, {
-            method: 'POST',
-            credentials: 'include',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ username: 'mia', password }),
-          })
-        ).status,
-      { url: server.url, password: PASSWORD },
-    );
-    expect(status).toBe(200);
+    expect(await signInFrom(other)).toBe(200);
     // TF.js trains between animation frames, which a hidden tab does not get: back to the page.
     await other.close();
     await page.bringToFront();
@@ -320,19 +329,7 @@ describe('training in the browser', () => {
     const { context, page } = await newPage(browser);
     // Signed in on the allowed origin: the session cookie of the server's site is in the browser.
     await page.goto(pageUrl(allowed));
-    const signedIn = await page.evaluate(
-      async ({ url, password }) =>
-        (
-          await fetch(`${url}/api/v1/session`, {
-            method: 'POST',
-            credentials: 'include',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ username: 'mia', password }),
-          })
-        ).status,
-      { url: server.url, password: PASSWORD },
-    );
-    expect(signedIn).toBe(200);
+    expect(await signInFrom(page)).toBe(200);
     const runsBefore = (await store.backend.runs.list({ entity: 'mia', limit: 1000 })).items.length;
 
     const attacker = await context.newPage();

@@ -1,4 +1,4 @@
-import type { CommitProgress } from '../artifact-commit.js';
+import type { CommitOptions, CommitProgress } from '../artifact-commit.js';
 import { QuiverError } from '../contract/errors.js';
 import type { CommitResult, JsonObject, ManifestEntry } from '../contract/index.js';
 import { serializeJsonObject } from '../metadata.js';
@@ -8,19 +8,8 @@ import type { Artifact } from './artifact.js';
 import type { Connection } from './connection.js';
 import { sha256Hex } from './hash.js';
 
-export type { CommitProgress } from '../artifact-commit.js';
-
-/** Options of a commit from a page. */
-export interface CommitOptions {
-  entity?: string;
-  project: string;
-  /** The run that produced this version. */
-  runId?: string | null;
-  /** Aliases to point at the version (besides `latest`, which Quiver moves itself). */
-  aliases?: readonly string[];
-  tags?: readonly string[];
-  onProgress?: (progress: CommitProgress) => void;
-}
+/** A commit's options and progress: those of the Node SDK. */
+export type { CommitOptions, CommitProgress } from '../artifact-commit.js';
 
 /** A draft checked and frozen for sending: what the outbox keeps until the server took it. */
 export interface PendingCommit {

@@ -53,6 +53,7 @@ export interface LockManager {
 
 interface BrowserGlobals {
   navigator?: { locks?: LockManager };
+  addEventListener?: (type: 'pagehide', listener: () => void, options: { once: boolean }) => void;
   indexedDB?: { open(name: string, version: number): IdbOpenRequest };
   location?: { host: string; origin: string };
 }

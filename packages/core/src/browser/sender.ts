@@ -47,11 +47,16 @@ function holdPageLock(): void {
   const locks = browserGlobals.navigator?.locks;
   if (pageLocked || !locks) return;
   pageLocked = true;
-  void locks.request(PAGE_LOCK(PAGE), {}, () => new Promise<never>(() => undefined)).catch(() => undefined);
+  // Let go as the page goes away (a reload, a closed tab), so that the next page takes its work at
+  // once; the browser releases it anyway once the page is gone.
+  const leaving = new Promise<void>((resolve) =>
+    browserGlobals.addEventListener?.('pagehide', () => resolve(), { once: true }),
+  );
+  void locks.request(PAGE_LOCK(PAGE), {}, () => leaving).catch(() => undefined);
 }
 
 /** How long a start waits for a page that is going away (a reload) to let go of its lock. */
-const PAGE_GONE_WAIT_MS = 3000;
+const PAGE_GONE_WAIT_MS = 5000;
 
 /**
  * Which of `owners` are pages alive now (none, where this browser cannot tell). A page that is
