@@ -45,6 +45,7 @@ describe('the page client', () => {
       apiKey: server.memberKey,
       project: 'page-client',
       config: { lr: 0.1 },
+      timeoutMs: 30_000,
     });
     expect(run.resumed).toEqual({ sent: 0, kept: 0, dropped: 0 });
     run.log({ loss: 0.5 });

@@ -34,28 +34,8 @@ export interface InitOptions extends ConnectOptions {
   connection?: Connection;
 }
 
-const KNOWN = new Set([
-  'baseUrl',
-  'apiKey',
-  'session',
-  'entity',
-  'fetch',
-  'maxAttempts',
-  'retryDelayMs',
-  'project',
-  'name',
-  'jobType',
-  'config',
-  'tags',
-  'group',
-  'notes',
-  'onEvent',
-  'sendPending',
-  'metricsFlushMs',
-  'connection',
-]);
-
-const TYPES: Record<string, string> = {
+/** Every option of `init` in a page, with the `typeof` it must have (undefined: checked apart). */
+const OPTION_TYPES: Record<keyof InitOptions, string | undefined> = {
   baseUrl: 'string',
   apiKey: 'string',
   session: 'boolean',
@@ -63,14 +43,18 @@ const TYPES: Record<string, string> = {
   fetch: 'function',
   maxAttempts: 'number',
   retryDelayMs: 'number',
+  timeoutMs: 'number',
   project: 'string',
   name: 'string',
   jobType: 'string',
+  config: undefined,
+  tags: undefined,
   group: 'string',
   notes: 'string',
   onEvent: 'function',
   sendPending: 'boolean',
   metricsFlushMs: 'number',
+  connection: undefined,
 };
 
 function invalid(option: string, message: string): never {
@@ -82,8 +66,8 @@ function checkOptions(options: InitOptions): void {
     throw new QuiverError('E_INVALID_OPTION', 'init(): pass { baseUrl, session: true | apiKey, project }.');
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    if (!KNOWN.has(key)) invalid(key, 'not an option of init() in a browser');
-    const type = TYPES[key];
+    if (!Object.hasOwn(OPTION_TYPES, key)) invalid(key, 'not an option of init() in a browser');
+    const type = OPTION_TYPES[key as keyof InitOptions];
     if (type !== undefined && typeof value !== type) invalid(key, `expected a ${type}`);
   }
   if (options.tags !== undefined && !Array.isArray(options.tags)) invalid('tags', 'expected a list of texts');
@@ -153,6 +137,7 @@ export async function init(options: InitOptions): Promise<Run> {
       ...(connectOptions.fetch ? { fetch: connectOptions.fetch } : {}),
       ...(connectOptions.maxAttempts !== undefined ? { maxAttempts: connectOptions.maxAttempts } : {}),
       ...(connectOptions.retryDelayMs !== undefined ? { retryDelayMs: connectOptions.retryDelayMs } : {}),
+      ...(connectOptions.timeoutMs !== undefined ? { timeoutMs: connectOptions.timeoutMs } : {}),
     }));
   const sender = new Sender(connection, await Outbox.open(), onEvent);
   const resumed =
