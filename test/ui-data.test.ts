@@ -80,12 +80,14 @@ describe.each(conformanceBackends())('the UI reads on %s', (backendName) => {
   });
 
   it("pages a version's 2,500 files in path order, by prefix too, without repeats or gaps", async () => {
+    // Paging is about the manifest's entries, not the blobs: 2,500 paths share 50 contents, so the
+    // S3 backends upload 50 objects, not 2,500 (which took over a minute on a loaded CI machine).
     const artifact = new Artifact('many-files', 'dataset');
     const paths: string[] = [];
     for (let i = 0; i < 2500; i++) {
       const path = `${i % 2 === 0 ? 'train' : 'val'}/${String(i).padStart(5, '0')}.txt`;
       paths.push(path);
-      artifact.addBytes(path, `file ${i}`);
+      artifact.addBytes(path, `file ${i % 50}`);
     }
     const run = await init({ project: 'files', store });
     const version = await run.logArtifact(artifact);
