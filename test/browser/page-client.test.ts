@@ -106,6 +106,17 @@ describe('the page client', () => {
     const keyed = init({ baseUrl: 'https://user:qvr_secret@example.com', apiKey: 'k', project: 'x' });
     await expect(keyed).rejects.toMatchObject({ code: 'E_INVALID_OPTION' });
     await expect(keyed).rejects.not.toThrow(/qvr_secret/);
+    // …also when no other credential is given (the address is checked first).
+    const bare = init({ baseUrl: 'https://user:qvr_secret@example.com', project: 'x' });
+    await expect(bare).rejects.toMatchObject({ code: 'E_INVALID_OPTION' });
+    await expect(bare).rejects.not.toThrow(/qvr_secret/);
+    for (const timeoutMs of [0, Number.POSITIVE_INFINITY, 2.5])
+      await expect(
+        init({ baseUrl: server.url, apiKey: server.memberKey, project: 'x', timeoutMs }),
+      ).rejects.toMatchObject({
+        code: 'E_INVALID_OPTION',
+        message: `timeoutMs must be a whole number from 1 to 3600000, got ${timeoutMs}.`,
+      });
     await expect(
       init({ baseUrl: server.url, apiKey: 'qvr_wrong', project: 'page-client' }),
     ).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
@@ -148,6 +159,34 @@ describe('the page client', () => {
     await expect((await flipped.artifact('page-client/tampered:latest')).read('w.bin')).rejects.toMatchObject(
       { code: 'E_CHECKSUM_MISMATCH' },
     );
+
+    // A blob answered without a length and without end: refused after its size, not read on.
+    let streamed = 0;
+    const endless = new QuiverClient(
+      await connect({
+        baseUrl: server.url,
+        apiKey: server.memberKey,
+        fetch: async (input, requestInit) => {
+          const response = await fetch(input, requestInit);
+          if (!new URL(String(input)).pathname.startsWith('/api/v1/blobs/')) return response;
+          await response.body?.cancel();
+          const body = new ReadableStream<Uint8Array>({
+            pull(controller) {
+              streamed += 65_536;
+              controller.enqueue(new Uint8Array(65_536));
+            },
+          });
+          return new Response(body, { status: 200, headers: { 'content-type': 'application/octet-stream' } });
+        },
+      }),
+    );
+    await expect((await endless.artifact('page-client/tampered:latest')).read('w.bin')).rejects.toMatchObject(
+      {
+        code: 'E_CHECKSUM_MISMATCH',
+        message: expect.stringContaining('more than the 3 bytes'),
+      },
+    );
+    expect(streamed).toBeLessThan(1_000_000);
 
     const rewritten = new QuiverClient(
       await connect({

@@ -11,7 +11,7 @@ import type {
 } from '../contract/index.js';
 import { WIRE_CALLS, type WireCall } from '../wire/operations.js';
 import { browserGlobals } from './dom.js';
-import { sha256Hex } from './hash.js';
+import { assertWebCrypto, sha256Hex } from './hash.js';
 
 /** How a page reaches a Quiver server. */
 export interface ConnectOptions {
@@ -57,13 +57,19 @@ const unsupported = (): never => {
 };
 
 const DEFAULT_TIMEOUT_MS = 120_000;
+/** The slowest transfer a blob's attempt allows for before it counts as a dropped connection: 64 KB/s. */
+const SLOWEST_BYTES_PER_SECOND = 64 * 1024;
+
+/** The longest one attempt may take: `timeoutMs`, plus the time a slow uplink needs for `bytes`. */
+function attemptTimeout(options: ConnectOptions, bytes = 0): number {
+  return (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + Math.ceil((bytes / SLOWEST_BYTES_PER_SECOND) * 1000);
+}
 
 function paramsOf(options: ConnectOptions, session?: { csrfToken: string }): RemoteParams {
   const base = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   // A stalled connection (a half-open socket, a captive proxy) must not hold the page's queue.
   const fetchImpl: Fetch = (input, init) =>
-    base(input, init?.signal ? init : { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    base(input, init?.signal ? init : { ...init, signal: AbortSignal.timeout(attemptTimeout(options)) });
   return {
     baseUrl: options.baseUrl,
     ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
@@ -72,6 +78,22 @@ function paramsOf(options: ConnectOptions, session?: { csrfToken: string }): Rem
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
   };
+}
+
+/** Checks the options a page passes before anything is sent (said in a page's terms). */
+function assertConnectOptions(options: ConnectOptions): void {
+  assertBaseUrl(options.baseUrl);
+  assertWebCrypto();
+  for (const key of ['maxAttempts', 'retryDelayMs', 'timeoutMs'] as const) {
+    const value = options[key];
+    const least = key === 'retryDelayMs' ? 0 : 1;
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= least && value <= 3_600_000))
+      throw new QuiverError(
+        'E_INVALID_OPTION',
+        `${key} must be a whole number from ${least} to 3600000, got ${String(value)}.`,
+        { details: { option: key } },
+      );
+  }
 }
 
 /** A page's open connection to a Quiver server: who it acts for, the contract, and blob transfers. */
@@ -108,12 +130,22 @@ export class Connection {
    */
   async refreshSession(): Promise<boolean> {
     if (!this.session) return false;
+    let current: SessionAnswer;
     try {
-      this.session.csrfToken = (await readSession(this.options)).csrfToken;
-      return true;
+      current = await readSession(this.options);
     } catch {
       return false;
     }
+    // Another user signed in to this browser: their session must not send this user's work (the
+    // server would refuse it, and the page would drop it). Kept until this user signs in again.
+    if (current.actor !== this.identity.actor)
+      throw new QuiverError(
+        'E_UNAUTHORIZED',
+        `This browser is now signed in to ${this.transport.baseUrl.origin} as ${current.actor}, not as ${this.identity.actor}, who made this page's work. Sign in as ${this.identity.actor} again to send it; it is kept until then.`,
+        { details: { actor: this.identity.actor } },
+      );
+    this.session.csrfToken = current.csrfToken;
+    return true;
   }
 
   /** What serialising a connection shows: the server and the user, never a credential. */
@@ -134,6 +166,7 @@ export class Connection {
         method: 'PUT',
         headers: this.transport.headers({ 'content-type': 'application/octet-stream' }),
         body: bytes as Uint8Array<ArrayBuffer>,
+        signal: AbortSignal.timeout(attemptTimeout(this.options, bytes.length)),
       }),
       // The same bytes under the same digest: sending them again is safe.
       true,
@@ -145,7 +178,11 @@ export class Connection {
   async read(sha256: string, size: number, what: string): Promise<Uint8Array> {
     const response = await this.transport.send(
       this.transport.url('/blobs/:sha256', { params: { sha256 } }),
-      () => ({ method: 'GET', headers: this.transport.headers({ accept: 'application/octet-stream' }) }),
+      () => ({
+        method: 'GET',
+        headers: this.transport.headers({ accept: 'application/octet-stream' }),
+        signal: AbortSignal.timeout(attemptTimeout(this.options, size)),
+      }),
       true,
     );
     const announced = response.headers.get('content-length');
@@ -157,7 +194,7 @@ export class Connection {
         { details: { sha256, expected: size, actual: Number(announced) } },
       );
     }
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const bytes = await this.readBody(response, size, what);
     if (bytes.length !== size || (await sha256Hex(bytes)) !== sha256)
       throw new QuiverError(
         'E_CHECKSUM_MISMATCH',
@@ -165,6 +202,39 @@ export class Connection {
         { details: { sha256, expected: size, actual: bytes.length } },
       );
     return bytes;
+  }
+
+  /**
+   * A blob's body, read no further than one byte past `size` (a server that sends more is
+   * refused without the page holding it all); a connection lost midway is a `QuiverError`.
+   */
+  private async readBody(response: Response, size: number, what: string): Promise<Uint8Array> {
+    const reader = response.body?.getReader();
+    const bytes = new Uint8Array(size);
+    let length = 0;
+    try {
+      for (;;) {
+        const { done, value } = reader ? await reader.read() : { done: true, value: undefined };
+        if (done) break;
+        if (length + value.length > size) {
+          await reader!.cancel().catch(() => undefined);
+          throw new QuiverError(
+            'E_CHECKSUM_MISMATCH',
+            `The server sent ${what} with more than the ${size} bytes its manifest records; nothing was used. Run 'quiver verify' on the server.`,
+            { details: { expected: size } },
+          );
+        }
+        bytes.set(value, length);
+        length += value.length;
+      }
+    } catch (error) {
+      if (error instanceof QuiverError) throw error;
+      throw new QuiverError(
+        'E_UNAVAILABLE',
+        `The connection to ${this.transport.baseUrl.origin} broke while ${what} was read (${(error as Error)?.message ?? String(error)}); nothing was used. Try again.`,
+      );
+    }
+    return bytes.subarray(0, length);
   }
 }
 
@@ -183,7 +253,13 @@ function assertBaseUrl(baseUrl: string): void {
     );
 }
 
-async function readSession(options: ConnectOptions): Promise<{ csrfToken: string }> {
+/** What `GET /session` answers that a page uses: who is signed in, and the token for writes. */
+interface SessionAnswer {
+  actor: string;
+  csrfToken: string;
+}
+
+async function readSession(options: ConnectOptions): Promise<SessionAnswer> {
   const transport = new RemoteTransport(paramsOf(options, { csrfToken: '' }));
   let answer: unknown;
   try {
@@ -203,13 +279,20 @@ async function readSession(options: ConnectOptions): Promise<{ csrfToken: string
       );
     throw error;
   }
-  const csrfToken = (answer as { csrfToken?: unknown } | null)?.csrfToken;
-  if (typeof csrfToken !== 'string' || csrfToken.length === 0 || csrfToken.length > 256)
+  const { csrfToken, actor } = (answer ?? {}) as { csrfToken?: unknown; actor?: unknown };
+  if (
+    typeof csrfToken !== 'string' ||
+    csrfToken.length === 0 ||
+    csrfToken.length > 256 ||
+    typeof actor !== 'string' ||
+    actor.length === 0 ||
+    actor.length > 256
+  )
     throw new QuiverError(
       'E_INTERNAL',
       `${transport.baseUrl.origin} did not answer /session as a Quiver server does.`,
     );
-  return { csrfToken };
+  return { csrfToken, actor };
 }
 
 /**
@@ -217,15 +300,18 @@ async function readSession(options: ConnectOptions): Promise<{ csrfToken: string
  * for (`GET /whoami`), and returns the connection.
  */
 export async function connect(options: ConnectOptions): Promise<Connection> {
+  // The address first: a URL holding a key must be refused before any message repeats it.
+  assertConnectOptions(options);
   if (options.session && options.apiKey !== undefined)
     throw new QuiverError('E_INVALID_OPTION', 'Give either apiKey or session: true, not both.');
   if (!options.session && !options.apiKey?.trim())
     throw new QuiverError(
       'E_UNAUTHORIZED',
-      `No credentials for ${options.baseUrl}: pass session: true after signIn({ baseUrl, username, password }), or an apiKey.`,
+      `No credentials for ${new URL(options.baseUrl).origin}: pass session: true after signIn({ baseUrl, username, password }), or an apiKey.`,
     );
-  assertBaseUrl(options.baseUrl);
-  const session = options.session ? await readSession(options).catch(explainUnreachable) : undefined;
+  const session = options.session
+    ? { csrfToken: (await readSession(options).catch(explainUnreachable)).csrfToken }
+    : undefined;
   const transport = new RemoteTransport(paramsOf(options, session), options.entity);
   const identity = await readJson(
     await transport
@@ -296,8 +382,8 @@ export async function signIn(options: SignInOptions): Promise<{ actor: string; e
 
 /** Ends the page's session on the server (the cookie is cleared). */
 export async function signOut(options: Pick<ConnectOptions, 'baseUrl' | 'fetch'>): Promise<void> {
-  const session = await readSession(options);
-  const transport = new RemoteTransport(paramsOf(options, session));
+  const { csrfToken } = await readSession(options);
+  const transport = new RemoteTransport(paramsOf(options, { csrfToken }));
   await readJson(
     await transport.send(
       transport.url('/session/end'),

@@ -46,10 +46,14 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
 /** Answers that mean "try again later" (a proxy or a restarting server). */
 export const RETRIED_STATUSES = new Set([502, 503, 504]);
 
-/** True for fetch's failures that mean the connection broke or was never made (no answer). */
+/**
+ * True for fetch's failures that mean the connection broke or was never made (no answer),
+ * an attempt's timeout (`AbortSignal.timeout`) included.
+ */
 export function isConnectionError(error: unknown): boolean {
   return (
     error instanceof TypeError ||
+    (error as { name?: unknown } | null)?.name === 'TimeoutError' ||
     (error instanceof Error &&
       /ECONN|EPIPE|socket|UND_ERR/i.test(`${error.message} ${String((error as { code?: unknown }).code)}`))
   );
