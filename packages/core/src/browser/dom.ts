@@ -25,6 +25,8 @@ export interface IdbTransaction {
   oncomplete: (() => void) | null;
   onerror: (() => void) | null;
   onabort: (() => void) | null;
+  /** Commits without waiting for the page's next task (so that it lands while a page goes away). */
+  commit?(): void;
 }
 
 export interface IdbDatabase {
@@ -51,9 +53,13 @@ export interface LockManager {
   query(): Promise<{ held?: Array<{ name?: string }> }>;
 }
 
+/** `persisted`: the page goes into the back/forward cache and may come back. */
+export type PageHideListener = (event: { persisted?: boolean }) => void;
+
 interface BrowserGlobals {
   navigator?: { locks?: LockManager };
-  addEventListener?: (type: 'pagehide', listener: () => void, options: { once: boolean }) => void;
+  addEventListener?: (type: 'pagehide', listener: PageHideListener) => void;
+  removeEventListener?: (type: 'pagehide', listener: PageHideListener) => void;
   indexedDB?: { open(name: string, version: number): IdbOpenRequest };
   location?: { host: string; origin: string };
 }

@@ -26,6 +26,43 @@ export interface OutboxRecord {
   attempts?: number;
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isText = (value: unknown, max = 1024): value is string =>
+  typeof value === 'string' && value.length > 0 && value.length <= max;
+const isTexts = (value: unknown): boolean => Array.isArray(value) && value.every((item) => isText(item));
+const isCount = (value: unknown): boolean => Number.isSafeInteger(value) && (value as number) >= 0;
+
+/**
+ * True for a record as a page of this version writes it. What is read back from IndexedDB is
+ * input too (another version of the SDK, an extension, a damaged profile may have written it): a
+ * record of another shape is dropped, never sent or left to block the queue.
+ */
+export function isWellFormed(record: unknown): record is OutboxRecord {
+  if (!isObject(record) || !isCount(record.seq) || !isText(record.label)) return false;
+  if (typeof record.runId !== 'string' || record.runId.length > 256) return false;
+  if (!Number.isFinite(record.createdAt)) return false;
+  if (record.owner !== undefined && !isText(record.owner, 256)) return false;
+  if (record.attempts !== undefined && !isCount(record.attempts)) return false;
+  const payload = record.payload;
+  if (!isObject(payload)) return false;
+  if (record.kind === 'history') return Array.isArray(payload.rows) && isObject(payload.summary);
+  if (record.kind !== 'commit') return false;
+  return (
+    ['entity', 'project', 'name', 'type'].every((key) => isText(payload[key], 256)) &&
+    (payload.description === null || typeof payload.description === 'string') &&
+    (payload.runId === null || isText(payload.runId, 256)) &&
+    isObject(payload.metadata) &&
+    isTexts(payload.aliases) &&
+    isTexts(payload.tags) &&
+    Array.isArray(payload.files) &&
+    payload.files.length > 0 &&
+    payload.files.every(
+      (file: unknown) => isObject(file) && isText(file.path, 4096) && file.bytes instanceof Uint8Array,
+    )
+  );
+}
+
 const DATABASE = 'quiver-outbox';
 const STORE = 'records';
 /** Records by server and user: a start reads only its own. */
@@ -66,12 +103,15 @@ export class Outbox {
   async add(record: OutboxRecord): Promise<number> {
     const { seq: _seq, ...rest } = record;
     const transaction = this.db.transaction(STORE, 'readwrite', { durability: 'strict' });
-    const seq = await done(transaction.objectStore(STORE).add(rest));
-    await new Promise<void>((resolve, reject) => {
+    const added = done(transaction.objectStore(STORE).add(rest));
+    const committed = new Promise<void>((resolve, reject) => {
       transaction.oncomplete = () => resolve();
       transaction.onerror = () => reject(transaction.error);
       transaction.onabort = () => reject(transaction.error);
     });
+    // Committed at once, not at the end of this task: a page going away (pagehide) keeps it.
+    transaction.commit?.();
+    const [seq] = await Promise.all([added, committed]);
     return seq as number;
   }
 
@@ -84,12 +124,23 @@ export class Outbox {
     await done(this.store('readwrite').delete(seq));
   }
 
-  /** The records for a server and user, oldest first. */
-  async list(server: string, actor: string): Promise<OutboxRecord[]> {
-    const records = (await done(
-      this.store('readonly').index(BY_TARGET).getAll([server, actor]),
-    )) as OutboxRecord[];
-    return records.sort((a, b) => a.seq! - b.seq!);
+  /**
+   * The records for a server and user, oldest first; `malformed` counts those of another shape,
+   * removed (see {@link isWellFormed}).
+   */
+  async list(server: string, actor: string): Promise<{ records: OutboxRecord[]; malformed: number }> {
+    const read = (await done(this.store('readonly').index(BY_TARGET).getAll([server, actor]))) as unknown[];
+    const records: OutboxRecord[] = [];
+    let malformed = 0;
+    for (const record of read) {
+      if (isWellFormed(record)) records.push(record);
+      else {
+        malformed++;
+        const seq = (record as { seq?: unknown } | null)?.seq;
+        if (typeof seq === 'number') await this.remove(seq).catch(() => undefined);
+      }
+    }
+    return { records: records.sort((a, b) => a.seq! - b.seq!), malformed };
   }
 
   close(): void {

@@ -7,6 +7,7 @@ import type { Artifact } from './artifact.js';
 import { QuiverClient } from './client.js';
 import { pendingCommit } from './commit.js';
 import type { Connection } from './connection.js';
+import { browserGlobals, type PageHideListener } from './dom.js';
 import type { PendingReport, Sender } from './sender.js';
 import { ArtifactVersion } from './version.js';
 
@@ -33,6 +34,8 @@ export class Run implements RunIdentity {
   readonly disabled = false;
   private readonly history: MetricHistory;
   private readonly heartbeat: ReturnType<typeof setInterval>;
+  /** As the page goes away, what was logged since the last batch goes to the outbox. */
+  private readonly onPageHide: PageHideListener;
   private finished = false;
 
   /** @internal Use `init()`. */
@@ -63,6 +66,11 @@ export class Run implements RunIdentity {
     this.heartbeat = setInterval(() => {
       void connection.backend.runs.heartbeat(this.id).catch(() => undefined);
     }, HEARTBEAT_INTERVAL_MS);
+    // The step being logged is closed too, unless the page may come back (the back/forward
+    // cache) and go on logging it.
+    this.onPageHide = (event) =>
+      void this.history.flush({ closeStep: !event.persisted }).catch(() => undefined);
+    browserGlobals.addEventListener?.('pagehide', this.onPageHide);
   }
 
   private assertActive(): void {
@@ -135,13 +143,26 @@ export class Run implements RunIdentity {
     return new QuiverClient(this.connection);
   }
 
-  /** Sends metrics and everything queued, and marks the run `finished` (exit code 0) or `failed`. */
+  /**
+   * Sends metrics and everything queued, and marks the run `finished` (exit code 0) or `failed`.
+   * Where some of it could not be sent (the server is away, the session lapsed) it rejects with
+   * `E_UNAVAILABLE` and the run stays open: that work is kept, and sent by `finish()` called again
+   * or by the next page.
+   */
   async finish(options: { exitCode?: number } = {}): Promise<RunInfo> {
     if (this.finished) return this.connection.backend.runs.get(this.id);
     this.history.stop();
     clearInterval(this.heartbeat);
+    browserGlobals.removeEventListener?.('pagehide', this.onPageHide);
     await this.history.flush({ closeStep: true });
     await this.sender.drain();
+    const pending = this.sender.pending;
+    if (pending > 0)
+      throw new QuiverError(
+        'E_UNAVAILABLE',
+        `${pending} write${pending === 1 ? '' : 's'} of run ${this.id} did not reach the server, so the run is not marked finished. They are kept in this browser: call finish() again, or the next page sends them.`,
+        { details: { pending } },
+      );
     this.finished = true;
     return this.connection.backend.runs.finish(this.id, { exitCode: options.exitCode ?? 0 });
   }

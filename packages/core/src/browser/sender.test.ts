@@ -3,7 +3,8 @@ import { errorFromText } from '../backends/remote/transport.js';
 import { QuiverError } from '../contract/errors.js';
 import type { AppendHistoryInput } from '../contract/index.js';
 import type { Connection } from './connection.js';
-import type { Outbox, OutboxRecord } from './outbox.js';
+import { isWellFormed, type Outbox, type OutboxRecord } from './outbox.js';
+import { Run } from './run.js';
 import { type OutboxEvent, Sender } from './sender.js';
 
 // The sender's decisions, over an in-memory outbox (Node has no IndexedDB; the browser tests
@@ -23,8 +24,14 @@ class MemoryOutbox {
   async remove(seq: number): Promise<void> {
     this.records.delete(seq);
   }
-  async list(server: string, actor: string): Promise<OutboxRecord[]> {
-    return [...this.records.values()].filter((record) => record.server === server && record.actor === actor);
+  /** As the IndexedDB outbox: records of another shape are removed and counted. */
+  async list(server: string, actor: string): Promise<{ records: OutboxRecord[]; malformed: number }> {
+    const mine = [...this.records.values()].filter(
+      (record) => record.server === server && record.actor === actor,
+    );
+    const bad = mine.filter((record) => !isWellFormed(record));
+    for (const record of bad) this.records.delete(record.seq!);
+    return { records: mine.filter((record) => isWellFormed(record)), malformed: bad.length };
   }
   close(): void {}
 }
@@ -34,17 +41,23 @@ const refusal = (status: number) =>
 const unreachable = () => new QuiverError('E_UNAVAILABLE', 'Could not reach the Quiver server.');
 
 /** A connection whose appendHistory answers with the next of `answers` (ok when none is left). */
-function connectionAnswering(answers: Array<Error | 'ok'>, sent: number[]) {
+function connectionAnswering(
+  answers: Array<Error | 'ok'>,
+  sent: number[],
+  refreshSession: () => Promise<boolean> = async () => false,
+) {
   return {
     server: 'http://server',
     identity: { actor: 'mia', entity: 'mia', memberships: [] },
-    refreshSession: async () => false,
+    refreshSession,
     backend: {
       runs: {
+        heartbeat: async () => undefined,
+        finish: async (id: string) => ({ id, state: 'finished' }),
         appendHistory: async (_runId: string, input: AppendHistoryInput) => {
           const answer = answers.shift() ?? 'ok';
           if (answer !== 'ok') throw answer;
-          sent.push(input.rows[0]!.step);
+          sent.push(...input.rows.map((row) => row.step));
         },
       },
     },
@@ -123,11 +136,21 @@ describe('the sender of a page', () => {
     };
     await outbox.add({ ...base, label: 'a', payload: rows(7), owner: 'gone-page' });
     await outbox.add({ ...base, label: 'b', payload: rows(8), owner: 'gone-page', attempts: 5 });
+    // Five starts, but queued an hour ago: a server away for a while loses nothing.
+    const recent = Date.now() - 3_600_000;
+    await outbox.add({
+      ...base,
+      label: 'c',
+      payload: rows(6),
+      owner: 'gone-page',
+      attempts: 5,
+      createdAt: recent,
+    });
     await outbox.add({ ...base, actor: 'ada', label: 'other user', payload: rows(9), owner: 'gone-page' });
     const sent: number[] = [];
     const sender = new Sender(connectionAnswering([], sent), outbox as unknown as Outbox);
-    expect(await sender.sendPending()).toEqual({ sent: 1, kept: 0, dropped: 1 });
-    expect(sent).toEqual([7]);
+    expect(await sender.sendPending()).toEqual({ sent: 2, kept: 0, dropped: 1 });
+    expect(sent).toEqual([7, 6]);
     // Another user's work is not sent as this one.
     expect([...outbox.records.values()].map((record) => record.label)).toEqual(['other user']);
   });
@@ -151,5 +174,69 @@ describe('the sender of a page', () => {
     await sender.appendHistory('new', rows(5));
     await sender.drain();
     expect(sent).toEqual([5]);
+  });
+
+  it('keeps the work when another user signed in to this browser meanwhile, never sending it as them', async () => {
+    const sent: number[] = [];
+    const outbox = new MemoryOutbox();
+    const events: OutboxEvent[] = [];
+    const switched = new QuiverError('E_UNAUTHORIZED', 'This browser is now signed in as ada, not as mia.');
+    const sender = new Sender(
+      connectionAnswering([refusal(403)], sent, async () => {
+        throw switched;
+      }),
+      outbox as unknown as Outbox,
+      (event) => events.push(event),
+    );
+    await sender.appendHistory('r1', rows(0));
+    await sender.drain();
+    expect(sent).toEqual([]);
+    expect(outbox.records.size).toBe(1);
+    expect(events.at(-1)).toMatchObject({ type: 'kept', error: { code: 'E_UNAUTHORIZED' } });
+  });
+
+  it('removes records of another shape read back from the outbox, reports them, and sends the rest', async () => {
+    const outbox = new MemoryOutbox();
+    const base = { server: 'http://server', actor: 'mia', runId: 'old', createdAt: 0, owner: 'gone-page' };
+    await outbox.add({ ...base, kind: 'history', label: 'ok', payload: rows(3) });
+    await outbox.add({ ...base, kind: 'commit', label: 'no files', payload: { name: 'm', files: 'x' } });
+    await outbox.add({ ...base, kind: 'history', label: 'bad count', payload: rows(4), attempts: -1 });
+    await outbox.add({ ...base, kind: 'upload' as 'commit', label: 'unknown kind', payload: {} });
+    const sent: number[] = [];
+    const events: OutboxEvent[] = [];
+    const sender = new Sender(connectionAnswering([], sent), outbox as unknown as Outbox, (event) =>
+      events.push(event),
+    );
+    expect(await sender.sendPending()).toEqual({ sent: 1, kept: 0, dropped: 3 });
+    expect(sent).toEqual([3]);
+    expect(outbox.records.size).toBe(0);
+    expect(events.find((event) => event.type === 'dropped')).toMatchObject({ error: { code: 'E_IO' } });
+  });
+
+  it('finish() rejects while work is kept, leaving the run open, and sends it when called again', async () => {
+    const sent: number[] = [];
+    const outbox = new MemoryOutbox();
+    const connection = connectionAnswering([unreachable(), unreachable()], sent);
+    const sender = new Sender(connection, outbox as unknown as Outbox);
+    const identity = {
+      id: 'r1',
+      entity: 'mia',
+      project: 'p',
+      name: 'r1',
+      jobType: null,
+      group: null,
+      tags: [],
+      notes: null,
+      config: {},
+    };
+    const run = new Run(connection, sender, identity, { sent: 0, kept: 0, dropped: 0 });
+    run.log({ loss: 1 });
+    await expect(run.finish()).rejects.toMatchObject({ code: 'E_UNAVAILABLE', details: { pending: 1 } });
+    expect(outbox.records.size).toBe(1);
+    await expect(run.finish()).rejects.toMatchObject({ code: 'E_UNAVAILABLE' });
+    await expect(run.finish()).resolves.toMatchObject({ state: 'finished' });
+    expect(sent).toEqual([0]);
+    expect(outbox.records.size).toBe(0);
+    expect(() => run.log({ loss: 2 })).toThrow(/finished/);
   });
 });

@@ -34,11 +34,21 @@ interface Item {
   onProgress?: (progress: CommitProgress) => void;
 }
 
-/** Starts of later pages that try a record before it is dropped. */
+/**
+ * A record no start could send is dropped once both are past: this many starts tried it, and it
+ * is this old. Until then a server that is away (a maintenance window, a full disk) loses nothing.
+ */
 const MAX_ATTEMPTS = 5;
+const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
-/** This page's id: records it queued carry it, and its Web Lock tells other pages it is alive. */
-const PAGE = globalThis.crypto.randomUUID();
+/**
+ * This page's id: records it queued carry it, and its Web Lock tells other pages it is alive.
+ * (`getRandomValues`, not `randomUUID`: importing must not fail where a page is not a secure
+ * context; `connect()` says what such a page lacks.)
+ */
+const PAGE = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(16)), (byte) =>
+  byte.toString(16).padStart(2, '0'),
+).join('');
 const PAGE_LOCK = (page: string) => `quiver-page:${page}`;
 let pageLocked = false;
 
@@ -48,9 +58,12 @@ function holdPageLock(): void {
   if (pageLocked || !locks) return;
   pageLocked = true;
   // Let go as the page goes away (a reload, a closed tab), so that the next page takes its work at
-  // once; the browser releases it anyway once the page is gone.
+  // once; the browser releases it anyway once the page is gone. Not when it goes into the
+  // back/forward cache (`persisted`): it may come back and send its queue itself.
   const leaving = new Promise<void>((resolve) =>
-    browserGlobals.addEventListener?.('pagehide', () => resolve(), { once: true }),
+    browserGlobals.addEventListener?.('pagehide', (event) => {
+      if (!event.persisted) resolve();
+    }),
   );
   void locks.request(PAGE_LOCK(PAGE), {}, () => leaving).catch(() => undefined);
 }
@@ -103,6 +116,8 @@ function asQuiverError(error: unknown): QuiverError {
 export class Sender {
   private readonly queue: Item[] = [];
   private running: Promise<void> = Promise.resolve();
+  /** Passes of `work` queued or running (a drain with none left starts one for kept work). */
+  private scheduled = 0;
 
   constructor(
     private readonly connection: Connection,
@@ -189,14 +204,29 @@ export class Sender {
     if (!outbox) return report;
     const collect = async () => {
       const known = new Set(this.queue.map((item) => item.seq));
-      const listed = (await outbox.list(this.connection.server, this.connection.identity.actor)).filter(
-        (record) => !known.has(record.seq) && record.owner !== PAGE,
+      const { records: stored, malformed } = await outbox.list(
+        this.connection.server,
+        this.connection.identity.actor,
       );
+      if (malformed > 0) {
+        report.dropped += malformed;
+        this.emit({
+          type: 'dropped',
+          kind: 'commit',
+          label: `${malformed} unreadable record${malformed === 1 ? '' : 's'}`,
+          pending: this.queue.length,
+          error: new QuiverError(
+            'E_IO',
+            'The page outbox held records of another shape (written by another version, or damaged); they were removed unsent.',
+          ),
+        });
+      }
+      const listed = stored.filter((record) => !known.has(record.seq) && record.owner !== PAGE);
       const alive = await livePages(listed.flatMap((record) => (record.owner ? [record.owner] : [])));
       const records = listed.filter((record) => !(record.owner && alive.has(record.owner)));
       for (const record of records) {
         const attempts = (record.attempts ?? 0) + 1;
-        if (attempts > MAX_ATTEMPTS) {
+        if (attempts > MAX_ATTEMPTS && Date.now() - record.createdAt > MAX_AGE_MS) {
           await outbox.remove(record.seq!).catch(() => undefined);
           report.dropped++;
           this.emit({
@@ -206,7 +236,7 @@ export class Sender {
             pending: this.queue.length,
             error: new QuiverError(
               'E_UNAVAILABLE',
-              `Tried by ${MAX_ATTEMPTS} starts of this page without reaching the server.`,
+              `Tried by ${record.attempts} starts of this page over ${Math.floor((Date.now() - record.createdAt) / 86_400_000)} days without reaching the server.`,
             ),
           });
           continue;
@@ -242,13 +272,20 @@ export class Sender {
     return report;
   }
 
-  /** Resolves when everything queued so far was sent or kept. */
+  /** Sends what is queued (work kept earlier is tried again); resolves once it was sent or kept. */
   async drain(): Promise<void> {
+    if (this.scheduled === 0 && this.queue.length > 0) this.kick();
     await this.running;
   }
 
   private kick(): void {
-    this.running = this.running.catch(() => undefined).then(() => this.work());
+    this.scheduled++;
+    this.running = this.running
+      .catch(() => undefined)
+      .then(() => this.work())
+      .finally(() => {
+        this.scheduled--;
+      });
   }
 
   private deliver(item: Item): Promise<unknown> {
