@@ -27,7 +27,23 @@ const pending = document.querySelector<HTMLOutputElement>('#pending')!;
 const list = document.querySelector<HTMLOListElement>('#checkpoints')!;
 const predictions = document.querySelector<HTMLPreElement>('#predictions')!;
 
-field('server').value = query.get('server') ?? import.meta.env.VITE_QUIVER_URL ?? 'http://127.0.0.1:8080';
+/**
+ * A link may name the server only on this page's own host. The page posts the password typed into
+ * it to that server, so a link naming any server would hand it to whoever wrote the link.
+ */
+function serverOfLink(): string | undefined {
+  const named = query.get('server');
+  if (!named) return undefined;
+  try {
+    if (new URL(named).hostname === location.hostname) return named;
+  } catch {
+    // not a URL: ignored like another host's
+  }
+  document.body.dataset.serverIgnored = 'true';
+  return undefined;
+}
+
+field('server').value = serverOfLink() ?? import.meta.env.VITE_QUIVER_URL ?? 'http://127.0.0.1:8080';
 if (query.get('epochs')) field('epochs').value = query.get('epochs')!;
 const logModel = (query.get('logModel') ?? 'best') as LogModelPolicy;
 const registeredModel = query.get('model') ?? 'browser-spirals';
