@@ -30,6 +30,7 @@ beforeAll(async () => {
   foreign = await serveSite(join(root, 'site'));
   server = await startSyncServer(root, { QUIVER_CORS_ORIGINS: allowed.origin, QUIVER_LOG_LEVEL: 'info' });
   await setPassword(server, 'mia');
+  await setPassword(server, 'ada');
   store = await server.store(server.memberKey, join(root, 'checker'));
   browser = await launchBrowser();
 }, 240_000);
@@ -57,18 +58,18 @@ async function startTraining(page: Page, who: { user: string } | { apiKey: strin
 }
 
 /** Signs mia in from a page with a plain fetch (the session cookie lands in the browser); the status. */
-function signInFrom(page: Page): Promise<number> {
+function signInFrom(page: Page, username = 'mia'): Promise<number> {
   return page.evaluate(
-    async ({ url, password }) =>
+    async ({ url, password, username }) =>
       (
         await fetch(`${url}/api/v1/session`, {
           method: 'POST',
           credentials: 'include',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ username: 'mia', password }),
+          body: JSON.stringify({ username, password }),
         })
       ).status,
-    { url: server.url, password: PASSWORD },
+    { url: server.url, password: PASSWORD, username },
   );
 }
 
@@ -336,6 +337,97 @@ describe('training in the browser', () => {
     expect((await historyOf(runId)).length).toBe(12);
     expect(await outboxCount(page)).toBe(0);
     expect(watch.errors.filter((error) => !error.includes('403'))).toEqual([]);
+    await context.close();
+  }, 300_000);
+
+  it('another user signs in to the browser mid-training: nothing is sent as them; the work waits for its own user', async () => {
+    reportPages();
+    const { context, page } = await newPage(browser);
+    // The second commit waits until ada has signed in, so that the switch falls mid-training.
+    let switched = false;
+    let commits = 0;
+    const waiting: Route[] = [];
+    await page.route(`${server.url}/api/v1/versions`, async (route) => {
+      if (switched || route.request().method() !== 'POST' || commits++ < 1) await route.continue();
+      else waiting.push(route);
+    });
+    await page.goto(pageUrl(allowed, { epochs: '40', logModel: 'all', model: 'browser-switched' }));
+    await startTraining(page, { user: 'mia' });
+    await expect.poll(() => waiting.length, { ...POLL, timeout: 180_000 }).toBe(1);
+    const runId = (await page.locator('body').getAttribute('data-run'))!;
+    const other = await context.newPage();
+    await other.goto(pageUrl(allowed));
+    expect(await signInFrom(other, 'ada')).toBe(200);
+    await other.close();
+    await page.bringToFront();
+    switched = true;
+    await waiting[0]!.continue();
+    // The page trains on, keeps its work, and cannot end the run while it is not sent.
+    await page.locator('body[data-state="failed"]').waitFor({ state: 'attached', timeout: 180_000 });
+    expect(Number(await page.locator('body').getAttribute('data-kept'))).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('#status').textContent()).toContain('did not reach the server');
+    expect(await outboxCount(page)).toBeGreaterThanOrEqual(1);
+    expect((await store.backend.runs.get(runId)).state).toBe('running');
+
+    // Signed in as mia again, the page opens and sends what waited, as mia.
+    expect(await signInFrom(page, 'mia')).toBe(200);
+    await page.reload();
+    await page.locator('body[data-ready="true"]').waitFor();
+    expect(Number(await page.locator('body').getAttribute('data-resumed'))).toBeGreaterThanOrEqual(1);
+    const epochs = (await versionsOf(runId))
+      .map((version) => version.metadata.epoch as number)
+      .sort((a, b) => a - b);
+    expect(epochs).toEqual(Array.from({ length: 40 }, (_, index) => index + 1));
+    expect((await historyOf(runId)).length).toBe(40);
+    expect(await outboxCount(page)).toBe(0);
+    const events = await server.store(server.adminKey, join(root, 'auditor'));
+    try {
+      const actors = new Set(
+        (await events.backend.events.read({ limit: 10_000 }))
+          .filter((event) => event.subject.includes(runId))
+          .map((event) => event.actor),
+      );
+      expect([...actors]).toEqual(['mia']);
+    } finally {
+      await events.close();
+    }
+    await context.close();
+  }, 300_000);
+
+  it('the network drops for a while during training: the page goes on, and every checkpoint and metric lands once', async () => {
+    reportPages();
+    const { context, page, watch } = await newPage(browser);
+    const failed: string[] = [];
+    page.on('requestfailed', (request) => failed.push(new URL(request.url()).pathname));
+    await page.goto(pageUrl(allowed, { epochs: '14', logModel: 'all', model: 'browser-offline' }));
+    await startTraining(page, { user: 'mia' });
+    await page.locator('#checkpoints li').first().waitFor();
+    await context.setOffline(true);
+    await expect.poll(() => failed.length, POLL).toBeGreaterThanOrEqual(1);
+    // Longer than a send's retries (8 attempts, about 16 s): the page keeps the checkpoint
+    // queued, tells so, and sends it when the network is back.
+    await expect
+      .poll(async () => Number(await page.locator('body').getAttribute('data-kept')), {
+        ...POLL,
+        timeout: 60_000,
+      })
+      .toBeGreaterThanOrEqual(1);
+    await context.setOffline(false);
+    await page.locator('body[data-state="done"]').waitFor({ state: 'attached', timeout: 180_000 });
+    const runId = (await page.locator('body').getAttribute('data-run'))!;
+    const epochs = (await versionsOf(runId))
+      .map((version) => version.metadata.epoch as number)
+      .sort((a, b) => a - b);
+    expect(epochs).toEqual(Array.from({ length: 14 }, (_, index) => index + 1));
+    expect((await historyOf(runId)).map((row) => row._step)).toEqual(
+      Array.from({ length: 14 }, (_, index) => index),
+    );
+    expect((await store.backend.runs.get(runId)).state).toBe('finished');
+    expect(Number(await page.locator('#pending').textContent())).toBe(0);
+    expect(await outboxCount(page)).toBe(0);
+    expect(watch.errors.filter((error) => !/ERR_INTERNET_DISCONNECTED|Failed to fetch/.test(error))).toEqual(
+      [],
+    );
     await context.close();
   }, 300_000);
 

@@ -55,7 +55,11 @@ function show(text: string, state?: string): void {
 
 function onEvent(event: OutboxEvent): void {
   pending.value = String(event.type === 'progress' ? pending.value : event.pending);
-  if (event.type === 'kept') show(`Not sent (${event.error.message}); kept for the next start.`);
+  if (event.type === 'kept') {
+    // How often work was kept for later (the server or network away), for a test to read.
+    document.body.dataset.kept = String(Number(document.body.dataset.kept ?? 0) + 1);
+    show(`Not sent (${event.error.message}); kept for the next start.`);
+  }
 }
 
 function webUiLink(baseUrl: string, version: ArtifactVersion): string {
