@@ -196,6 +196,12 @@ describe('training in the browser', () => {
       loadedFrom: 'registry/browser-spirals:staging',
       epoch: bestEpoch,
     });
+    // The page showed the bytes of each checkpoint going out: the last, whole.
+    const last = versions.reduce((a, b) => (b.version > a.version ? b : a));
+    expect(await page.locator('body').getAttribute('data-progress')).toBe(`${last.size}/${last.size}`);
+    expect(await page.locator('#upload').evaluate((bar) => (bar as unknown as { value: number }).value)).toBe(
+      last.size,
+    );
     // Each checkpoint as it landed, in the page, linked to its page in the web UI.
     await expect.poll(() => page.locator('#checkpoints li').count(), POLL).toBe(versions.length);
     // `best` is marked on one checkpoint only: the one that holds it now.

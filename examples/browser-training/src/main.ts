@@ -26,6 +26,8 @@ const status = document.querySelector<HTMLElement>('#status')!;
 const pending = document.querySelector<HTMLOutputElement>('#pending')!;
 const list = document.querySelector<HTMLOListElement>('#checkpoints')!;
 const predictions = document.querySelector<HTMLPreElement>('#predictions')!;
+const sending = document.querySelector<HTMLElement>('#sending')!;
+const upload = document.querySelector<HTMLProgressElement>('#upload')!;
 
 /**
  * A link may name the server only on this page's own host. The page posts the password typed into
@@ -53,8 +55,19 @@ function show(text: string, state?: string): void {
   if (state) document.body.dataset.state = state;
 }
 
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+
 function onEvent(event: OutboxEvent): void {
-  pending.value = String(event.type === 'progress' ? pending.value : event.pending);
+  if (event.type === 'progress') {
+    // A checkpoint's bytes as they go out (the files the server lacked are uploaded; the rest it has).
+    const { bytesDone, bytesTotal } = event.progress;
+    sending.textContent = `${event.label}: ${kib(bytesDone)} of ${kib(bytesTotal)}`;
+    upload.max = Math.max(1, bytesTotal);
+    upload.value = bytesDone;
+    document.body.dataset.progress = `${bytesDone}/${bytesTotal}`;
+    return;
+  }
+  pending.value = String(event.pending);
   if (event.type === 'kept') {
     // How often work was kept for later (the server or network away), for a test to read.
     document.body.dataset.kept = String(Number(document.body.dataset.kept ?? 0) + 1);
