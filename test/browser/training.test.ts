@@ -385,6 +385,8 @@ describe('training in the browser', () => {
       .sort((a, b) => a - b);
     expect(epochs).toEqual(Array.from({ length: 40 }, (_, index) => index + 1));
     expect((await historyOf(runId)).length).toBe(40);
+    // …and ends the run, which the first page could not.
+    expect((await store.backend.runs.get(runId)).state).toBe('finished');
     expect(await outboxCount(page)).toBe(0);
     const events = await server.store(server.adminKey, join(root, 'auditor'));
     try {

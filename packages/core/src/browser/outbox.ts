@@ -14,7 +14,8 @@ export interface OutboxRecord {
   server: string;
   /** The user it was made by: only a page signed in as that user sends it. */
   actor: string;
-  kind: 'history' | 'commit';
+  /** Metric rows, a version to commit, or the end of a run (sent after the run's other work). */
+  kind: 'history' | 'commit' | 'finish';
   runId: string;
   /** What it is, for a page to show (`epoch-3` of `model-abc`). */
   label: string;
@@ -47,6 +48,7 @@ export function isWellFormed(record: unknown): record is OutboxRecord {
   const payload = record.payload;
   if (!isObject(payload)) return false;
   if (record.kind === 'history') return Array.isArray(payload.rows) && isObject(payload.summary);
+  if (record.kind === 'finish') return Number.isSafeInteger(payload.exitCode);
   if (record.kind !== 'commit') return false;
   return (
     ['entity', 'project', 'name', 'type'].every((key) => isText(payload[key], 256)) &&

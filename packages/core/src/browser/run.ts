@@ -37,6 +37,8 @@ export class Run implements RunIdentity {
   /** As the page goes away, what was logged since the last batch goes to the outbox. */
   private readonly onPageHide: PageHideListener;
   private finished = false;
+  /** The run's end is in the queue (it is queued once, by the first `finish()`). */
+  private endQueued = false;
 
   /** @internal Use `init()`. */
   constructor(
@@ -144,10 +146,10 @@ export class Run implements RunIdentity {
   }
 
   /**
-   * Sends metrics and everything queued, and marks the run `finished` (exit code 0) or `failed`.
-   * Where some of it could not be sent (the server is away, the session lapsed) it rejects with
-   * `E_UNAVAILABLE` and the run stays open: that work is kept, and sent by `finish()` called again
-   * or by the next page.
+   * Sends metrics and everything queued, and marks the run `finished` (exit code 0) or `failed`:
+   * the end is queued behind the run's other work, so it lands after all of it. Where some of it
+   * could not be sent (the server is away, the session lapsed) it rejects with `E_UNAVAILABLE`:
+   * the work and the end are kept, and sent by `finish()` called again or by the next page.
    */
   async finish(options: { exitCode?: number } = {}): Promise<RunInfo> {
     if (this.finished) return this.connection.backend.runs.get(this.id);
@@ -155,15 +157,19 @@ export class Run implements RunIdentity {
     clearInterval(this.heartbeat);
     browserGlobals.removeEventListener?.('pagehide', this.onPageHide);
     await this.history.flush({ closeStep: true });
+    if (!this.endQueued) {
+      this.endQueued = true;
+      await this.sender.finishRun(this.id, options.exitCode ?? 0).catch(() => undefined);
+    }
     await this.sender.drain();
     const pending = this.sender.pending;
     if (pending > 0)
       throw new QuiverError(
         'E_UNAVAILABLE',
-        `${pending} write${pending === 1 ? '' : 's'} of run ${this.id} did not reach the server, so the run is not marked finished. They are kept in this browser: call finish() again, or the next page sends them.`,
+        `${pending} write${pending === 1 ? '' : 's'} of run ${this.id} did not reach the server, so the run is not marked finished yet. They are kept in this browser: call finish() again, or the next page sends them and ends the run.`,
         { details: { pending } },
       );
     this.finished = true;
-    return this.connection.backend.runs.finish(this.id, { exitCode: options.exitCode ?? 0 });
+    return this.connection.backend.runs.get(this.id);
   }
 }

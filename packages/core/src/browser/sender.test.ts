@@ -41,6 +41,9 @@ const refusal = (status: number) =>
 const unreachable = () => new QuiverError('E_UNAVAILABLE', 'Could not reach the Quiver server.');
 
 /** A connection whose appendHistory answers with the next of `answers` (ok when none is left). */
+/** The runs the fake server was told to finish, in order. */
+const finished: string[] = [];
+
 function connectionAnswering(
   answers: Array<Error | 'ok'>,
   sent: number[],
@@ -53,7 +56,11 @@ function connectionAnswering(
     backend: {
       runs: {
         heartbeat: async () => undefined,
-        finish: async (id: string) => ({ id, state: 'finished' }),
+        finish: async (id: string) => {
+          finished.push(id);
+          return { id, state: 'finished' };
+        },
+        get: async (id: string) => ({ id, state: finished.includes(id) ? 'finished' : 'running' }),
         appendHistory: async (_runId: string, input: AppendHistoryInput) => {
           const answer = answers.shift() ?? 'ok';
           if (answer !== 'ok') throw answer;
@@ -216,7 +223,8 @@ describe('the sender of a page', () => {
   it('finish() rejects while work is kept, leaving the run open, and sends it when called again', async () => {
     const sent: number[] = [];
     const outbox = new MemoryOutbox();
-    const connection = connectionAnswering([unreachable(), unreachable()], sent);
+    const answers: Array<Error | 'ok'> = Array.from({ length: 100 }, unreachable);
+    const connection = connectionAnswering(answers, sent);
     const sender = new Sender(connection, outbox as unknown as Outbox);
     const identity = {
       id: 'r1',
@@ -231,11 +239,15 @@ describe('the sender of a page', () => {
     };
     const run = new Run(connection, sender, identity, { sent: 0, kept: 0, dropped: 0 });
     run.log({ loss: 1 });
-    await expect(run.finish()).rejects.toMatchObject({ code: 'E_UNAVAILABLE', details: { pending: 1 } });
-    expect(outbox.records.size).toBe(1);
+    // The metrics, and the run's end behind them: both kept (a next page would send both).
+    await expect(run.finish()).rejects.toMatchObject({ code: 'E_UNAVAILABLE', details: { pending: 2 } });
+    expect([...outbox.records.values()].map((record) => record.kind)).toEqual(['history', 'finish']);
     await expect(run.finish()).rejects.toMatchObject({ code: 'E_UNAVAILABLE' });
+    expect(finished).not.toContain('r1');
+    answers.length = 0; // the server is back
     await expect(run.finish()).resolves.toMatchObject({ state: 'finished' });
     expect(sent).toEqual([0]);
+    expect(finished.filter((id) => id === 'r1')).toHaveLength(1);
     expect(outbox.records.size).toBe(0);
     expect(() => run.log({ loss: 2 })).toThrow(/finished/);
   });

@@ -151,6 +151,17 @@ export class Sender {
     ) as Promise<void>;
   }
 
+  /**
+   * The end of a run, queued behind its other work: done once in the outbox, so that the page
+   * that sends the rest (this one or a later one) ends the run too.
+   */
+  finishRun(runId: string, exitCode: number): Promise<void> {
+    return this.send(
+      { kind: 'finish', runId, label: `end of ${runId}`, payload: { exitCode } },
+      { settleOnStore: true },
+    ) as Promise<void>;
+  }
+
   commit(
     pending: PendingCommit,
     label: string,
@@ -292,6 +303,8 @@ export class Sender {
     const { record } = item;
     if (record.kind === 'history')
       return this.connection.backend.runs.appendHistory(record.runId, record.payload as AppendHistoryInput);
+    if (record.kind === 'finish')
+      return this.connection.backend.runs.finish(record.runId, record.payload as { exitCode: number });
     return sendCommit(this.connection, record.payload as PendingCommit, (progress) => {
       item.onProgress?.(progress);
       this.emit({ type: 'progress', kind: 'commit', label: record.label, progress });
