@@ -142,6 +142,56 @@ describe('the page client', () => {
     await run.finish();
   });
 
+  it('tries a timed-out read or blob upload again, but not a timed-out write (it may still be running)', async () => {
+    const attempts: string[] = [];
+    let timeouts = 0;
+    const timingOut =
+      (match: (method: string, path: string) => boolean, times: number): typeof fetch =>
+      async (input, requestInit) => {
+        const method = requestInit?.method ?? 'GET';
+        const path = new URL(String(input)).pathname;
+        attempts.push(`${method} ${path}`);
+        if (match(method, path) && timeouts < times) {
+          timeouts++;
+          throw new DOMException('The operation timed out.', 'TimeoutError');
+        }
+        return fetch(input, requestInit);
+      };
+    const uploads = new QuiverClient(
+      await connect({
+        baseUrl: server.url,
+        apiKey: server.memberKey,
+        retryDelayMs: 1,
+        fetch: timingOut((method, path) => method === 'PUT' && path.startsWith('/api/v1/blobs/'), 2),
+      }),
+    );
+    const content = new TextEncoder().encode(`timed out twice ${Date.now()}`);
+    const version = await uploads.commit(new Artifact('timeouts', 'dataset').addBytes('a.bin', content), {
+      project: 'page-client',
+    });
+    expect(timeouts).toBe(2);
+    expect(attempts.filter((attempt) => attempt.startsWith('PUT /api/v1/blobs/'))).toHaveLength(3);
+    expect(new TextDecoder().decode(await version.read('a.bin'))).toContain('timed out twice');
+
+    attempts.length = 0;
+    timeouts = 0;
+    const writes = new QuiverClient(
+      await connect({
+        baseUrl: server.url,
+        apiKey: server.memberKey,
+        retryDelayMs: 1,
+        fetch: timingOut((method, path) => method === 'POST' && path === '/api/v1/versions', 5),
+      }),
+    );
+    await expect(
+      writes.commit(new Artifact('timeouts', 'dataset').addBytes('b.bin', 'b'), { project: 'page-client' }),
+    ).rejects.toMatchObject({
+      code: 'E_UNAVAILABLE',
+      message: expect.stringContaining('unless it reached the server'),
+    });
+    expect(attempts.filter((attempt) => attempt === 'POST /api/v1/versions')).toHaveLength(1);
+  });
+
   it('refuses bytes or a manifest the server (or a proxy) changed, before anything uses them', async () => {
     const connection = await connect({ baseUrl: server.url, apiKey: server.memberKey });
     const client = new QuiverClient(connection);

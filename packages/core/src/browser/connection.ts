@@ -168,8 +168,10 @@ export class Connection {
         body: bytes as Uint8Array<ArrayBuffer>,
         signal: AbortSignal.timeout(attemptTimeout(this.options, bytes.length)),
       }),
-      // The same bytes under the same digest: sending them again is safe.
+      // The same bytes under the same digest: sending them again is safe, even while the first
+      // attempt may still be arriving.
       true,
+      { repeatable: true },
     );
     await response.body?.cancel().catch(() => undefined);
   }
@@ -184,6 +186,7 @@ export class Connection {
         signal: AbortSignal.timeout(attemptTimeout(this.options, size)),
       }),
       true,
+      { repeatable: true },
     );
     const announced = response.headers.get('content-length');
     if (announced !== null && Number(announced) !== size) {
@@ -209,8 +212,18 @@ export class Connection {
    * refused without the page holding it all); a connection lost midway is a `QuiverError`.
    */
   private async readBody(response: Response, size: number, what: string): Promise<Uint8Array> {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(size);
+    } catch {
+      await response.body?.cancel().catch(() => undefined);
+      throw new QuiverError(
+        'E_UNPROCESSABLE',
+        `${what} is ${size} bytes: more than this page can hold in memory. Read it with the Node SDK or 'quiver get'.`,
+        { details: { size } },
+      );
+    }
     const reader = response.body?.getReader();
-    const bytes = new Uint8Array(size);
     let length = 0;
     try {
       for (;;) {
@@ -268,6 +281,7 @@ async function readSession(options: ConnectOptions): Promise<SessionAnswer> {
         transport.url('/session'),
         () => ({ method: 'GET', headers: transport.headers() }),
         true,
+        { repeatable: true },
       ),
     );
   } catch (error) {
@@ -315,7 +329,9 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   const transport = new RemoteTransport(paramsOf(options, session), options.entity);
   const identity = await readJson(
     await transport
-      .send(transport.url('/whoami'), () => ({ method: 'GET', headers: transport.headers() }), true)
+      .send(transport.url('/whoami'), () => ({ method: 'GET', headers: transport.headers() }), true, {
+        repeatable: true,
+      })
       .catch(explainUnreachable),
   );
   if (!isPrincipal(identity))

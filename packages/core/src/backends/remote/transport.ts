@@ -34,6 +34,15 @@ export interface SessionCredentials {
   csrfToken: string;
 }
 
+/** How `send` may repeat a request. */
+export interface SendOptions {
+  /**
+   * The request may run twice at once without harm (a read, a blob sent by its digest): an
+   * attempt that ran out of time is tried again too (other calls only on a dropped connection).
+   */
+  repeatable?: boolean;
+}
+
 /** The header a session's writes carry their CSRF token in. */
 export const CSRF_HEADER = 'x-quiver-csrf';
 
@@ -46,17 +55,18 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
 /** Answers that mean "try again later" (a proxy or a restarting server). */
 export const RETRIED_STATUSES = new Set([502, 503, 504]);
 
-/**
- * True for fetch's failures that mean the connection broke or was never made (no answer),
- * an attempt's timeout (`AbortSignal.timeout`) included.
- */
+/** True for fetch's failures that mean the connection broke or was never made (no answer). */
 export function isConnectionError(error: unknown): boolean {
   return (
     error instanceof TypeError ||
-    (error as { name?: unknown } | null)?.name === 'TimeoutError' ||
     (error instanceof Error &&
       /ECONN|EPIPE|socket|UND_ERR/i.test(`${error.message} ${String((error as { code?: unknown }).code)}`))
   );
+}
+
+/** An attempt that ran out of time (`AbortSignal.timeout`): the server may still be working on it. */
+function isTimeout(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'TimeoutError';
 }
 
 /** Connection refused: nothing was sent, so even a call that is not idempotent may be retried. */
@@ -146,6 +156,7 @@ export class RemoteTransport {
         ...(operation.verb === 'GET' ? {} : { body: JSON.stringify(request.body ?? {}) }),
       }),
       true,
+      { repeatable: operation.verb === 'GET' },
     );
     return readJson(response);
   }
@@ -175,10 +186,15 @@ export class RemoteTransport {
    * (idempotent calls); a refused connection is retried always (nothing was sent). Answers of
    * 4xx and other 5xx become the `QuiverError` their body names.
    */
-  send(url: URL, init: () => RequestInit & { duplex?: 'half' }, retry: boolean): Promise<Response> {
+  send(
+    url: URL,
+    init: () => RequestInit & { duplex?: 'half' },
+    retry: boolean,
+    options: SendOptions = {},
+  ): Promise<Response> {
     return this.retrying(
       url,
-      retry,
+      retry && options.repeatable ? 'repeatable' : retry,
       () =>
         this.fetchImpl(url, {
           ...init(),
@@ -204,7 +220,7 @@ export class RemoteTransport {
   /** @internal */
   async retrying<R>(
     url: URL,
-    retry: boolean,
+    retry: boolean | 'repeatable',
     exchange: () => Promise<R>,
     judge: (answer: R, canRetry: boolean) => Promise<'done' | 'again'>,
   ): Promise<R> {
@@ -213,18 +229,24 @@ export class RemoteTransport {
       try {
         answer = await exchange();
       } catch (error) {
-        const again = (retry && isConnectionError(error)) || wasRefused(error);
+        // A timed-out write may still be running on the server: only a repeatable call goes again.
+        const timedOut = isTimeout(error);
+        const again =
+          (retry !== false && isConnectionError(error)) ||
+          (retry === 'repeatable' && timedOut) ||
+          wasRefused(error);
         if (again && attempt < this.maxAttempts) {
           await this.backoff(attempt);
           continue;
         }
+        const unchanged = retry === 'repeatable' || (retry && !timedOut);
         throw new QuiverError(
           'E_UNAVAILABLE',
-          `Could not reach the Quiver server at ${this.baseUrl.origin} (${describe(error)}). Check that it runs and that QUIVER_BASE_URL is right; nothing was changed by this call${retry ? '' : ' unless it reached the server'}.`,
+          `Could not reach the Quiver server at ${this.baseUrl.origin} (${describe(error)}). Check that it runs and that QUIVER_BASE_URL is right; nothing was changed by this call${unchanged ? '' : ' unless it reached the server'}.`,
           { details: { url: url.origin + url.pathname } },
         );
       }
-      if ((await judge(answer, retry && attempt < this.maxAttempts)) === 'done') return answer;
+      if ((await judge(answer, retry !== false && attempt < this.maxAttempts)) === 'done') return answer;
       await this.backoff(attempt);
     }
   }
