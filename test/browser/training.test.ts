@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SyncServer, startSyncServer } from '../offline/support.js';
+import { createUserWithKey } from '../support/backends.js';
 import { launchBrowser, newPage, POLL, screenshot } from '../support/browser.js';
 import { buildSite, type StaticSite, serveSite } from '../support/static-site.js';
 import { PASSWORD, reportPages, setPassword } from '../ui/support.js';
@@ -30,7 +31,9 @@ beforeAll(async () => {
   foreign = await serveSite(join(root, 'site'));
   server = await startSyncServer(root, { QUIVER_CORS_ORIGINS: allowed.origin, QUIVER_LOG_LEVEL: 'info' });
   await setPassword(server, 'mia');
-  await setPassword(server, 'ada');
+  // A second user of the server, in none of mia's entities.
+  await createUserWithKey(server.server, 'noa');
+  await setPassword(server, 'noa');
   store = await server.store(server.memberKey, join(root, 'checker'));
   browser = await launchBrowser();
 }, 240_000);
@@ -349,7 +352,7 @@ describe('training in the browser', () => {
   it('another user signs in to the browser mid-training: nothing is sent as them; the work waits for its own user', async () => {
     reportPages();
     const { context, page } = await newPage(browser);
-    // The second commit waits until ada has signed in, so that the switch falls mid-training.
+    // The second commit waits until noa has signed in, so that the switch falls mid-training.
     let switched = false;
     let commits = 0;
     const waiting: Route[] = [];
@@ -363,7 +366,7 @@ describe('training in the browser', () => {
     const runId = (await page.locator('body').getAttribute('data-run'))!;
     const other = await context.newPage();
     await other.goto(pageUrl(allowed));
-    expect(await signInFrom(other, 'ada')).toBe(200);
+    expect(await signInFrom(other, 'noa')).toBe(200);
     await other.close();
     await page.bringToFront();
     switched = true;

@@ -65,6 +65,26 @@ export function isWellFormed(record: unknown): record is OutboxRecord {
   );
 }
 
+/** The kinds of record this version writes; another version's kinds are left for it to send. */
+const KINDS: ReadonlySet<unknown> = new Set(['history', 'commit', 'finish']);
+
+/**
+ * Sorts records read back: well-formed ones (oldest first), and the `seq` of malformed ones to
+ * remove. A kind this version does not know was written by a newer SDK (another tab, a cached
+ * page): it is in neither, left for that version to send.
+ */
+export function sortRead(read: unknown[]): { records: OutboxRecord[]; malformed: number[] } {
+  const records: OutboxRecord[] = [];
+  const malformed: number[] = [];
+  for (const record of read) {
+    const { kind, seq } = (isObject(record) ? record : {}) as { kind?: unknown; seq?: unknown };
+    if (isWellFormed(record)) records.push(record);
+    else if (typeof kind === 'string' && !KINDS.has(kind)) continue;
+    else if (typeof seq === 'number') malformed.push(seq);
+  }
+  return { records: records.sort((a, b) => a.seq! - b.seq!), malformed };
+}
+
 const DATABASE = 'quiver-outbox';
 const STORE = 'records';
 /** Records by server and user: a start reads only its own. */
@@ -128,21 +148,13 @@ export class Outbox {
 
   /**
    * The records for a server and user, oldest first; `malformed` counts those of another shape,
-   * removed (see {@link isWellFormed}).
+   * removed (see {@link isWellFormed}). Records of a kind this version does not know are left.
    */
   async list(server: string, actor: string): Promise<{ records: OutboxRecord[]; malformed: number }> {
     const read = (await done(this.store('readonly').index(BY_TARGET).getAll([server, actor]))) as unknown[];
-    const records: OutboxRecord[] = [];
-    let malformed = 0;
-    for (const record of read) {
-      if (isWellFormed(record)) records.push(record);
-      else {
-        malformed++;
-        const seq = (record as { seq?: unknown } | null)?.seq;
-        if (typeof seq === 'number') await this.remove(seq).catch(() => undefined);
-      }
-    }
-    return { records: records.sort((a, b) => a.seq! - b.seq!), malformed };
+    const { records, malformed } = sortRead(read);
+    for (const seq of malformed) await this.remove(seq).catch(() => undefined);
+    return { records, malformed: malformed.length };
   }
 
   close(): void {

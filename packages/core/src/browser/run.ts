@@ -33,12 +33,12 @@ export class Run implements RunIdentity {
   readonly config: JsonObject;
   readonly disabled = false;
   private readonly history: MetricHistory;
-  private readonly heartbeat: ReturnType<typeof setInterval>;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
   /** As the page goes away, what was logged since the last batch goes to the outbox. */
   private readonly onPageHide: PageHideListener;
   private finished = false;
-  /** The run's end is in the queue (it is queued once, by the first `finish()`). */
-  private endQueued = false;
+  /** The run's end going into the queue (it is queued once, by the first `finish()`). */
+  private ending: Promise<void> | undefined;
 
   /** @internal Use `init()`. */
   constructor(
@@ -65,14 +65,18 @@ export class Run implements RunIdentity {
       },
       this.id,
     );
-    this.heartbeat = setInterval(() => {
-      void connection.backend.runs.heartbeat(this.id).catch(() => undefined);
-    }, HEARTBEAT_INTERVAL_MS);
+    this.heartbeat = this.startHeartbeat();
     // The step being logged is closed too, unless the page may come back (the back/forward
     // cache) and go on logging it.
     this.onPageHide = (event) =>
       void this.history.flush({ closeStep: !event.persisted }).catch(() => undefined);
     browserGlobals.addEventListener?.('pagehide', this.onPageHide);
+  }
+
+  private startHeartbeat(): ReturnType<typeof setInterval> {
+    return setInterval(() => {
+      void this.connection.backend.runs.heartbeat(this.id).catch(() => undefined);
+    }, HEARTBEAT_INTERVAL_MS);
   }
 
   private assertActive(): void {
@@ -154,21 +158,26 @@ export class Run implements RunIdentity {
   async finish(options: { exitCode?: number } = {}): Promise<RunInfo> {
     if (this.finished) return this.connection.backend.runs.get(this.id);
     this.history.stop();
-    clearInterval(this.heartbeat);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
     browserGlobals.removeEventListener?.('pagehide', this.onPageHide);
     await this.history.flush({ closeStep: true });
-    if (!this.endQueued) {
-      this.endQueued = true;
-      await this.sender.finishRun(this.id, options.exitCode ?? 0).catch(() => undefined);
-    }
+    // Queued once; every call (two at once too) waits until the end is in the queue.
+    this.ending ??= this.sender.finishRun(this.id, options.exitCode ?? 0).catch(() => undefined);
+    await this.ending;
     await this.sender.drain();
     const pending = this.sender.pending;
-    if (pending > 0)
+    if (pending > 0) {
+      // Still alive: the server must not take the run for crashed while the page waits.
+      this.heartbeat ??= this.startHeartbeat();
       throw new QuiverError(
         'E_UNAVAILABLE',
-        `${pending} write${pending === 1 ? '' : 's'} of run ${this.id} did not reach the server, so the run is not marked finished yet. They are kept in this browser: call finish() again, or the next page sends them and ends the run.`,
+        `${pending} write${pending === 1 ? '' : 's'} queued in this page (this run's end among them) did not reach the server, so run ${this.id} is not marked finished yet. They are kept in this browser: call finish() again, or the next page sends them and ends the run.`,
         { details: { pending } },
       );
+    }
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
     this.finished = true;
     return this.connection.backend.runs.get(this.id);
   }

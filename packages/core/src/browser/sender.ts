@@ -41,6 +41,9 @@ interface Item {
 const MAX_ATTEMPTS = 5;
 const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
+/** The longest label a record keeps (the outbox reads back no longer one). */
+const MAX_LABEL = 512;
+
 /**
  * This page's id: records it queued carry it, and its Web Lock tells other pages it is alive.
  * (`getRandomValues`, not `randomUUID`: importing must not fail where a page is not a secure
@@ -179,6 +182,8 @@ export class Sender {
   ): Promise<unknown> {
     const record: OutboxRecord = {
       ...work,
+      // What a page shows: a name and its aliases, cut where there are very many.
+      label: work.label.length > MAX_LABEL ? `${work.label.slice(0, MAX_LABEL - 1)}…` : work.label,
       server: this.connection.server,
       actor: this.connection.identity.actor,
       createdAt: Date.now(),
@@ -311,12 +316,17 @@ export class Sender {
     });
   }
 
-  /** Delivers one item; a session whose CSRF token went stale (another sign-in) is read again once. */
+  /**
+   * Delivers one item. After a refusal another sign-in may explain (403: a stale CSRF token; 404:
+   * another user's session cannot see this user's project) the session is read again once: the
+   * same user's new token sends it again, another user's session keeps it (`refreshSession`).
+   */
   private async deliverOnce(item: Item): Promise<unknown> {
     try {
       return await this.deliver(item);
     } catch (error) {
-      if (httpStatusOfError(error) !== 403 || !(await this.connection.refreshSession())) throw error;
+      const status = httpStatusOfError(error);
+      if ((status !== 403 && status !== 404) || !(await this.connection.refreshSession())) throw error;
       return this.deliver(item);
     }
   }
