@@ -240,6 +240,33 @@ describe('training in the browser', () => {
     await context.close();
   }, 300_000);
 
+  it('trains on the WebAssembly backend too, and Node loads the same model', async () => {
+    reportPages();
+    const { context, page, watch } = await newPage(browser);
+    await page.goto(pageUrl(allowed, { epochs: '4', model: 'browser-wasm', backend: 'wasm' }));
+    await startTraining(page, { user: 'mia' });
+    await page.locator('body[data-state="done"]').waitFor({ state: 'attached', timeout: 180_000 });
+    const shown = JSON.parse((await page.locator('#predictions').textContent())!) as {
+      ref: string;
+      backend: string;
+      epoch: number;
+      probe: number[][];
+      trained: number[][];
+    };
+    expect(shown.backend).toBe('wasm');
+    const runId = (await page.locator('body').getAttribute('data-run'))!;
+    const valLoss = (await historyOf(runId)).map((row) => row.val_loss as number);
+    expect(shown.epoch).toBe(valLoss.indexOf(Math.min(...valLoss)) + 1);
+    await tf.ready();
+    const model = await loadModel(shown.ref, { store });
+    const outputs = (model.predict(tf.tensor2d(shown.probe)) as tf.Tensor).arraySync() as number[][];
+    for (const [row, values] of outputs.entries())
+      for (const [column, value] of values.entries())
+        expect(value).toBeCloseTo(shown.trained[row]![column]!, 4);
+    expect(watch.errors).toEqual([]);
+    await context.close();
+  }, 300_000);
+
   it('reloaded in the middle of training: what was committed stays; the checkpoint queued at the reload is sent when the page starts again', async () => {
     reportPages();
     const { context, page } = await newPage(browser);

@@ -105,14 +105,16 @@ function addCheckpoint(baseUrl: string, version: ArtifactVersion, isBest: boolea
 }
 
 async function pickBackend(): Promise<string> {
-  // WebGL where the browser has a GPU; else WebAssembly (headless Chromium has no GPU).
+  // WebGL where the browser has it; else WebAssembly; else plain JavaScript.
   setWasmPaths({
     'tfjs-backend-wasm.wasm': wasm,
     'tfjs-backend-wasm-simd.wasm': wasmSimd,
     'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
   });
-  for (const backend of ['webgl', 'wasm', 'cpu'])
-    if (await tf.setBackend(backend).catch(() => false)) return backend;
+  // `?backend=wasm` (or webgl, cpu) tries that one first.
+  const asked = query.get('backend');
+  const order = ['webgl', 'wasm', 'cpu'].sort((a, b) => Number(b === asked) - Number(a === asked));
+  for (const backend of order) if (await tf.setBackend(backend).catch(() => false)) return backend;
   return tf.getBackend();
 }
 
