@@ -112,22 +112,28 @@ export class MetricHistory {
     (this.timer as { unref?: () => void }).unref?.();
   }
 
-  /** Writes everything logged so far, the current step included. */
-  async flush(options: { closeStep?: boolean } = {}): Promise<void> {
+  /**
+   * Writes everything logged so far, the current step included. Writes go one after another;
+   * `now` starts this one at once instead (a page going away has no time to wait for the one
+   * before: the sink keeps them in the order they were started).
+   */
+  async flush(options: { closeStep?: boolean; now?: boolean } = {}): Promise<void> {
     if (options.closeStep) this.closePendingStep();
     const rows = this.buffer;
     this.buffer = [];
     const summary = structuredClone(this.summary);
     const pendingStep = this.pendingStep;
     const pendingValues = { ...this.pendingValues };
-    this.flushing = this.flushing
-      .catch(() => undefined)
-      .then(() =>
-        this.store.backend.runs.appendHistory(this.runId, {
-          rows: pendingStep === undefined ? rows : [...rows, { step: pendingStep, metrics: pendingValues }],
-          summary,
-        }),
-      )
+    const write = () =>
+      this.store.backend.runs.appendHistory(this.runId, {
+        rows: pendingStep === undefined ? rows : [...rows, { step: pendingStep, metrics: pendingValues }],
+        summary,
+      });
+    const before = this.flushing.catch(() => undefined);
+    const started = options.now ? write() : undefined;
+    started?.catch(() => undefined); // handled below, once the write before it settled
+    this.flushing = before
+      .then(() => started ?? write())
       .catch((error: unknown) => {
         // Nothing of it was written (one transaction): keep the rows for the next flush, which
         // run.finish() makes, so a database outage longer than the retries loses no metrics

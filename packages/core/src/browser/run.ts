@@ -69,7 +69,7 @@ export class Run implements RunIdentity {
     // The step being logged is closed too, unless the page may come back (the back/forward
     // cache) and go on logging it.
     this.onPageHide = (event) =>
-      void this.history.flush({ closeStep: !event.persisted }).catch(() => undefined);
+      void this.history.flush({ closeStep: !event.persisted, now: true }).catch(() => undefined);
     browserGlobals.addEventListener?.('pagehide', this.onPageHide);
   }
 
