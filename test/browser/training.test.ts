@@ -476,6 +476,15 @@ describe('training in the browser', () => {
     await page.goto(pageUrl(allowed));
     expect(await signInFrom(page)).toBe(200);
     const runsBefore = (await store.backend.runs.list({ entity: 'mia', limit: 1000 })).items.length;
+    // The control: from the allowed origin the same keyed request (a preflighted one) is answered.
+    const allowedAnswer = await page.evaluate(
+      async ({ url, key }) => {
+        const response = await fetch(`${url}/api/v1/whoami`, { headers: { authorization: `Bearer ${key}` } });
+        return { status: response.status, actor: ((await response.json()) as { actor?: string }).actor };
+      },
+      { url: server.url, key: server.memberKey },
+    );
+    expect(allowedAnswer).toEqual({ status: 200, actor: 'mia' });
 
     const attacker = await context.newPage();
     await attacker.goto(pageUrl(foreign));
