@@ -33,7 +33,7 @@ export class Run implements RunIdentity {
   readonly config: JsonObject;
   readonly disabled = false;
   private readonly history: MetricHistory;
-  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private readonly heartbeat: ReturnType<typeof setInterval>;
   /** As the page goes away, what was logged since the last batch goes to the outbox. */
   private readonly onPageHide: PageHideListener;
   private finished = false;
@@ -65,18 +65,14 @@ export class Run implements RunIdentity {
       },
       this.id,
     );
-    this.heartbeat = this.startHeartbeat();
+    this.heartbeat = setInterval(() => {
+      void connection.backend.runs.heartbeat(this.id).catch(() => undefined);
+    }, HEARTBEAT_INTERVAL_MS);
     // The step being logged is closed too, unless the page may come back (the back/forward
     // cache) and go on logging it.
     this.onPageHide = (event) =>
       void this.history.flush({ closeStep: !event.persisted, now: true }).catch(() => undefined);
     browserGlobals.addEventListener?.('pagehide', this.onPageHide);
-  }
-
-  private startHeartbeat(): ReturnType<typeof setInterval> {
-    return setInterval(() => {
-      void this.connection.backend.runs.heartbeat(this.id).catch(() => undefined);
-    }, HEARTBEAT_INTERVAL_MS);
   }
 
   private assertActive(): void {
@@ -158,8 +154,6 @@ export class Run implements RunIdentity {
   async finish(options: { exitCode?: number } = {}): Promise<RunInfo> {
     if (this.finished) return this.connection.backend.runs.get(this.id);
     this.history.stop();
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
     browserGlobals.removeEventListener?.('pagehide', this.onPageHide);
     await this.history.flush({ closeStep: true });
     // Queued once; every call (two at once too) waits until the end is in the queue.
@@ -167,17 +161,14 @@ export class Run implements RunIdentity {
     await this.ending;
     await this.sender.drain();
     const pending = this.sender.pending;
-    if (pending > 0) {
-      // Still alive: the server must not take the run for crashed while the page waits.
-      this.heartbeat ??= this.startHeartbeat();
+    // The heartbeat goes on until the run's end is on the server: a page that waits is alive.
+    if (pending > 0)
       throw new QuiverError(
         'E_UNAVAILABLE',
         `${pending} write${pending === 1 ? '' : 's'} queued in this page (this run's end among them) did not reach the server, so run ${this.id} is not marked finished yet. They are kept in this browser: call finish() again, or the next page sends them and ends the run.`,
         { details: { pending } },
       );
-    }
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
+    clearInterval(this.heartbeat);
     this.finished = true;
     return this.connection.backend.runs.get(this.id);
   }
