@@ -76,6 +76,16 @@ function signInFrom(page: Page, username = 'mia'): Promise<number> {
   );
 }
 
+/** 0, 1, … (`from` 0) or 1, 2, … (`from` 1): `length` numbers. */
+function counting(from: 0 | 1, length: number): number[] {
+  return Array.from({ length }, (_, index) => index + from);
+}
+
+/** The epochs of checkpoint versions, in order. */
+function epochsIn(versions: ArtifactVersionInfo[]): number[] {
+  return versions.map((version) => version.metadata.epoch as number).sort((a, b) => a - b);
+}
+
 async function versionsOf(runId: string): Promise<ArtifactVersionInfo[]> {
   const page = await store.backend.artifacts.versions(
     { entity: 'mia', project: PROJECT, name: `model-${runId}` },
@@ -185,9 +195,7 @@ describe('training in the browser', () => {
     const improvedAt = valLoss.flatMap((value, index) =>
       valLoss.slice(0, index).every((before) => value < before) ? [index + 1] : [],
     );
-    expect(versions.map((version) => version.metadata.epoch as number).sort((a, b) => a - b)).toEqual(
-      improvedAt,
-    );
+    expect(epochsIn(versions)).toEqual(improvedAt);
     const best = versions.find((version) => version.aliases.includes('best'))!;
     const bestEpoch = valLoss.indexOf(Math.min(...valLoss)) + 1;
     expect(best.metadata).toMatchObject({ epoch: bestEpoch, monitor: 'val_loss', format: 'tfjs-layers' });
@@ -320,12 +328,12 @@ describe('training in the browser', () => {
     expect(Number(await page.locator('body').getAttribute('data-resumed'))).toBeGreaterThanOrEqual(1);
     const after = await versionsOf(runId);
     // Every epoch's checkpoint once (`logModel: 'all'`), the held one and those queued behind it.
-    const epochs = after.map((version) => version.metadata.epoch as number).sort((a, b) => a - b);
+    const epochs = epochsIn(after);
     expect(epochs.length).toBeGreaterThanOrEqual(3);
-    expect(epochs).toEqual(Array.from({ length: epochs.length }, (_, index) => index + 1));
+    expect(epochs).toEqual(counting(1, epochs.length));
     const steps = (await historyOf(runId)).map((row) => row._step as number);
     expect(steps.length).toBeGreaterThanOrEqual(reached);
-    expect(steps).toEqual(Array.from({ length: steps.length }, (_, index) => index));
+    expect(steps).toEqual(counting(0, steps.length));
     // Nothing committed before the reload changed: same versions, same content.
     for (const version of before)
       expect(after.find((other) => other.version === version.version)?.digest).toBe(version.digest);
@@ -366,10 +374,7 @@ describe('training in the browser', () => {
     const runId = (await page.locator('body').getAttribute('data-run'))!;
     // The old token was refused once, and the page went on with the new one.
     expect(refused.length).toBeGreaterThanOrEqual(1);
-    const epochs = (await versionsOf(runId))
-      .map((version) => version.metadata.epoch as number)
-      .sort((a, b) => a - b);
-    expect(epochs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(epochsIn(await versionsOf(runId))).toEqual(counting(1, 12));
     expect((await historyOf(runId)).length).toBe(12);
     expect(await outboxCount(page)).toBe(0);
     expect(watch.errors.filter((error) => !error.includes('403'))).toEqual([]);
@@ -410,10 +415,7 @@ describe('training in the browser', () => {
     await page.reload();
     await page.locator('body[data-ready="true"]').waitFor();
     expect(Number(await page.locator('body').getAttribute('data-resumed'))).toBeGreaterThanOrEqual(1);
-    const epochs = (await versionsOf(runId))
-      .map((version) => version.metadata.epoch as number)
-      .sort((a, b) => a - b);
-    expect(epochs).toEqual(Array.from({ length: 40 }, (_, index) => index + 1));
+    expect(epochsIn(await versionsOf(runId))).toEqual(counting(1, 40));
     expect((await historyOf(runId)).length).toBe(40);
     // …and ends the run, which the first page could not.
     expect((await store.backend.runs.get(runId)).state).toBe('finished');
@@ -453,13 +455,8 @@ describe('training in the browser', () => {
     await context.setOffline(false);
     await page.locator('body[data-state="done"]').waitFor({ state: 'attached', timeout: 180_000 });
     const runId = (await page.locator('body').getAttribute('data-run'))!;
-    const epochs = (await versionsOf(runId))
-      .map((version) => version.metadata.epoch as number)
-      .sort((a, b) => a - b);
-    expect(epochs).toEqual(Array.from({ length: 14 }, (_, index) => index + 1));
-    expect((await historyOf(runId)).map((row) => row._step)).toEqual(
-      Array.from({ length: 14 }, (_, index) => index),
-    );
+    expect(epochsIn(await versionsOf(runId))).toEqual(counting(1, 14));
+    expect((await historyOf(runId)).map((row) => row._step)).toEqual(counting(0, 14));
     expect((await store.backend.runs.get(runId)).state).toBe('finished');
     expect(Number(await page.locator('#pending').textContent())).toBe(0);
     expect(await outboxCount(page)).toBe(0);
